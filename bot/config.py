@@ -1,0 +1,262 @@
+"""The configuration schema: every business rule of DOMAIN.md, validated on load."""
+
+from __future__ import annotations
+
+import os
+from datetime import time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_PATH = Path("config.yml")
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message says what to fix."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+class Tier(Strict):
+    name: str
+    threshold: int = Field(ge=0)
+    multiplier: float = Field(gt=0)
+    vip: bool = False
+    label: Text
+
+
+class DayOfYear(Strict):
+    month: int = Field(ge=1, le=12)
+    day: int = Field(ge=1, le=31)
+
+
+class Points(Strict):
+    per_yuan: float = Field(gt=0)
+    expiry_months: int | None = Field(default=12, ge=1)
+    welcome_bonus: int = Field(ge=0)
+    birthday_gift: int = Field(ge=0)
+    referral_multiplier: float = Field(ge=0)
+
+
+class Membership(Strict):
+    term_months: int = Field(ge=1)
+    renewal_hint: Text
+
+
+class Benefits(Strict):
+    voucher_validity_days: int = Field(ge=1)
+    per_member_limit: int = Field(ge=1)
+
+
+class Reminders(Strict):
+    send_time: time
+    membership_expiry_days: list[int]
+    points_expiry_window_days: int = Field(ge=1)
+    voucher_expiry_days: int = Field(ge=1)
+    new_member_followup_days: int = Field(ge=1)
+    dormant_days: int = Field(ge=1)
+
+
+class QuietHours(Strict):
+    start: time
+    end: time
+
+
+class Campaigns(Strict):
+    skip_public_holidays: bool
+    holiday_country: str = "CN"
+
+
+class Complaints(Strict):
+    categories: list[str]
+    urgent_keywords: list[str]
+
+
+class FirstResponse(Strict):
+    urgent: float = Field(gt=0)
+    vip: float = Field(gt=0)
+    normal: float = Field(gt=0)
+
+
+class ServiceLevels(Strict):
+    first_response: FirstResponse
+    resolution: float = Field(gt=0)
+    warn_before_minutes: int = Field(ge=0)
+
+
+class CompensationRule(Strict):
+    basis: Literal["order_amount", "fixed"]
+    min_percent: float | None = Field(default=None, ge=0, le=100)
+    max_percent: float | None = Field(default=None, ge=0, le=100)
+    min_points: int | None = Field(default=None, ge=0)
+    max_points: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds_fit_basis(self) -> CompensationRule:
+        lo, hi = (
+            (self.min_percent, self.max_percent)
+            if self.basis == "order_amount"
+            else (self.min_points, self.max_points)
+        )
+        unit = "percent" if self.basis == "order_amount" else "points"
+        if lo is None or hi is None:
+            raise ValueError(f"basis {self.basis} needs min_{unit} and max_{unit}")
+        if lo > hi:
+            raise ValueError(f"min_{unit} ({lo}) is above max_{unit} ({hi})")
+        return self
+
+
+class Compensation(Strict):
+    rules: dict[str, CompensationRule]
+
+
+class Outbound(Strict):
+    max_attempts: int = Field(ge=1)
+    backoff_seconds: list[int]
+
+
+class Dialogue(Strict):
+    max_reasks: int = Field(ge=0)
+    fallback_misses: int = Field(ge=1)
+    binding_max_attempts: int = Field(ge=1)
+    binding_lock_minutes: int = Field(ge=1)
+    language_guess_messages: int = Field(ge=1)
+
+
+class Rasa(Strict):
+    url: str
+    token: str | None = None
+    timeout_seconds: float = Field(gt=0)
+
+
+class Nlu(Strict):
+    backend: Literal["embedded", "rasa"]
+    data_path: Path
+    model_path: Path
+    fallback_threshold: float = Field(ge=0, le=1)
+    ambiguity_margin: float = Field(ge=0, le=1)
+    rasa: Rasa
+
+
+class Telegram(Strict):
+    rate_per_second: float = Field(gt=0)
+    per_chat_interval_seconds: float = Field(ge=0)
+    staff_chat_id: int | None = None
+
+
+class WeChat(Strict):
+    customer_service_window_hours: int = Field(ge=1)
+    passive_reply_seconds: float = Field(gt=0, lt=5)
+    templates: dict[str, str | None]
+
+
+class Channels(Strict):
+    telegram: Telegram
+    wechat: WeChat
+
+
+class Database(Strict):
+    url: str
+
+
+class Logging(Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+    json_lines: bool = Field(alias="json")
+
+
+class Config(Strict):
+    brand: dict[str, Text]
+    timezone: str
+    default_language: Literal["zh", "en"]
+    database: Database
+    tiers: list[Tier] = Field(min_length=1)
+    tier_evaluation: DayOfYear
+    points: Points
+    membership: Membership
+    benefits: Benefits
+    reminders: Reminders
+    quiet_hours: QuietHours
+    campaigns: Campaigns
+    complaints: Complaints
+    service_levels: ServiceLevels
+    compensation: Compensation
+    outbound: Outbound
+    dialogue: Dialogue
+    nlu: Nlu
+    channels: Channels
+    logging: Logging
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_ascend(cls, tiers: list[Tier]) -> list[Tier]:
+        if tiers[0].threshold != 0:
+            raise ValueError("the lowest tier must have threshold 0")
+        for lower, higher in zip(tiers, tiers[1:], strict=False):
+            if higher.threshold <= lower.threshold:
+                raise ValueError(
+                    f"thresholds must rise: {higher.name} ({higher.threshold}) "
+                    f"is not above {lower.name} ({lower.threshold})"
+                )
+        return tiers
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def tier(self, name: str) -> Tier:
+        for tier in self.tiers:
+            if tier.name == name:
+                return tier
+        raise KeyError(name)
+
+    def database_url(self) -> str:
+        return os.environ.get("DATABASE_URL") or self.database.url
+
+
+def _describe(error: dict) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    value = error.get("input")
+    shown = "missing" if error["type"] == "missing" else repr(value)
+    if isinstance(value, dict | list):
+        shown = type(value).__name__
+    return f"{key} = {shown}: {error['msg']}"
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Load and validate the configuration; ConfigError names the key, value and rule."""
+    chosen = Path(path or os.environ.get("MEMBERBOT_CONFIG") or DEFAULT_PATH)
+    try:
+        raw = yaml.safe_load(chosen.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {chosen} not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{chosen} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{chosen} must hold a mapping of settings")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e) for e in exc.errors())
+        raise ConfigError(f"{chosen}: {problems}") from None

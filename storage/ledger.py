@@ -1,0 +1,303 @@
+"""The points ledger: the one write gateway for points, one verb per business operation.
+
+Every verb follows the same template: lock the member's account row, return the earlier
+result if the idempotency key was seen, append entries, recompute the cached balance.
+The caller's unit of work commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.clock import now as clock_now
+from bot.config import Config
+from handlers import points_rules, tiers
+from storage.models import LedgerEntry, LotAllocation, Member, PointsAccount, PointsLot
+
+BONUS_KINDS = {"welcome", "birthday", "referral", "compensation", "opening"}
+
+
+class LedgerError(Exception):
+    """A points operation the rules refuse; `code` is stable for callers to branch on."""
+
+    def __init__(self, code: str, message: str, **details):
+        super().__init__(message)
+        self.code = code
+        self.details = details
+
+
+@dataclass(frozen=True)
+class Posted:
+    entry: LedgerEntry
+    created: bool  # False when the idempotency key had been seen: nothing was written
+
+
+class Ledger:
+    def __init__(self, session: Session, config: Config, clock=clock_now):
+        self.session = session
+        self.config = config
+        self.clock = clock
+
+    # -- earning -----------------------------------------------------------------------
+
+    def earn_purchase(
+        self, member_id: int, order_id: str, amount: Decimal, at: datetime | None = None,
+        actor: str = "pos",
+    ) -> Posted:
+        """Points for a purchase, at the member's tier multiplier, once per order number."""
+        at = at or self.clock()
+        account, member = self.lock_account(member_id)
+        if seen := self.entry_for(f"purchase:{order_id}"):
+            return Posted(seen, created=False)
+        if amount <= 0:
+            raise LedgerError("bad_amount", f"purchase amount must be positive, got {amount}")
+        multiplier = self.config.tier(member.tier).multiplier
+        points = points_rules.purchase_points(amount, multiplier, self.config)
+        first_purchase = member.last_purchase_at is None
+        entry = self._append(
+            account, "purchase", points, f"purchase:{order_id}", at, actor,
+            qualifying=True, order_id=order_id, amount=amount,
+        )
+        self._add_lot(entry, at)
+        if member.last_purchase_at is None or at > member.last_purchase_at:
+            member.last_purchase_at = at
+        self._recompute(account, at)
+        self._upgrade(member, at)
+        if first_purchase and member.referrer_id and self.config.points.referral_multiplier:
+            bonus = int(points * self.config.points.referral_multiplier)
+            self.earn_bonus(
+                member.referrer_id, "referral", f"referral:{member.id}", bonus,
+                reason=f"first purchase of {member.member_no}", actor="system", at=at,
+            )
+        return Posted(entry, created=True)
+
+    def earn_bonus(
+        self, member_id: int, kind: str, key: str, points: int, reason: str, actor: str,
+        at: datetime | None = None, expires_at: datetime | None = None,
+    ) -> Posted:
+        """Welcome, birthday, referral, compensation or opening points, once per natural key."""
+        if kind not in BONUS_KINDS:
+            raise LedgerError("bad_kind", f"unknown bonus kind {kind!r}")
+        if points <= 0:
+            raise LedgerError("bad_points", f"bonus points must be positive, got {points}")
+        at = at or self.clock()
+        account, member = self.lock_account(member_id)
+        if seen := self.entry_for(key):
+            return Posted(seen, created=False)
+        entry = self._append(
+            account, kind, points, key, at, actor, qualifying=kind == "referral", reason=reason
+        )
+        self._add_lot(entry, at, expires_at)
+        self._recompute(account, at)
+        if kind == "referral":
+            self._upgrade(member, at)
+        return Posted(entry, created=True)
+
+    # -- spending ----------------------------------------------------------------------
+
+    def spend(
+        self, member_id: int, kind: str, points: int, key: str, actor: str, reference: str,
+        at: datetime | None = None,
+    ) -> Posted:
+        """Take points out, first-to-expire lots first (used by redemption)."""
+        at = at or self.clock()
+        account, _ = self.lock_account(member_id)
+        if seen := self.entry_for(key):
+            return Posted(seen, created=False)
+        self._expire_due(account, at)
+        if points > account.balance:
+            raise LedgerError(
+                "insufficient_points", f"needs {points} points, balance is {account.balance}",
+                needed=points, balance=account.balance,
+            )
+        entry = self._append(account, kind, -points, key, at, actor, reference=reference)
+        self._draw(entry, points, at)
+        self._recompute(account, at)
+        return Posted(entry, created=True)
+
+    def give_back(self, spent: LedgerEntry, key: str, actor: str, reason: str) -> Posted:
+        """Reverse a spending entry: the points return to the very lots they came from."""
+        at = self.clock()
+        account, _ = self.lock_account(spent.member_id)
+        if seen := self.entry_for(key):
+            return Posted(seen, created=False)
+        entry = self._append(
+            account, "reverse", -spent.points, key, at, actor, reference=str(spent.id), reason=reason
+        )
+        for allocation in self.session.scalars(
+            select(LotAllocation).where(LotAllocation.entry_id == spent.id)
+        ):
+            lot = self.session.get(PointsLot, allocation.lot_id)
+            lot.remaining += -allocation.points
+            self.session.add(LotAllocation(entry_id=entry.id, lot_id=lot.id, points=-allocation.points))
+        self._recompute(account, at)
+        return Posted(entry, created=True)
+
+    def clawback(self, order_id: str, refund_id: str, amount: Decimal, actor: str) -> Posted:
+        """Take back points of a refunded purchase in proportion, never more than was earned."""
+        purchase = self.session.scalar(
+            select(LedgerEntry).where(LedgerEntry.idempotency_key == f"purchase:{order_id}")
+        )
+        if purchase is None:
+            raise LedgerError("unknown_order", f"no purchase with order number {order_id}")
+        at = self.clock()
+        account, member = self.lock_account(purchase.member_id)
+        if seen := self.entry_for(f"clawback:{order_id}:{refund_id}"):
+            return Posted(seen, created=False)
+        self._expire_due(account, at)
+        clawed = -(self.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+                LedgerEntry.kind == "clawback", LedgerEntry.order_id == order_id
+            )
+        ))
+        due = points_rules.clawback_points(purchase.points, clawed, amount, Decimal(purchase.amount))
+        # Points already spent cannot be taken back: the shortfall is recorded, not forced.
+        take = min(due, account.balance)
+        entry = self._append(
+            account, "clawback", -take, f"clawback:{order_id}:{refund_id}", at, actor,
+            qualifying=True, order_id=order_id, amount=amount,
+            reason=f"refund {refund_id}; due {due}, taken {take}",
+        )
+        self._draw(entry, take, at, prefer_entry=purchase.id)
+        self._recompute(account, at)
+        return Posted(entry, created=True)
+
+    def expire_lots(self, member_id: int, at: datetime | None = None) -> int:
+        """Expire the member's due lots: one entry per lot, so a rerun changes nothing."""
+        at = at or self.clock()
+        account, _ = self.lock_account(member_id)
+        return self._expire_due(account, at)
+
+    def adjust(self, member_id: int, points: int, actor: str, reason: str, key: str) -> Posted:
+        """A manual correction with who and why; a negative one draws lots like spending."""
+        if points == 0:
+            raise LedgerError("bad_points", "an adjustment of 0 points changes nothing")
+        if not reason.strip():
+            raise LedgerError("no_reason", "a manual adjustment needs a reason")
+        at = self.clock()
+        account, _ = self.lock_account(member_id)
+        if seen := self.entry_for(f"adjust:{key}"):
+            return Posted(seen, created=False)
+        self._expire_due(account, at)
+        if -points > account.balance:
+            raise LedgerError(
+                "insufficient_points", f"balance is {account.balance}, cannot remove {-points}",
+                needed=-points, balance=account.balance,
+            )
+        entry = self._append(account, "adjust", points, f"adjust:{key}", at, actor, reason=reason)
+        if points > 0:
+            self._add_lot(entry, at)
+        else:
+            self._draw(entry, -points, at)
+        self._recompute(account, at)
+        return Posted(entry, created=True)
+
+    # -- tiers -------------------------------------------------------------------------
+
+    def earned_last_year(self, member_id: int, at: datetime) -> int:
+        return self.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+                LedgerEntry.member_id == member_id,
+                LedgerEntry.qualifying.is_(True),
+                LedgerEntry.created_at > at - relativedelta(years=1),
+                LedgerEntry.created_at <= at,
+            )
+        )
+
+    def evaluate_tier(self, member_id: int, at: datetime | None = None) -> str:
+        """The yearly evaluation: the only time a tier may go down."""
+        at = at or self.clock()
+        _, member = self.lock_account(member_id)
+        new = tiers.at_evaluation(self.earned_last_year(member_id, at), self.config)
+        if new != member.tier:
+            member.tier, member.tier_since = new, at
+        return new
+
+    # -- the template's steps ----------------------------------------------------------
+
+    def lock_account(self, member_id: int) -> tuple[PointsAccount, Member]:
+        # Always the account row first, then anything else: one lock order, no deadlocks.
+        account = self.session.scalar(
+            select(PointsAccount).where(PointsAccount.member_id == member_id).with_for_update()
+        )
+        if account is None:
+            raise LedgerError("unknown_member", f"no points account for member id {member_id}")
+        return account, self.session.get(Member, member_id)
+
+    def _expire_due(self, account: PointsAccount, at: datetime) -> int:
+        due = self.session.scalars(
+            select(PointsLot)
+            .where(PointsLot.member_id == account.member_id, PointsLot.remaining > 0,
+                   PointsLot.expires_at <= at)
+            .order_by(PointsLot.expires_at, PointsLot.id)
+        ).all()
+        for lot in due:
+            entry = self._append(
+                account, "expire", -lot.remaining, f"expire:lot:{lot.id}", lot.expires_at,
+                "system", reference=str(lot.id),
+            )
+            self.session.add(LotAllocation(entry_id=entry.id, lot_id=lot.id, points=-lot.remaining))
+            lot.remaining = 0
+        if due:
+            self._recompute(account, at)
+        return len(due)
+
+    def entry_for(self, key: str) -> LedgerEntry | None:
+        return self.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == key))
+
+    def _append(self, account, kind, points, key, at, actor, **fields) -> LedgerEntry:
+        entry = LedgerEntry(
+            member_id=account.member_id, kind=kind, points=points, idempotency_key=key,
+            created_at=at, actor=actor, **fields,
+        )
+        self.session.add(entry)
+        self.session.flush()
+        return entry
+
+    def _add_lot(self, entry: LedgerEntry, at: datetime, expires_at: datetime | None = None):
+        expiry = expires_at or points_rules.lot_expiry(at, self.config)
+        self.session.add(PointsLot(
+            member_id=entry.member_id, entry_id=entry.id, points=entry.points,
+            remaining=entry.points, earned_at=at, expires_at=expiry,
+        ))
+
+    def _draw(self, entry: LedgerEntry, points: int, at: datetime, prefer_entry: int | None = None):
+        if points == 0:
+            return
+        lots = self.session.scalars(
+            select(PointsLot).where(
+                PointsLot.member_id == entry.member_id, PointsLot.remaining > 0,
+                (PointsLot.expires_at.is_(None)) | (PointsLot.expires_at > at),
+            )
+        ).all()
+        by_id = {lot.id: lot for lot in lots}
+        preferred = next((lot.id for lot in lots if lot.entry_id == prefer_entry), None)
+        plan = points_rules.allocate(
+            [points_rules.OpenLot(lot.id, lot.remaining, lot.expires_at, lot.earned_at)
+             for lot in lots],
+            points, first=preferred,
+        )
+        for lot_id, take in plan:
+            by_id[lot_id].remaining -= take
+            self.session.add(LotAllocation(entry_id=entry.id, lot_id=lot_id, points=-take))
+
+    def _recompute(self, account: PointsAccount, at: datetime) -> None:
+        self.session.flush()
+        account.balance = self.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+                LedgerEntry.member_id == account.member_id
+            )
+        )
+        account.updated_at = at
+        self.session.flush()
+
+    def _upgrade(self, member: Member, at: datetime) -> None:
+        new = tiers.after_earning(member.tier, self.earned_last_year(member.id, at), self.config)
+        if new != member.tier:
+            member.tier, member.tier_since = new, at
