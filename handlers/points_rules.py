@@ -41,7 +41,12 @@ def spending_order(lots: list[OpenLot]) -> list[OpenLot]:
     """First to expire first; lots that never expire last; older before newer on a tie."""
     return sorted(
         lots,
-        key=lambda lot: (lot.expires_at is None, lot.expires_at or lot.earned_at, lot.earned_at, lot.id),
+        key=lambda lot: (
+            lot.expires_at is None,
+            lot.expires_at or lot.earned_at,
+            lot.earned_at,
+            lot.id,
+        ),
     )
 
 

@@ -14,8 +14,15 @@ from storage.db import Database
 from storage.ledger import Ledger, LedgerError
 from storage.members import NewMember, by_number, by_phone, open_membership
 
-MEMBER_COLUMNS = ["member_no", "name", "phone", "birthday", "join_date", "language",
-                  "marketing_consent"]
+MEMBER_COLUMNS = [
+    "member_no",
+    "name",
+    "phone",
+    "birthday",
+    "join_date",
+    "language",
+    "marketing_consent",
+]
 PURCHASE_COLUMNS = ["order_id", "member_no", "amount", "purchased_at"]
 TRUE = {"1", "true", "yes", "y", "是"}
 FALSE = {"0", "false", "no", "n", "否", ""}
@@ -75,15 +82,23 @@ def _member(row: dict[str, str], config: Config) -> NewMember:
     if language not in ("zh", "en"):
         raise ValueError(f"language {language!r} must be zh or en")
     return NewMember(
-        name=row["name"], phone=phone or None,
+        name=row["name"],
+        phone=phone or None,
         birthday=_date(row["birthday"], "birthday") if row["birthday"] else None,
-        language=language, marketing_consent=consent in TRUE, member_no=row["member_no"].upper(),
+        language=language,
+        marketing_consent=consent in TRUE,
+        member_no=row["member_no"].upper(),
         join_date=_date(row["join_date"], "join_date") if row["join_date"] else None,
     )
 
 
-def import_members(db: Database, config: Config, path: Path, at: datetime,
-                   progress: Callable[[int], None] = lambda n: None) -> ImportReport:
+def import_members(
+    db: Database,
+    config: Config,
+    path: Path,
+    at: datetime,
+    progress: Callable[[int], None] = lambda n: None,
+) -> ImportReport:
     report = ImportReport()
     for line, row in _rows(path, MEMBER_COLUMNS):
         try:
@@ -103,8 +118,13 @@ def import_members(db: Database, config: Config, path: Path, at: datetime,
     return report
 
 
-def import_purchases(db: Database, config: Config, path: Path, at: datetime,
-                     progress: Callable[[int], None] = lambda n: None) -> ImportReport:
+def import_purchases(
+    db: Database,
+    config: Config,
+    path: Path,
+    at: datetime,
+    progress: Callable[[int], None] = lambda n: None,
+) -> ImportReport:
     report = ImportReport()
     for line, row in _rows(path, PURCHASE_COLUMNS):
         try:
@@ -125,7 +145,8 @@ def import_purchases(db: Database, config: Config, path: Path, at: datetime,
                 if member is None:
                     raise ValueError(f"no member {row['member_no']!r}")
                 posted = Ledger(session, config, clock=lambda: at).earn_purchase(
-                    member.id, row["order_id"], amount, at=when, actor=f"import:{path.name}")
+                    member.id, row["order_id"], amount, at=when, actor=f"import:{path.name}"
+                )
                 session.commit()
             if posted.created:
                 report.imported += 1

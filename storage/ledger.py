@@ -47,7 +47,11 @@ class Ledger:
     # -- earning -----------------------------------------------------------------------
 
     def earn_purchase(
-        self, member_id: int, order_id: str, amount: Decimal, at: datetime | None = None,
+        self,
+        member_id: int,
+        order_id: str,
+        amount: Decimal,
+        at: datetime | None = None,
         actor: str = "pos",
     ) -> Posted:
         """Points for a purchase, at the member's tier multiplier, once per order number."""
@@ -61,8 +65,15 @@ class Ledger:
         points = points_rules.purchase_points(amount, multiplier, self.config)
         first_purchase = member.last_purchase_at is None
         entry = self._append(
-            account, "purchase", points, f"purchase:{order_id}", at, actor,
-            qualifying=True, order_id=order_id, amount=amount,
+            account,
+            "purchase",
+            points,
+            f"purchase:{order_id}",
+            at,
+            actor,
+            qualifying=True,
+            order_id=order_id,
+            amount=amount,
         )
         self._add_lot(entry, at)
         if member.last_purchase_at is None or at > member.last_purchase_at:
@@ -72,14 +83,26 @@ class Ledger:
         if first_purchase and member.referrer_id and self.config.points.referral_multiplier:
             bonus = int(points * self.config.points.referral_multiplier)
             self.earn_bonus(
-                member.referrer_id, "referral", f"referral:{member.id}", bonus,
-                reason=f"first purchase of {member.member_no}", actor="system", at=at,
+                member.referrer_id,
+                "referral",
+                f"referral:{member.id}",
+                bonus,
+                reason=f"first purchase of {member.member_no}",
+                actor="system",
+                at=at,
             )
         return Posted(entry, created=True)
 
     def earn_bonus(
-        self, member_id: int, kind: str, key: str, points: int, reason: str, actor: str,
-        at: datetime | None = None, expires_at: datetime | None = None,
+        self,
+        member_id: int,
+        kind: str,
+        key: str,
+        points: int,
+        reason: str,
+        actor: str,
+        at: datetime | None = None,
+        expires_at: datetime | None = None,
     ) -> Posted:
         """Welcome, birthday, referral, compensation or opening points, once per natural key."""
         if kind not in BONUS_KINDS:
@@ -102,7 +125,13 @@ class Ledger:
     # -- spending ----------------------------------------------------------------------
 
     def spend(
-        self, member_id: int, kind: str, points: int, key: str, actor: str, reference: str,
+        self,
+        member_id: int,
+        kind: str,
+        points: int,
+        key: str,
+        actor: str,
+        reference: str,
         at: datetime | None = None,
     ) -> Posted:
         """Take points out, first-to-expire lots first (used by redemption)."""
@@ -113,8 +142,10 @@ class Ledger:
         self._expire_due(account, at)
         if points > account.balance:
             raise LedgerError(
-                "insufficient_points", f"needs {points} points, balance is {account.balance}",
-                needed=points, balance=account.balance,
+                "insufficient_points",
+                f"needs {points} points, balance is {account.balance}",
+                needed=points,
+                balance=account.balance,
             )
         entry = self._append(account, kind, -points, key, at, actor, reference=reference)
         self._draw(entry, points, at)
@@ -128,14 +159,23 @@ class Ledger:
         if seen := self.entry_for(key):
             return Posted(seen, created=False)
         entry = self._append(
-            account, "reverse", -spent.points, key, at, actor, reference=str(spent.id), reason=reason
+            account,
+            "reverse",
+            -spent.points,
+            key,
+            at,
+            actor,
+            reference=str(spent.id),
+            reason=reason,
         )
         for allocation in self.session.scalars(
             select(LotAllocation).where(LotAllocation.entry_id == spent.id)
         ):
             lot = self.session.get(PointsLot, allocation.lot_id)
             lot.remaining += -allocation.points
-            self.session.add(LotAllocation(entry_id=entry.id, lot_id=lot.id, points=-allocation.points))
+            self.session.add(
+                LotAllocation(entry_id=entry.id, lot_id=lot.id, points=-allocation.points)
+            )
         self._recompute(account, at)
         return Posted(entry, created=True)
 
@@ -151,17 +191,28 @@ class Ledger:
         if seen := self.entry_for(f"clawback:{order_id}:{refund_id}"):
             return Posted(seen, created=False)
         self._expire_due(account, at)
-        clawed = -(self.session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-                LedgerEntry.kind == "clawback", LedgerEntry.order_id == order_id
+        clawed = -(
+            self.session.scalar(
+                select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+                    LedgerEntry.kind == "clawback", LedgerEntry.order_id == order_id
+                )
             )
-        ))
-        due = points_rules.clawback_points(purchase.points, clawed, amount, Decimal(purchase.amount))
+        )
+        due = points_rules.clawback_points(
+            purchase.points, clawed, amount, Decimal(purchase.amount)
+        )
         # Points already spent cannot be taken back: the shortfall is recorded, not forced.
         take = min(due, account.balance)
         entry = self._append(
-            account, "clawback", -take, f"clawback:{order_id}:{refund_id}", at, actor,
-            qualifying=True, order_id=order_id, amount=amount,
+            account,
+            "clawback",
+            -take,
+            f"clawback:{order_id}:{refund_id}",
+            at,
+            actor,
+            qualifying=True,
+            order_id=order_id,
+            amount=amount,
             reason=f"refund {refund_id}; due {due}, taken {take}",
         )
         self._draw(entry, take, at, prefer_entry=purchase.id)
@@ -187,8 +238,10 @@ class Ledger:
         self._expire_due(account, at)
         if -points > account.balance:
             raise LedgerError(
-                "insufficient_points", f"balance is {account.balance}, cannot remove {-points}",
-                needed=-points, balance=account.balance,
+                "insufficient_points",
+                f"balance is {account.balance}, cannot remove {-points}",
+                needed=-points,
+                balance=account.balance,
             )
         entry = self._append(account, "adjust", points, f"adjust:{key}", at, actor, reason=reason)
         if points > 0:
@@ -233,14 +286,22 @@ class Ledger:
     def _expire_due(self, account: PointsAccount, at: datetime) -> int:
         due = self.session.scalars(
             select(PointsLot)
-            .where(PointsLot.member_id == account.member_id, PointsLot.remaining > 0,
-                   PointsLot.expires_at <= at)
+            .where(
+                PointsLot.member_id == account.member_id,
+                PointsLot.remaining > 0,
+                PointsLot.expires_at <= at,
+            )
             .order_by(PointsLot.expires_at, PointsLot.id)
         ).all()
         for lot in due:
             entry = self._append(
-                account, "expire", -lot.remaining, f"expire:lot:{lot.id}", lot.expires_at,
-                "system", reference=str(lot.id),
+                account,
+                "expire",
+                -lot.remaining,
+                f"expire:lot:{lot.id}",
+                lot.expires_at,
+                "system",
+                reference=str(lot.id),
             )
             self.session.add(LotAllocation(entry_id=entry.id, lot_id=lot.id, points=-lot.remaining))
             lot.remaining = 0
@@ -253,8 +314,13 @@ class Ledger:
 
     def _append(self, account, kind, points, key, at, actor, **fields) -> LedgerEntry:
         entry = LedgerEntry(
-            member_id=account.member_id, kind=kind, points=points, idempotency_key=key,
-            created_at=at, actor=actor, **fields,
+            member_id=account.member_id,
+            kind=kind,
+            points=points,
+            idempotency_key=key,
+            created_at=at,
+            actor=actor,
+            **fields,
         )
         self.session.add(entry)
         self.session.flush()
@@ -262,26 +328,36 @@ class Ledger:
 
     def _add_lot(self, entry: LedgerEntry, at: datetime, expires_at: datetime | None = None):
         expiry = expires_at or points_rules.lot_expiry(at, self.config)
-        self.session.add(PointsLot(
-            member_id=entry.member_id, entry_id=entry.id, points=entry.points,
-            remaining=entry.points, earned_at=at, expires_at=expiry,
-        ))
+        self.session.add(
+            PointsLot(
+                member_id=entry.member_id,
+                entry_id=entry.id,
+                points=entry.points,
+                remaining=entry.points,
+                earned_at=at,
+                expires_at=expiry,
+            )
+        )
 
     def _draw(self, entry: LedgerEntry, points: int, at: datetime, prefer_entry: int | None = None):
         if points == 0:
             return
         lots = self.session.scalars(
             select(PointsLot).where(
-                PointsLot.member_id == entry.member_id, PointsLot.remaining > 0,
+                PointsLot.member_id == entry.member_id,
+                PointsLot.remaining > 0,
                 (PointsLot.expires_at.is_(None)) | (PointsLot.expires_at > at),
             )
         ).all()
         by_id = {lot.id: lot for lot in lots}
         preferred = next((lot.id for lot in lots if lot.entry_id == prefer_entry), None)
         plan = points_rules.allocate(
-            [points_rules.OpenLot(lot.id, lot.remaining, lot.expires_at, lot.earned_at)
-             for lot in lots],
-            points, first=preferred,
+            [
+                points_rules.OpenLot(lot.id, lot.remaining, lot.expires_at, lot.earned_at)
+                for lot in lots
+            ],
+            points,
+            first=preferred,
         )
         for lot_id, take in plan:
             by_id[lot_id].remaining -= take

@@ -33,27 +33,52 @@ def next_member_no(session: Session) -> str:
     return f"M{number:06d}"
 
 
-def open_membership(session: Session, config: Config, new: NewMember, at: datetime,
-                    source: str, welcome_bonus: bool = True) -> Member:
+def open_membership(
+    session: Session,
+    config: Config,
+    new: NewMember,
+    at: datetime,
+    source: str,
+    welcome_bonus: bool = True,
+) -> Member:
     """A member, their points account, their consent record and (optionally) the welcome bonus."""
     joined = new.join_date or at.astimezone(config.zone).date()
     member = Member(
-        member_no=new.member_no or next_member_no(session), name=new.name, phone=new.phone,
-        birthday=new.birthday, join_date=joined,
+        member_no=new.member_no or next_member_no(session),
+        name=new.name,
+        phone=new.phone,
+        birthday=new.birthday,
+        join_date=joined,
         membership_expires=joined + relativedelta(months=config.membership.term_months),
-        tier=new.tier or config.tiers[0].name, tier_since=at, language=new.language,
-        marketing_consent=new.marketing_consent, referrer_id=new.referrer_id, created_at=at,
+        tier=new.tier or config.tiers[0].name,
+        tier_since=at,
+        language=new.language,
+        marketing_consent=new.marketing_consent,
+        referrer_id=new.referrer_id,
+        created_at=at,
     )
     session.add(member)
     session.flush()
     session.add(PointsAccount(member_id=member.id, balance=0, updated_at=at))
-    session.add(ConsentEvent(member_id=member.id, kind="marketing", granted=new.marketing_consent,
-                             source=source, created_at=at))
+    session.add(
+        ConsentEvent(
+            member_id=member.id,
+            kind="marketing",
+            granted=new.marketing_consent,
+            source=source,
+            created_at=at,
+        )
+    )
     session.flush()
     if welcome_bonus and config.points.welcome_bonus:
         Ledger(session, config, clock=lambda: at).earn_bonus(
-            member.id, "welcome", f"welcome:{member.id}", config.points.welcome_bonus,
-            reason="welcome bonus", actor="system", at=at,
+            member.id,
+            "welcome",
+            f"welcome:{member.id}",
+            config.points.welcome_bonus,
+            reason="welcome bonus",
+            actor="system",
+            at=at,
         )
     return member
 
@@ -69,8 +94,9 @@ def by_phone(session: Session, phone: str) -> Member | None:
 def identity(session: Session, channel: str, external_id: str, at: datetime) -> ChatIdentity:
     """The chat identity for a channel user, created on first contact (unbound)."""
     found = session.scalar(
-        select(ChatIdentity).where(ChatIdentity.channel == channel,
-                                   ChatIdentity.external_id == external_id)
+        select(ChatIdentity).where(
+            ChatIdentity.channel == channel, ChatIdentity.external_id == external_id
+        )
     )
     if found is None:
         found = ChatIdentity(channel=channel, external_id=external_id, created_at=at)
@@ -79,8 +105,12 @@ def identity(session: Session, channel: str, external_id: str, at: datetime) -> 
     return found
 
 
-def set_marketing_consent(session: Session, member: Member, granted: bool, source: str,
-                          at: datetime) -> None:
+def set_marketing_consent(
+    session: Session, member: Member, granted: bool, source: str, at: datetime
+) -> None:
     member.marketing_consent = granted
-    session.add(ConsentEvent(member_id=member.id, kind="marketing", granted=granted,
-                             source=source, created_at=at))
+    session.add(
+        ConsentEvent(
+            member_id=member.id, kind="marketing", granted=granted, source=source, created_at=at
+        )
+    )

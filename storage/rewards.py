@@ -28,7 +28,9 @@ def voucher_code() -> str:
     return f"{raw[:5]}-{raw[5:]}"
 
 
-def redeem(ledger: Ledger, member_id: int, benefit_code: str, quantity: int, request_key: str) -> Redeemed:
+def redeem(
+    ledger: Ledger, member_id: int, benefit_code: str, quantity: int, request_key: str
+) -> Redeemed:
     """Spend points on a benefit; the request key makes a double tap redeem once."""
     session, config = ledger.session, ledger.config
     if quantity < 1:
@@ -40,37 +42,67 @@ def redeem(ledger: Ledger, member_id: int, benefit_code: str, quantity: int, req
         vouchers = session.scalars(select(Voucher).where(Voucher.redemption_id == earlier.id)).all()
         return Redeemed(earlier, list(vouchers), created=False)
     benefit = session.scalar(
-        select(Benefit).where(Benefit.code == benefit_code, Benefit.active.is_(True)).with_for_update()
+        select(Benefit)
+        .where(Benefit.code == benefit_code, Benefit.active.is_(True))
+        .with_for_update()
     )
     if benefit is None:
         raise LedgerError("unknown_benefit", f"no active benefit {benefit_code!r}")
     if member.tier not in benefit.tiers:
-        raise LedgerError("not_eligible", f"{benefit.code} is for tiers {benefit.tiers}",
-                          tiers=benefit.tiers, tier=member.tier)
+        raise LedgerError(
+            "not_eligible",
+            f"{benefit.code} is for tiers {benefit.tiers}",
+            tiers=benefit.tiers,
+            tier=member.tier,
+        )
     if benefit.stock is not None and benefit.stock < quantity:
-        raise LedgerError("out_of_stock", f"{benefit.code} has {benefit.stock} left",
-                          stock=benefit.stock)
+        raise LedgerError(
+            "out_of_stock", f"{benefit.code} has {benefit.stock} left", stock=benefit.stock
+        )
     limit = benefit.per_member_limit or config.benefits.per_member_limit
     used = _redeemed_this_month(ledger, member, benefit, at)
     if used + quantity > limit:
-        raise LedgerError("limit_reached", f"limit {limit} a month, {used} already redeemed",
-                          limit=limit, used=used)
+        raise LedgerError(
+            "limit_reached",
+            f"limit {limit} a month, {used} already redeemed",
+            limit=limit,
+            used=used,
+        )
     points = benefit.cost * quantity
-    spent = ledger.spend(member.id, "redeem", points, f"redeem:{request_key}", "member",
-                         reference=benefit.code, at=at)
+    spent = ledger.spend(
+        member.id,
+        "redeem",
+        points,
+        f"redeem:{request_key}",
+        "member",
+        reference=benefit.code,
+        at=at,
+    )
     if benefit.stock is not None:
         benefit.stock -= quantity
     redemption = Redemption(
-        member_id=member.id, benefit_id=benefit.id, quantity=quantity, points=points,
-        request_key=request_key, entry_id=spent.entry.id, status="done", created_at=at,
+        member_id=member.id,
+        benefit_id=benefit.id,
+        quantity=quantity,
+        points=points,
+        request_key=request_key,
+        entry_id=spent.entry.id,
+        status="done",
+        created_at=at,
     )
     session.add(redemption)
     session.flush()
     days = benefit.voucher_validity_days or config.benefits.voucher_validity_days
     vouchers = [
-        Voucher(code=voucher_code(), redemption_id=redemption.id, member_id=member.id,
-                benefit_id=benefit.id, issued_at=at, expires_at=at + timedelta(days=days),
-                status="active")
+        Voucher(
+            code=voucher_code(),
+            redemption_id=redemption.id,
+            member_id=member.id,
+            benefit_id=benefit.id,
+            issued_at=at,
+            expires_at=at + timedelta(days=days),
+            status="active",
+        )
         for _ in range(quantity)
     ]
     session.add_all(vouchers)
@@ -91,7 +123,9 @@ def reverse_redemption(ledger: Ledger, redemption_id: int, actor: str, reason: s
     vouchers = session.scalars(select(Voucher).where(Voucher.redemption_id == redemption.id)).all()
     if any(v.status == "used" for v in vouchers):
         raise LedgerError("voucher_used", "a voucher of this redemption was already used")
-    benefit = session.scalar(select(Benefit).where(Benefit.id == redemption.benefit_id).with_for_update())
+    benefit = session.scalar(
+        select(Benefit).where(Benefit.id == redemption.benefit_id).with_for_update()
+    )
     spent = ledger.entry_for(f"redeem:{redemption.request_key}")
     ledger.give_back(spent, f"reverse:{redemption.id}", actor, reason)
     if benefit.stock is not None:
@@ -108,7 +142,9 @@ def _redeemed_this_month(ledger: Ledger, member: Member, benefit: Benefit, at: d
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     return ledger.session.scalar(
         select(func.coalesce(func.sum(Redemption.quantity), 0)).where(
-            Redemption.member_id == member.id, Redemption.benefit_id == benefit.id,
-            Redemption.status == "done", Redemption.created_at >= month_start,
+            Redemption.member_id == member.id,
+            Redemption.benefit_id == benefit.id,
+            Redemption.status == "done",
+            Redemption.created_at >= month_start,
         )
     )

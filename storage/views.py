@@ -28,8 +28,12 @@ def expiring(session: Session, member_id: int, at: datetime, days: int) -> list[
     """Unspent points expiring within `days`, summed per expiry date, soonest first."""
     lots = session.scalars(
         select(PointsLot)
-        .where(PointsLot.member_id == member_id, PointsLot.remaining > 0,
-               PointsLot.expires_at > at, PointsLot.expires_at <= at + timedelta(days=days))
+        .where(
+            PointsLot.member_id == member_id,
+            PointsLot.remaining > 0,
+            PointsLot.expires_at > at,
+            PointsLot.expires_at <= at + timedelta(days=days),
+        )
         .order_by(PointsLot.expires_at)
     )
     totals: dict[datetime, int] = {}
@@ -39,10 +43,14 @@ def expiring(session: Session, member_id: int, at: datetime, days: int) -> list[
 
 
 def history(session: Session, member_id: int, limit: int = 10) -> list[LedgerEntry]:
-    return list(session.scalars(
-        select(LedgerEntry).where(LedgerEntry.member_id == member_id)
-        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.member_id == member_id)
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def tier_progress(session: Session, config: Config, member: Member, at: datetime) -> tiers.Progress:
@@ -52,18 +60,26 @@ def tier_progress(session: Session, config: Config, member: Member, at: datetime
 
 def eligible_benefits(session: Session, member: Member) -> list[Benefit]:
     """Active benefits the member's tier may redeem, in stock, cheapest first."""
-    catalogue = session.scalars(select(Benefit).where(Benefit.active.is_(True)).order_by(Benefit.cost))
+    catalogue = session.scalars(
+        select(Benefit).where(Benefit.active.is_(True)).order_by(Benefit.cost)
+    )
     return [b for b in catalogue if member.tier in b.tiers and (b.stock is None or b.stock > 0)]
 
 
 def catalogue(session: Session) -> list[Benefit]:
-    return list(session.scalars(select(Benefit).where(Benefit.active.is_(True)).order_by(Benefit.cost)))
+    return list(
+        session.scalars(select(Benefit).where(Benefit.active.is_(True)).order_by(Benefit.cost))
+    )
 
 
 def vouchers(session: Session, member_id: int, at: datetime) -> list[Voucher]:
     """The member's usable vouchers, soonest to expire first."""
-    return list(session.scalars(
-        select(Voucher).where(Voucher.member_id == member_id, Voucher.status == "active",
-                              Voucher.expires_at > at)
-        .order_by(Voucher.expires_at)
-    ))
+    return list(
+        session.scalars(
+            select(Voucher)
+            .where(
+                Voucher.member_id == member_id, Voucher.status == "active", Voucher.expires_at > at
+            )
+            .order_by(Voucher.expires_at)
+        )
+    )

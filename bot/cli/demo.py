@@ -14,8 +14,13 @@ def demo() -> None:
 
 
 @demo.command()
-@click.option("--members", "count", type=click.IntRange(min=0), default=0,
-              help="Also generate this many members for load tests.")
+@click.option(
+    "--members",
+    "count",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Also generate this many members for load tests.",
+)
 @pass_app
 def seed(app, count: int) -> None:
     """Load the deterministic demo members and benefits (idempotent)."""
@@ -24,6 +29,7 @@ def seed(app, count: int) -> None:
     if count:
         with Progress(transient=True) as bar:
             task = bar.add_task("generating members", total=count)
-            demo_data.seed_generated(app.database, app.config, at, count,
-                                     progress=lambda n: bar.advance(task, n))
+            demo_data.seed_generated(
+                app.database, app.config, at, count, progress=lambda n: bar.advance(task, n)
+            )
     click.echo(f"demo data ready ({count} generated members asked for)")

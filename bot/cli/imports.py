@@ -19,14 +19,16 @@ def _run(app, path: str, action) -> None:
     with Progress(transient=True, disable=total < 500) as bar:
         task = bar.add_task(f"importing {file.name}", total=total)
         try:
-            report = action(app.database, app.config, file, now(),
-                            progress=lambda n: bar.advance(task, n))
+            report = action(
+                app.database, app.config, file, now(), progress=lambda n: bar.advance(task, n)
+            )
         except importer.ImportFileError as exc:
             raise BadInput(str(exc)) from None
     for line, reason in report.errors:
         click.echo(f"{path}:{line}: {reason}", err=True)
-    click.echo(f"imported {report.imported}, already there {report.skipped}, "
-               f"rejected {len(report.errors)}")
+    click.echo(
+        f"imported {report.imported}, already there {report.skipped}, rejected {len(report.errors)}"
+    )
     if report.errors:
         raise Failed(f"{len(report.errors)} row(s) rejected; fix them and import the file again")
 
