@@ -1,0 +1,101 @@
+"""Training texts as compact arrays of n-gram ids, and their TF-IDF rows.
+
+A corpus is analysed once; a vectoriser can then be fitted on any subset of its
+texts (the calibration split, or all of them) without analysing again, and the
+rows are built with array operations rather than one text at a time. Memory stays
+at a few bytes per n-gram occurrence instead of a dictionary per text.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from nlu.features import WORD_MARK, Vectoriser, analyse
+
+CHUNK = 1024  # texts at a time when building rows: bounds the temporary arrays
+
+
+@dataclass
+class Corpus:
+    grams: list[str]  # id -> n-gram
+    offsets: np.ndarray  # text i owns ids[offsets[i]:offsets[i + 1]]
+    ids: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Corpus:
+        """Analyse normalised texts."""
+        index: dict[str, int] = {}
+        offsets = array("q", [0])
+        ids = array("i")
+        counts = array("f")
+        for text in texts:
+            for gram, count in analyse(text).items():
+                ids.append(index.setdefault(gram, len(index)))
+                counts.append(count)
+            offsets.append(len(ids))
+        return cls(
+            list(index),
+            np.frombuffer(offsets, dtype=np.int64),
+            np.frombuffer(ids, dtype=np.int32),
+            np.frombuffer(counts, dtype=np.float32),
+        )
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def _positions(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in `ids` of the texts `rows`, and the number (0..) of each one's text."""
+        starts = self.offsets[rows]
+        lengths = self.offsets[rows + 1] - starts
+        owner = np.repeat(np.arange(len(rows), dtype=np.int32), lengths)
+        first = np.cumsum(lengths) - lengths
+        positions = np.arange(len(owner), dtype=np.int64) + np.repeat(starts - first, lengths)
+        return positions, owner
+
+    def _chunks(self, rows: np.ndarray):
+        for start in range(0, len(rows), CHUNK):
+            yield rows[start : start + CHUNK]
+
+    def vectoriser(self, rows: np.ndarray) -> tuple[Vectoriser, np.ndarray]:
+        """A vectoriser fitted on the texts `rows`, and the map n-gram id -> feature (-1: none)."""
+        frequency = np.zeros(len(self.grams), dtype=np.int64)
+        for chunk in self._chunks(rows):
+            positions, _ = self._positions(chunk)
+            frequency += np.bincount(self.ids[positions], minlength=len(self.grams))
+        present = np.flatnonzero(frequency)
+        idf = np.log((1 + len(rows)) / (1 + frequency[present])) + 1
+        vocabulary = {self.grams[g]: i for i, g in enumerate(present.tolist())}
+        is_word = np.array([self.grams[g].startswith(WORD_MARK) for g in present], dtype=bool)
+        mapping = np.full(len(self.grams), -1, dtype=np.int32)
+        mapping[present] = np.arange(len(present), dtype=np.int32)
+        return Vectoriser(vocabulary, idf.astype(np.float32), is_word), mapping
+
+    def rows(self, vectoriser: Vectoriser, mapping: np.ndarray, rows: np.ndarray):
+        """CSR arrays (indptr, indices, values) of the texts `rows`, as `transform` weighs them."""
+        parts = [self._rows(vectoriser, mapping, chunk) for chunk in self._chunks(rows)]
+        lengths = np.concatenate([length for length, _, _ in parts] or [np.zeros(0, np.int64)])
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        indices = np.concatenate([f for _, f, _ in parts] or [np.zeros(0, np.int32)])
+        values = np.concatenate([w for _, _, w in parts] or [np.zeros(0, np.float32)])
+        return indptr, indices, values
+
+    def _rows(self, vectoriser: Vectoriser, mapping: np.ndarray, rows: np.ndarray):
+        positions, owner = self._positions(rows)
+        features = mapping[self.ids[positions]]
+        known = features >= 0
+        features, owner = features[known], owner[known]
+        weights = np.log(self.counts[positions][known])
+        weights += 1.0
+        weights *= vectoriser.idf[features]
+        block = owner * 2 + vectoriser.is_word[features]
+        norms = np.bincount(block, weights=weights * weights, minlength=2 * len(rows))
+        norms = np.sqrt(norms).astype(np.float32)
+        norms[norms == 0] = 1.0
+        weights /= norms[block]
+        return np.bincount(owner, minlength=len(rows)), features, weights

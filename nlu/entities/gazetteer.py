@@ -1,0 +1,183 @@
+"""Lookup entities: benefits, complaint categories, languages, from lookup tables and synonyms.
+
+Surfaces come from the training data's `lookup:` tables, its `synonym:` blocks (for
+entities whose canonical values they name) and its annotated examples; values are
+the synonyms' canonical codes. Matching walks a character trie over the normalised
+text, longest match first; Latin surfaces match whole words only, and tolerate one missing
+letter when six letters or longer; a Chinese surface may have up to two filler
+characters inside (`质量太差` for `质量差`).
+"""
+
+from __future__ import annotations
+
+from nlu.entities.candidate import Candidate
+from nlu.normalise import normalise
+from nlu.training_data import TrainingData
+
+EXTRACTOR = "LookupEntityExtractor"
+# Entities with extractors of their own: their annotations are not lookup surfaces.
+OWN_EXTRACTORS = {"phone", "order_id", "ticket_id", "member_no", "quantity", "amount", "date"}
+FILLERS = set("太很好超真非常特别有点挺蛮了的")
+MAX_FILLERS = 2
+TYPO_MIN_LENGTH = 6
+_END = ""
+
+
+def surface_key(text: str) -> str:
+    return " ".join(normalise(text).text.split())
+
+
+def build_gazetteer(data: TrainingData) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """entity -> normalised surface -> canonical value; and the lookups left without a value."""
+    synonyms = {surface_key(s): v for s, v in data.synonyms.items() if surface_key(s)}
+    value_entity: dict[str, str] = {}
+    table: dict[str, dict[str, str]] = {}
+    for example in data.examples:
+        for span in example.entities:
+            if span.entity in OWN_EXTRACTORS:
+                continue
+            key = surface_key(example.text[span.start : span.end])
+            value = synonyms.get(key, span.value)
+            table.setdefault(span.entity, {})[key] = value
+            value_entity.setdefault(value, span.entity)
+    for entity, surfaces in data.lookups.items():
+        for surface in surfaces:
+            value = synonyms.get(surface_key(surface))
+            if value is not None:
+                value_entity.setdefault(value, entity)
+    for key, value in synonyms.items():
+        entity = value_entity.get(value)
+        if entity is not None and entity not in OWN_EXTRACTORS:
+            table.setdefault(entity, {})[key] = value
+    unresolved = []
+    for entity, surfaces in data.lookups.items():
+        known = table.setdefault(entity, {})
+        closed = bool(known) and any(v != k for k, v in known.items())
+        for surface in surfaces:
+            key = surface_key(surface)
+            if not key or key in known:
+                continue
+            value = _closest_value(key, known) if closed else surface
+            if value is None:
+                unresolved.append(f"{entity}: {surface}")
+            else:
+                known[key] = value
+    return {entity: surfaces for entity, surfaces in table.items() if surfaces}, unresolved
+
+
+def _closest_value(key: str, known: dict[str, str]) -> str | None:
+    """The value of the known surface sharing the most with `key` (a lookup without a synonym)."""
+    scores: dict[str, int] = {}
+    for surface, value in known.items():
+        score = _shared(key, surface)
+        if score > scores.get(value, 0):
+            scores[value] = score
+    if not scores:
+        return None
+    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    best_value, best = ranked[0]
+    if best < 2 or (len(ranked) > 1 and ranked[1][1] == best):
+        return None
+    return best_value
+
+
+def _shared(a: str, b: str) -> int:
+    if a.isascii() and b.isascii():  # Latin: shared words of four letters or more
+        return sum(len(w) for w in set(a.split()) & set(b.split()) if len(w) >= 4) // 2
+    best = 0
+    for i in range(len(a)):
+        for j in range(i + best + 1, len(a) + 1):
+            if a[i:j] in b:
+                best = j - i
+            else:
+                break
+    return best
+
+
+class Gazetteer:
+    """Finds the surfaces of a table in normalised text."""
+
+    def __init__(self, table: dict[str, dict[str, str]]):
+        self.table = table
+        self.trie: dict = {}
+        exact = {s: (e, v) for e, surfaces in table.items() for s, v in surfaces.items()}
+        for surface, found in _typo_variants(exact).items():
+            self._add(surface, found)
+        for surface, found in exact.items():
+            self._add(surface, found)
+
+    def _add(self, surface: str, found: tuple[str, str]) -> None:
+        node = self.trie
+        for char in surface:
+            node = node.setdefault(char, {})
+        node[_END] = found
+
+    def with_names(self, entity: str, names: dict[str, list[str]]) -> Gazetteer:
+        """A copy whose `entity` table also holds `names` (value -> surfaces)."""
+        table = {name: dict(surfaces) for name, surfaces in self.table.items()}
+        extra = table.setdefault(entity, {})
+        for value, surfaces in names.items():
+            for surface in surfaces:
+                key = surface_key(surface)
+                if key:
+                    extra[key] = value
+        return Gazetteer(table)
+
+    def find(self, text: str) -> list[Candidate]:
+        found = []
+        position = 0
+        while position < len(text):
+            match = self._longest_at(text, position)
+            if match is None:
+                position += 1
+                continue
+            end, entity, value = match
+            found.append(Candidate(position, end, entity, value, EXTRACTOR, 3))
+            position = end
+        return found
+
+    def _longest_at(self, text: str, start: int) -> tuple[int, str, str] | None:
+        if start > 0 and _is_latin(text[start]) and _is_latin(text[start - 1]):
+            return None
+        best = None
+        stack = [(self.trie, start, 0, False)]
+        while stack:
+            node, position, skipped, after_filler = stack.pop()
+            ends = position >= len(text) or not _joins(text, position)
+            longer = best is None or position > best[0]
+            if _END in node and not after_filler and ends and longer:
+                best = (position, *node[_END])
+            if position >= len(text):
+                continue
+            char = text[position]
+            if char in node:
+                stack.append((node[char], position + 1, skipped, False))
+            if skipped < MAX_FILLERS and position > start and char in FILLERS:
+                stack.append((node, position + 1, skipped + 1, True))
+        return best
+
+
+def _typo_variants(exact: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """Latin surfaces of six letters or more, each with one letter missing (`coffe voucher`)."""
+    variants: dict[str, tuple[str, str] | None] = {}
+    for surface, found in exact.items():
+        if len(surface) < TYPO_MIN_LENGTH or not surface.isascii():
+            continue
+        for index, char in enumerate(surface):
+            if not char.isalpha():
+                continue
+            variant = surface[:index] + surface[index + 1 :]
+            if variant in exact:
+                continue
+            if variants.setdefault(variant, found) != found:
+                variants[variant] = None  # two meanings: not a safe correction
+    return {variant: found for variant, found in variants.items() if found is not None}
+
+
+def _is_latin(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def _joins(text: str, end: int) -> bool:
+    """Whether a match ending at `end` would cut a Latin word."""
+    return _is_latin(text[end - 1]) and _is_latin(text[end])

@@ -1,0 +1,80 @@
+"""The embedded parser: one text in, Rasa's `POST /model/parse` JSON out."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+
+from nlu.entities import EntityExtractor
+from nlu.model import NluModel
+from nlu.normalise import normalise
+
+FALLBACK = "nlu_fallback"
+MAX_CHARS = 4096  # longer than any chat channel allows: not a chat message
+RANKING_SIZE = 10
+_BINARY_SHARE = 0.1
+
+
+class EmbeddedParser:
+    """Intent and entities of member messages, from a trained NluModel."""
+
+    def __init__(
+        self, model: NluModel, fallback_threshold: float = 0.45, ambiguity_margin: float = 0.08
+    ):
+        self.model = model
+        self.fallback_threshold = fallback_threshold
+        self.ambiguity_margin = ambiguity_margin
+        self._entities = EntityExtractor(model.gazetteer, model.regexes)
+        self._intents = np.array(model.intents)
+
+    def set_benefit_names(self, names: dict[str, list[str]]) -> None:
+        """Benefit code -> surface names (e.g. from the catalogue), added to the lookup."""
+        self._entities.set_names("benefit", names)
+
+    def parse(self, text: str) -> dict:
+        text = "" if text is None else str(text)
+        if not text.strip() or _looks_binary(text):
+            return _result(text, FALLBACK, 0.0, [], [])
+        clipped = text[:MAX_CHARS]
+        normal = normalise(clipped)
+        probs, coverage = self.model.probabilities(normal.text)
+        order = np.argsort(-probs, kind="stable")[:RANKING_SIZE]
+        ranking = [
+            {"name": str(self._intents[i]), "confidence": round(float(probs[i]), 4)} for i in order
+        ]
+        top = float(probs[order[0]])
+        second = float(probs[order[1]]) if len(order) > 1 else 0.0
+        name = ranking[0]["name"]
+        if (
+            len(text) > MAX_CHARS
+            or coverage == 0.0
+            or top < self.fallback_threshold
+            or top - second < self.ambiguity_margin
+        ):
+            name = FALLBACK
+        entities = self._entities.extract(normal)
+        return _result(text, name, round(top, 4), ranking, entities)
+
+
+def _result(text: str, name: str, confidence: float, ranking: list, entities: list) -> dict:
+    return {
+        "text": text,
+        "intent": {"name": name, "confidence": confidence},
+        "intent_ranking": ranking,
+        "entities": entities,
+    }
+
+
+def _looks_binary(text: str) -> bool:
+    """NUL bytes, or many control, private-use, unassigned or replacement characters."""
+    if "\x00" in text:
+        return True
+    sample = text[:MAX_CHARS]
+    odd = sum(
+        1
+        for char in sample
+        if char == "\ufffd"
+        or (unicodedata.category(char) in ("Cc", "Co", "Cs", "Cn") and char not in "\t\n\r")
+    )
+    return odd > _BINARY_SHARE * len(sample)
