@@ -252,7 +252,10 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     except FileNotFoundError:
         raise ConfigError(f"configuration file {chosen} not found") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{chosen} is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise ConfigError(f"{chosen} is not valid YAML{where}: {problem}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{chosen} must hold a mapping of settings")
     try:

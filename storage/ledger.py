@@ -21,6 +21,9 @@ from handlers import points_rules, tiers
 from storage.models import LedgerEntry, LotAllocation, Member, PointsAccount, PointsLot
 
 BONUS_KINDS = {"welcome", "birthday", "referral", "compensation", "opening"}
+# A storage bound, not a business rule: the amount column holds 10 digits before the point,
+# and the points of any purchase must fit a 32-bit integer column at any tier multiplier.
+MAX_PURCHASE_AMOUNT = Decimal("100000000")
 
 
 class LedgerError(Exception):
@@ -59,8 +62,11 @@ class Ledger:
         account, member = self.lock_account(member_id)
         if seen := self.entry_for(f"purchase:{order_id}"):
             return Posted(seen, created=False)
-        if amount <= 0:
-            raise LedgerError("bad_amount", f"purchase amount must be positive, got {amount}")
+        if not Decimal(amount).is_finite() or not 0 < amount < MAX_PURCHASE_AMOUNT:
+            raise LedgerError(
+                "bad_amount",
+                f"purchase amount must be positive and below {MAX_PURCHASE_AMOUNT}, got {amount}",
+            )
         multiplier = self.config.tier(member.tier).multiplier
         points = points_rules.purchase_points(amount, multiplier, self.config)
         first_purchase = member.last_purchase_at is None
@@ -171,12 +177,13 @@ class Ledger:
         for allocation in self.session.scalars(
             select(LotAllocation).where(LotAllocation.entry_id == spent.id)
         ):
-            lot = self.session.get(PointsLot, allocation.lot_id)
+            lot = self.session.get(PointsLot, allocation.lot_id, populate_existing=True)
             lot.remaining += -allocation.points
             self.session.add(
                 LotAllocation(entry_id=entry.id, lot_id=lot.id, points=-allocation.points)
             )
         self._recompute(account, at)
+        self._expire_due(account, at)  # points given back to a lot past its date expire now
         return Posted(entry, created=True)
 
     def clawback(self, order_id: str, refund_id: str, amount: Decimal, actor: str) -> Posted:
@@ -218,6 +225,22 @@ class Ledger:
         self._draw(entry, take, at, prefer_entry=purchase.id)
         self._recompute(account, at)
         return Posted(entry, created=True)
+
+    def spendable(self, member_id: int, at: datetime | None = None) -> int:
+        """The balance a spending at `at` could draw on: lots past their date expire
+        first (read-only; `spend` decides under the lock)."""
+        at = at or self.clock()
+        balance = self.session.scalar(
+            select(PointsAccount.balance).where(PointsAccount.member_id == member_id)
+        )
+        due = self.session.scalar(
+            select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
+                PointsLot.member_id == member_id,
+                PointsLot.remaining > 0,
+                PointsLot.expires_at <= at,
+            )
+        )
+        return (balance or 0) - due
 
     def expire_lots(self, member_id: int, at: datetime | None = None) -> int:
         """Expire the member's due lots: one entry per lot, so a rerun changes nothing."""
@@ -276,12 +299,17 @@ class Ledger:
 
     def lock_account(self, member_id: int) -> tuple[PointsAccount, Member]:
         # Always the account row first, then anything else: one lock order, no deadlocks.
+        # Rows this session read before the lock may be stale (PostgreSQL reads committed
+        # data): what the ledger reads under the lock overwrites them (populate_existing).
         account = self.session.scalar(
-            select(PointsAccount).where(PointsAccount.member_id == member_id).with_for_update()
+            select(PointsAccount)
+            .where(PointsAccount.member_id == member_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
         if account is None:
             raise LedgerError("unknown_member", f"no points account for member id {member_id}")
-        return account, self.session.get(Member, member_id)
+        return account, self.session.get(Member, member_id, populate_existing=True)
 
     def _expire_due(self, account: PointsAccount, at: datetime) -> int:
         due = self.session.scalars(
@@ -292,14 +320,24 @@ class Ledger:
                 PointsLot.expires_at <= at,
             )
             .order_by(PointsLot.expires_at, PointsLot.id)
+            .execution_options(populate_existing=True)
         ).all()
         for lot in due:
+            # A reversal can give points back to a lot that has already expired: they
+            # expire again, now, in an entry (and under a key) of their own.
+            earlier = self.session.scalar(
+                select(func.count()).where(
+                    LedgerEntry.member_id == account.member_id,
+                    LedgerEntry.kind == "expire",
+                    LedgerEntry.reference == str(lot.id),
+                )
+            )
             entry = self._append(
                 account,
                 "expire",
                 -lot.remaining,
-                f"expire:lot:{lot.id}",
-                lot.expires_at,
+                f"expire:lot:{lot.id}" + (f":{earlier + 1}" if earlier else ""),
+                at if earlier else lot.expires_at,
                 "system",
                 reference=str(lot.id),
             )
@@ -343,11 +381,13 @@ class Ledger:
         if points == 0:
             return
         lots = self.session.scalars(
-            select(PointsLot).where(
+            select(PointsLot)
+            .where(
                 PointsLot.member_id == entry.member_id,
                 PointsLot.remaining > 0,
                 (PointsLot.expires_at.is_(None)) | (PointsLot.expires_at > at),
             )
+            .execution_options(populate_existing=True)
         ).all()
         by_id = {lot.id: lot for lot in lots}
         preferred = next((lot.id for lot in lots if lot.entry_id == prefer_entry), None)

@@ -45,30 +45,11 @@ def redeem(
         select(Benefit)
         .where(Benefit.code == benefit_code, Benefit.active.is_(True))
         .with_for_update()
+        .execution_options(populate_existing=True)  # the stock as it is under the lock
     )
     if benefit is None:
         raise LedgerError("unknown_benefit", f"no active benefit {benefit_code!r}")
-    if member.tier not in benefit.tiers:
-        raise LedgerError(
-            "not_eligible",
-            f"{benefit.code} is for tiers {benefit.tiers}",
-            tiers=benefit.tiers,
-            tier=member.tier,
-        )
-    if benefit.stock is not None and benefit.stock < quantity:
-        raise LedgerError(
-            "out_of_stock", f"{benefit.code} has {benefit.stock} left", stock=benefit.stock
-        )
-    limit = benefit.per_member_limit or config.benefits.per_member_limit
-    used = _redeemed_this_month(ledger, member, benefit, at)
-    if used + quantity > limit:
-        raise LedgerError(
-            "limit_reached",
-            f"limit {limit} a month, {used} already redeemed",
-            limit=limit,
-            used=used,
-        )
-    points = benefit.cost * quantity
+    points = _checked(ledger, member, benefit, quantity, at)
     spent = ledger.spend(
         member.id,
         "redeem",
@@ -110,6 +91,56 @@ def redeem(
     return Redeemed(redemption, vouchers, created=True)
 
 
+def quote(ledger: Ledger, member_id: int, benefit_code: str, quantity: int) -> int:
+    """The points redeeming would cost now, or the LedgerError `redeem` would raise:
+    the same checks, read-only and without locks, so the bot can say no before it
+    asks the member to confirm. `redeem` checks again under its locks."""
+    if quantity < 1:
+        raise LedgerError("bad_quantity", f"quantity must be at least 1, got {quantity}")
+    at = ledger.clock()
+    member = ledger.session.get(Member, member_id)
+    benefit = ledger.session.scalar(
+        select(Benefit).where(Benefit.code == benefit_code, Benefit.active.is_(True))
+    )
+    if benefit is None:
+        raise LedgerError("unknown_benefit", f"no active benefit {benefit_code!r}")
+    points = _checked(ledger, member, benefit, quantity, at)
+    balance = ledger.spendable(member_id, at)
+    if points > balance:
+        raise LedgerError(
+            "insufficient_points",
+            f"needs {points} points, balance is {balance}",
+            needed=points,
+            balance=balance,
+        )
+    return points
+
+
+def _checked(ledger: Ledger, member: Member, benefit: Benefit, quantity: int, at: datetime) -> int:
+    """Tier, stock and the monthly limit; the points it costs."""
+    if member.tier not in benefit.tiers:
+        raise LedgerError(
+            "not_eligible",
+            f"{benefit.code} is for tiers {benefit.tiers}",
+            tiers=benefit.tiers,
+            tier=member.tier,
+        )
+    if benefit.stock is not None and benefit.stock < quantity:
+        raise LedgerError(
+            "out_of_stock", f"{benefit.code} has {benefit.stock} left", stock=benefit.stock
+        )
+    limit = benefit.per_member_limit or ledger.config.benefits.per_member_limit
+    used = _redeemed_this_month(ledger, member, benefit, at)
+    if used + quantity > limit:
+        raise LedgerError(
+            "limit_reached",
+            f"limit {limit} a month, {used} already redeemed",
+            limit=limit,
+            used=used,
+        )
+    return benefit.cost * quantity
+
+
 def reverse_redemption(ledger: Ledger, redemption_id: int, actor: str, reason: str) -> Redemption:
     """Give the points back to their lots, restock, and void the unused vouchers."""
     session = ledger.session
@@ -124,7 +155,10 @@ def reverse_redemption(ledger: Ledger, redemption_id: int, actor: str, reason: s
     if any(v.status == "used" for v in vouchers):
         raise LedgerError("voucher_used", "a voucher of this redemption was already used")
     benefit = session.scalar(
-        select(Benefit).where(Benefit.id == redemption.benefit_id).with_for_update()
+        select(Benefit)
+        .where(Benefit.id == redemption.benefit_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     spent = ledger.entry_for(f"redeem:{redemption.request_key}")
     ledger.give_back(spent, f"reverse:{redemption.id}", actor, reason)

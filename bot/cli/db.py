@@ -1,6 +1,7 @@
 """`memberbot db ...`"""
 
 import click
+from alembic.util import CommandError
 from sqlalchemy.exc import OperationalError
 
 from bot.cli import Failed, cli, pass_app
@@ -21,4 +22,6 @@ def upgrade(app) -> None:
         migrate.upgrade(url)
     except OperationalError as exc:
         raise Failed(f"cannot migrate {app.database.url!r}: {exc.orig}") from None
+    except CommandError as exc:
+        raise Failed(f"cannot migrate {app.database.url!r}: {exc}") from None
     click.echo(f"schema is up to date on {app.database.url!r}")
