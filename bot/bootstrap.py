@@ -22,3 +22,17 @@ class App:
         from storage.db import Database
 
         return Database(self.config.database_url())
+
+    @cached_property
+    def parser(self):
+        """The NLU: the embedded engine or a Rasa server, as config.yml says."""
+        from nlu.service import build_parser
+
+        return build_parser(self.config)
+
+    @cached_property
+    def engine(self):
+        """The dialogue engine every channel (console, Telegram, WeChat) talks to."""
+        from bot.engine import Engine
+
+        return Engine(self.database, self.config, self.parser)

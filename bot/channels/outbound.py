@@ -18,6 +18,9 @@ class Outgoing:
     # only send approved templates outside a window (WeChat) picks the template by it.
     kind: str = "service_notice"
     last_inbound_at: datetime | None = None
+    # The fields of a template message (name -> value), when the template has its own;
+    # by default the text goes in a field named `content`.
+    template_data: dict[str, str] | None = None
 
 
 class Outcome(StrEnum):

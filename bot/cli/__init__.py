@@ -50,7 +50,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 def _register() -> None:
     # Each module adds its commands to `cli` when imported.
-    from bot.cli import db, demo, imports  # noqa: F401
+    from bot.cli import campaign, chat, db, demo, imports, nlu, scheduler, serve, staff, tickets  # noqa: F401
 
 
 def main() -> None:

@@ -1,7 +1,15 @@
 """The records: SQLAlchemy 2.0 typed models, one module per area."""
 
 from storage.models.base import Base
+from storage.models.channels import ChannelMenu, ChannelToken, InboundClaim
 from storage.models.conversation import ConversationState, MessageLog
+from storage.models.desk import (
+    ApiKey,
+    CannedReply,
+    Compensation,
+    StaffAlert,
+    StaffSession,
+)
 from storage.models.ledger import LedgerEntry, LotAllocation, PointsAccount, PointsLot
 from storage.models.members import ChatIdentity, ConsentEvent, Member
 from storage.models.outbound import Campaign, OutboundMessage
@@ -10,11 +18,17 @@ from storage.models.staff import AuditEvent, StaffUser
 from storage.models.tickets import Ticket, TicketEvent
 
 __all__ = [
+    "ApiKey",
     "AuditEvent",
     "Base",
     "Benefit",
     "Campaign",
+    "CannedReply",
+    "ChannelMenu",
+    "ChannelToken",
     "ChatIdentity",
+    "Compensation",
+    "InboundClaim",
     "ConsentEvent",
     "ConversationState",
     "LedgerEntry",
@@ -25,6 +39,8 @@ __all__ = [
     "PointsAccount",
     "PointsLot",
     "Redemption",
+    "StaffAlert",
+    "StaffSession",
     "StaffUser",
     "Ticket",
     "TicketEvent",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base
 
@@ -20,6 +20,17 @@ class ConversationState(Base):
     step: Mapped[str | None] = mapped_column(String(40))
     slots: Mapped[dict] = mapped_column(default=dict)
     misses: Mapped[int] = mapped_column(default=0)
+    # Wrong answers to the current form step, counted against dialogue.max_reasks.
+    reasks: Mapped[int] = mapped_column(default=0)
+    # The pending confirmation's id: confirm buttons carry it, so a stale or repeated
+    # press is recognised; `confirmed` keeps the last few done ones for "already done".
+    confirmation: Mapped[str | None] = mapped_column(String(16))
+    confirmed: Mapped[list] = mapped_column(default=list)
+    # Inbound messages seen, counted up to dialogue.language_guess_messages: the
+    # language is guessed from those first few.
+    messages_in: Mapped[int] = mapped_column(default=0)
+    # True once the member asked for a language: guesses no longer override it.
+    language_chosen: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime]
 
 
@@ -44,4 +55,11 @@ class MessageLog(Base):
     handler: Mapped[str | None] = mapped_column(String(40))
     latency_ms: Mapped[float | None]
     outcome: Mapped[str | None] = mapped_column(String(30))
+    # Outbound rows point at the inbound message they answer, with the buttons sent,
+    # so a channel's retry of the same message gets the same replies back.
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message_log.id"), index=True)
+    buttons: Mapped[list | None]
     created_at: Mapped[datetime]
+
+    # Lets one flush insert a message and its replies together.
+    reply_to: Mapped[MessageLog | None] = relationship(remote_side=[id])

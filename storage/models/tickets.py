@@ -10,7 +10,11 @@ from storage.models.base import Base
 
 class Ticket(Base):
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_queue", "status", "priority", "first_response_due"),)
+    __table_args__ = (
+        Index("ix_tickets_queue", "status", "priority", "first_response_due"),
+        Index("ix_tickets_created", "created_at"),
+        Index("ix_tickets_assignee", "assignee_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -30,6 +34,13 @@ class Ticket(Base):
     first_responded_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    # The supervisor a ticket near its deadline (or rated low) was escalated to.
+    escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    # When the staff group was told of a new urgent ticket, and of each deadline missed:
+    # set once, so the deadline job never repeats an alert.
+    alerted_at: Mapped[datetime | None]
+    response_breached_at: Mapped[datetime | None]
+    resolution_breached_at: Mapped[datetime | None]
     rating: Mapped[int | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -1,0 +1,175 @@
+"""Staff accounts and API keys: argon2-hashed passwords, roles, and keys stored as digests.
+
+Roles, least to most: agent (answers tickets, grants compensation within policy),
+supervisor (also approves compensation beyond policy, edits canned replies, receives
+escalations), admin (also manages accounts and API keys)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.db import Database
+from storage.models import ApiKey, AuditEvent, StaffUser
+
+ROLES = ("agent", "supervisor", "admin")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,49}$")
+MIN_PASSWORD = 8
+KEY_PREFIX = "mbk_"
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both answers take as long.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class StaffError(Exception):
+    """A request the account rules refuse; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class NewKey:
+    name: str
+    key: str  # shown once, never stored
+
+
+def at_least(role: str, needed: str) -> bool:
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+def add_staff(
+    db: Database,
+    username: str,
+    display_name: str,
+    password: str,
+    role: str,
+    language: str,
+    at: datetime,
+    actor: str = "cli",
+) -> StaffUser:
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise StaffError(
+            f"username {username!r}: use 2 to 50 lower-case letters, digits, dots, dashes"
+        )
+    if role not in ROLES:
+        raise StaffError(f"role {role!r}: use one of {', '.join(ROLES)}")
+    if language not in ("zh", "en"):
+        raise StaffError(f"language {language!r}: use zh or en")
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(f"the password needs at least {MIN_PASSWORD} characters")
+    with db.unit_of_work() as session:
+        if session.scalar(select(StaffUser).where(StaffUser.username == username)):
+            raise StaffError(f"a staff account {username!r} already exists")
+        user = StaffUser(
+            username=username,
+            display_name=display_name.strip() or username,
+            password_hash=_hasher.hash(password),
+            role=role,
+            language=language,
+            active=True,
+            created_at=at,
+        )
+        session.add(user)
+        session.add(
+            AuditEvent(
+                actor=actor,
+                action="staff_added",
+                entity="staff_user",
+                entity_id=username,
+                data={"role": role},
+                created_at=at,
+            )
+        )
+        session.commit()
+        session.expunge(user)
+        return user
+
+
+def authenticate(db: Database, username: str, password: str) -> StaffUser | None:
+    """The active account these credentials open, or None; the same work either way."""
+    with db.unit_of_work() as session:
+        user = session.scalar(
+            select(StaffUser).where(StaffUser.username == username.strip().lower())
+        )
+        try:
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if user is None or not user.active:
+            return None
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password)
+            session.commit()
+        session.expunge(user)  # the caller keeps it after this unit of work ends
+        return user
+
+
+def staff_list(session: Session, active_only: bool = True) -> list[StaffUser]:
+    query = select(StaffUser).order_by(StaffUser.role.desc(), StaffUser.username)
+    if active_only:
+        query = query.where(StaffUser.active.is_(True))
+    return list(session.scalars(query))
+
+
+def by_username(session: Session, username: str) -> StaffUser | None:
+    return session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
+
+
+# -- API keys --------------------------------------------------------------------------
+# A key is 32 random bytes: a fast digest is as safe to store as a slow password hash, and
+# keeps every API request at one indexed lookup.
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(db: Database, name: str, actor: str, at: datetime) -> NewKey:
+    name = name.strip()
+    if not name:
+        raise StaffError("an API key needs a name saying who uses it, e.g. pos-shanghai")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    with db.unit_of_work() as session:
+        if session.scalar(select(ApiKey).where(ApiKey.name == name)):
+            raise StaffError(f"an API key named {name!r} already exists")
+        session.add(
+            ApiKey(
+                name=name,
+                prefix=key[:12],
+                key_hash=digest(key),
+                created_by=actor,
+                created_at=at,
+            )
+        )
+        session.add(
+            AuditEvent(
+                actor=actor,
+                action="api_key_created",
+                entity="api_key",
+                entity_id=name,
+                data=None,
+                created_at=at,
+            )
+        )
+        session.commit()
+    return NewKey(name, key)
+
+
+def api_key_name(session: Session, key: str) -> str | None:
+    """The name of the live key, or None for a missing, wrong or revoked one."""
+    if not key.startswith(KEY_PREFIX):
+        return None
+    found = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(key)))
+    if found is None or found.revoked_at is not None:
+        return None
+    # The lookup was by digest; compare once more in constant time all the same.
+    return found.name if hmac.compare_digest(found.key_hash, digest(key)) else None

@@ -1,0 +1,183 @@
+"""Push campaigns: a message per language to a segment, at a chosen time.
+
+A campaign is created "scheduled"; the `due-campaigns` job (or `run`, at once) queues one
+marketing message per member of the segment who has a reachable chat identity, keyed
+`campaign:<id>:<member_no>`, then marks it "queued". The dispatcher does the rest: consent
+at the moment of sending, quiet hours, holidays. A campaign whose day is a public holiday
+(when `campaigns.skip_public_holidays`) moves to the next working day when created."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from bot.config import Config
+from schedules.audience import chunks, reachable
+from schedules.messages import language
+from schedules.outbox import MARKETING, Message, marketing_text, queue
+from schedules.segments import Segment, condition
+from schedules.send_window import is_public_holiday, next_working_day
+from storage.db import Database
+from storage.models import Campaign, Member
+
+QUEUE_BATCH = 1000
+
+
+class CampaignError(ValueError):
+    """A campaign request that cannot be done; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    segment: Segment
+    matching: int
+    reachable: int
+    sample: list[tuple[str, str, str, str]]  # member_no, name, tier, language
+
+
+def scheduled_time(at: datetime, config: Config) -> tuple[datetime, bool]:
+    """The campaign's time, moved to the next working day if it falls on a public holiday."""
+    local = at.astimezone(config.zone)
+    if not (config.campaigns.skip_public_holidays and is_public_holiday(local.date(), config)):
+        return at, False
+    day = next_working_day(local.date(), config)
+    return datetime.combine(day, local.time(), tzinfo=config.zone), True
+
+
+def create(
+    database: Database,
+    config: Config,
+    name: str,
+    segment: Segment,
+    messages: dict[str, str],
+    scheduled_at: datetime,
+    by: str,
+    at: datetime,
+) -> tuple[Campaign, bool]:
+    """A scheduled campaign; True with it when its time moved off a public holiday."""
+    segment.check(config)
+    texts = {lang: body.strip() for lang, body in messages.items() if body and body.strip()}
+    if not texts:
+        raise CampaignError("a campaign needs a message: give --text-zh and/or --text-en")
+    when, moved = scheduled_time(scheduled_at, config)
+    with database.unit_of_work() as session:
+        if session.scalar(select(Campaign.id).where(Campaign.name == name)):
+            raise CampaignError(f"a campaign named {name!r} exists: choose another name")
+        campaign = Campaign(
+            name=name,
+            segment=segment.as_json(),
+            messages=texts,
+            scheduled_at=when,
+            status="scheduled",
+            created_by=by,
+            created_at=at,
+        )
+        session.add(campaign)
+        session.commit()
+    return campaign, moved
+
+
+def find(session, name: str) -> Campaign:
+    campaign = session.scalar(select(Campaign).where(Campaign.name == name))
+    if campaign is None:
+        raise CampaignError(f"no campaign named {name!r}: `memberbot campaign list` shows them")
+    return campaign
+
+
+def preview(
+    database: Database, config: Config, name: str, at: datetime, sample: int = 10
+) -> Preview:
+    with database.unit_of_work(write=False) as session:
+        campaign = find(session, name)
+        who = condition(Segment.from_json(campaign.segment), config, at)
+        matching = session.scalar(select(func.count()).select_from(Member).where(who))
+        can_reach = session.scalar(select(func.count()).select_from(Member).where(who, reachable()))
+        rows = session.execute(
+            select(Member.member_no, Member.name, Member.tier, Member.language)
+            .where(who, reachable())
+            .order_by(Member.member_no)
+            .limit(sample)
+        ).all()
+        return Preview(
+            Segment.from_json(campaign.segment), matching, can_reach, [tuple(r) for r in rows]
+        )
+
+
+def text_for(messages: dict[str, str], lang: str, name: str) -> str:
+    lang = language(lang)
+    other = "zh" if lang == "en" else "en"
+    body = messages.get(lang) or messages[other]
+    return marketing_text(body.replace("{name}", name), lang)
+
+
+def run(
+    database: Database,
+    config: Config,
+    name: str,
+    at: datetime,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> int:
+    """Queue the campaign now; returns the messages newly queued (0 on a rerun)."""
+    with database.unit_of_work(write=False) as session:
+        campaign = find(session, name)
+        campaign_id, messages = campaign.id, campaign.messages
+        who = condition(Segment.from_json(campaign.segment), config, at)
+        ids = session.scalars(select(Member.id).where(who, reachable()).order_by(Member.id)).all()
+    queued = 0
+    for batch in chunks(list(ids), QUEUE_BATCH):
+        with database.unit_of_work() as session:
+            members = session.execute(
+                select(Member.id, Member.member_no, Member.name, Member.language).where(
+                    Member.id.in_(batch)
+                )
+            )
+            queued += queue(
+                session,
+                [
+                    Message(
+                        f"campaign:{campaign_id}:{m.member_no}",
+                        m.id,
+                        "campaign",
+                        text_for(messages, m.language, m.name),
+                        at,
+                        category=MARKETING,
+                        campaign_id=campaign_id,
+                    )
+                    for m in members
+                ],
+                at,
+            )
+            session.commit()
+        progress(len(batch), len(ids))
+    with database.unit_of_work() as session:
+        find(session, name).status = "queued"
+        session.commit()
+    return queued
+
+
+def queue_due(database: Database, config: Config, at: datetime) -> int:
+    """The job: queue every scheduled campaign whose time has come."""
+    with database.unit_of_work(write=False) as session:
+        due = session.scalars(
+            select(Campaign.name).where(Campaign.status == "scheduled", Campaign.scheduled_at <= at)
+        ).all()
+    return sum(run(database, config, name, at) for name in due)
+
+
+@dataclass(frozen=True)
+class Listed:
+    name: str
+    scheduled_at: datetime
+    status: str
+    segment: Segment
+
+
+def listing(database: Database) -> list[Listed]:
+    with database.unit_of_work(write=False) as session:
+        return [
+            Listed(c.name, c.scheduled_at, c.status, Segment.from_json(c.segment))
+            for c in session.scalars(select(Campaign).order_by(Campaign.scheduled_at))
+        ]

@@ -1,0 +1,80 @@
+"""What the dispatcher does with one due message: plain rules, no I/O.
+
+In order: a member who is gone cancels it; marketing without consent (never given, or
+withdrawn with "退订"/"unsubscribe") cancels it, service notices still go; quiet hours and
+holidays defer it; no reachable chat identity fails it; a reachable identity whose channel
+has no sender in this process waits (and gives up after the configured tries); otherwise
+it goes to the member's most recently active reachable identity."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.config import Config
+from schedules.outbox import MARKETING
+from schedules.send_window import earliest_send, member_zone
+from storage.models import ChatIdentity, Member, OutboundMessage
+
+EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # send, defer, cancel, fail, retry
+    reason: str = ""  # "code: detail", for last_error
+    until: datetime | None = None  # defer, retry
+    identity: ChatIdentity | None = None  # send
+
+
+def preferred_identity(
+    identities: list[ChatIdentity], channels: Mapping[str, object]
+) -> ChatIdentity | None:
+    """The reachable identity the member used last, among channels we can send on."""
+    usable = [i for i in identities if i.reachable and i.channel in channels]
+    return max(usable, key=lambda i: (i.last_inbound_at or EPOCH, i.id), default=None)
+
+
+def retry_delay(attempts: int, config: Config, retry_after: float | None = None) -> timedelta:
+    """The back-off after the `attempts`-th try: what the platform asked, else the schedule."""
+    if retry_after is not None:
+        return timedelta(seconds=retry_after)
+    schedule = config.outbound.backoff_seconds or [60]
+    return timedelta(seconds=schedule[min(attempts, len(schedule)) - 1])
+
+
+def after_failed_try(
+    attempts: int, detail: str, at: datetime, config: Config, retry_after: float | None = None
+) -> Decision:
+    if attempts >= config.outbound.max_attempts:
+        return Decision("fail", f"gave_up: {detail} (after {attempts} tries)")
+    return Decision("retry", f"retry: {detail}", at + retry_delay(attempts, config, retry_after))
+
+
+def decide(
+    row: OutboundMessage,
+    member: Member | None,
+    identities: list[ChatIdentity],
+    channels: Mapping[str, object],
+    at: datetime,
+    config: Config,
+) -> Decision:
+    if member is None:
+        return Decision("cancel", "no_member: the member no longer exists")
+    if row.category == MARKETING and not member.marketing_consent:
+        return Decision("cancel", "opted_out: no marketing consent")
+    zone = member_zone(member.timezone, config)
+    until, why = earliest_send(at, zone, row.category, config)
+    if why:
+        return Decision("defer", f"{why}: until {until.isoformat()}", until)
+    reachable = [i for i in identities if i.reachable]
+    if not reachable:
+        return Decision("fail", "unreachable: no reachable chat identity")
+    chosen = preferred_identity(reachable, channels)
+    if chosen is None:
+        names = ", ".join(sorted({i.channel for i in reachable}))
+        return after_failed_try(
+            row.attempts + 1, f"no sender here for channel {names}: set its secrets", at, config
+        )
+    return Decision("send", identity=chosen)

@@ -1,0 +1,343 @@
+"""The REST API for the brand's other systems: a point of sale posts purchases, a CRM
+reads members and tickets. Every route needs `Authorization: Bearer <key>` (keys from
+`memberbot staff api-key`); errors are JSON {"error", "message"}; validation errors are
+422 and name each field. OpenAPI: /api/openapi.json, read as a page at /api/docs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import HTTPBearer
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from bot.clock import now
+from handlers import staff_accounts
+from handlers.ticket_lifecycle import TicketError, find
+from staff import views
+from storage import views as member_views
+from storage.ledger import Ledger, LedgerError
+from storage.members import by_number
+
+OPEN_PATHS = {"/docs", "/openapi.json"}
+MEMBER_NO = r"^[A-Za-z][0-9]{6,9}$"
+bearer = HTTPBearer(auto_error=False, description="An API key from `memberbot staff api-key`")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class Problem(BaseModel):
+    error: str = Field(description="A stable code: unauthorized, not_found, conflict, ...")
+    message: str = Field(description="What went wrong, for a person")
+
+
+class FieldProblem(BaseModel):
+    field: str
+    location: str
+    message: str
+
+
+class ValidationProblem(Problem):
+    fields: list[FieldProblem]
+
+
+class Expiring(BaseModel):
+    points: int
+    expires_at: datetime
+
+
+class MemberOut(BaseModel):
+    member_no: str
+    name: str
+    phone: str | None
+    tier: str
+    points: int = Field(description="Spendable balance")
+    points_expiring: list[Expiring] = Field(description="Points expiring within 30 days")
+    membership_expires: date
+    joined: date
+    language: str
+    marketing_consent: bool
+
+
+class PurchaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,40}$", description="Unique order number")
+    member_no: str = Field(pattern=MEMBER_NO, examples=["M000001"])
+    amount: Decimal = Field(gt=0, le=10_000_000, decimal_places=2, description="Yuan")
+    purchased_at: datetime | None = Field(
+        default=None, description="ISO 8601; without an offset the programme's time zone"
+    )
+
+
+class PurchaseOut(BaseModel):
+    order_id: str
+    member_no: str
+    points: int = Field(description="Points this purchase earned")
+    balance: int
+    tier: str
+    created: bool = Field(description="False when the order number had been posted before")
+
+
+class TicketOut(BaseModel):
+    id: int
+    number: str
+    kind: str
+    category: str
+    priority: str
+    urgent: bool
+    status: str
+    description: str
+    member_no: str | None
+    member_name: str | None
+    tier: str | None
+    assignee: str | None
+    created_at: datetime
+    first_response_due: datetime
+    resolution_due: datetime
+    first_responded_at: datetime | None
+    resolved_at: datetime | None
+    rating: int | None
+    next_deadline: str | None
+    next_deadline_at: datetime | None
+    late: bool
+
+
+class TicketEventOut(BaseModel):
+    kind: str
+    actor: str
+    body: str | None
+    data: dict | None
+    at: datetime
+
+
+class TicketDetailOut(TicketOut):
+    order_id: str | None
+    events: list[TicketEventOut] = Field(
+        description="The ticket's history, internal notes left out"
+    )
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    total: int
+    limit: int
+    offset: int
+
+
+ERRORS = {
+    401: {"model": Problem, "description": "Missing or wrong API key"},
+    422: {"model": ValidationProblem, "description": "A field is missing or wrong"},
+}
+
+
+def create(app) -> FastAPI:
+    api = FastAPI(
+        title="memberbot API",
+        version="1",
+        description=__doc__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        dependencies=[Depends(bearer)],
+        responses=ERRORS,
+    )
+    templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+    @api.middleware("http")
+    async def require_key(request: Request, call_next):
+        path = request.scope["path"][len(request.scope.get("root_path", "")) :] or "/"
+        if path in OPEN_PATHS:
+            return await call_next(request)
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            return _unauthorized("missing API key: send the header Authorization: Bearer <key>")
+        name = await run_in_threadpool(_key_name, app, key.strip())
+        if name is None:
+            return _unauthorized("the API key is wrong or revoked")
+        request.state.api_key = name
+        return await call_next(request)
+
+    @api.exception_handler(ApiError)
+    async def api_error(_request, exc: ApiError):
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(_request, exc: RequestValidationError):
+        fields = [
+            {
+                "field": ".".join(str(p) for p in e["loc"][1:]) or e["loc"][0],
+                "location": str(e["loc"][0]),
+                "message": e["msg"],
+            }
+            for e in exc.errors()
+        ]
+        message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        return JSONResponse(
+            {"error": "validation_failed", "message": message, "fields": fields}, status_code=422
+        )
+
+    @api.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(
+            request, "api_docs.html", {"spec": api.openapi(), "base": request.scope["root_path"]}
+        )
+
+    @api.get("/members/{member_no}", response_model=MemberOut, responses={404: {"model": Problem}})
+    def member(member_no: Annotated[str, PathParam(pattern=MEMBER_NO)]) -> MemberOut:
+        """A member's profile, tier and points."""
+        at = now()
+        with app.database.unit_of_work(write=False) as session:
+            found = by_number(session, member_no)
+            if found is None:
+                raise ApiError(404, "not_found", f"no member {member_no.upper()}")
+            return MemberOut(
+                member_no=found.member_no,
+                name=found.name,
+                phone=found.phone,
+                tier=found.tier,
+                points=member_views.balance(session, found.id) or 0,
+                points_expiring=[
+                    Expiring(points=x.points, expires_at=x.expires_at)
+                    for x in member_views.expiring(session, found.id, at, 30)
+                ],
+                membership_expires=found.membership_expires,
+                joined=found.join_date,
+                language=found.language,
+                marketing_consent=found.marketing_consent,
+            )
+
+    @api.post(
+        "/purchases",
+        response_model=PurchaseOut,
+        status_code=201,
+        responses={
+            200: {"model": PurchaseOut, "description": "Posted before: nothing changed"},
+            404: {"model": Problem},
+            409: {"model": Problem, "description": "The order number was used differently"},
+        },
+    )
+    def purchase(body: PurchaseIn, request: Request) -> JSONResponse:
+        """Earn points for a purchase; posting the same order number again changes nothing."""
+        at = now()
+        when = body.purchased_at or at
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=app.config.zone)
+        if when > at + timedelta(minutes=5):
+            raise _field_error("purchased_at", "must not be in the future")
+        for attempt in range(2):
+            try:
+                out = _earn(app, body, when, f"api:{request.state.api_key}")
+                break
+            except IntegrityError:  # the same order posted twice at once: the other won
+                if attempt:
+                    raise
+        return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.created else 200)
+
+    @api.get("/tickets", response_model=TicketPage)
+    def ticket_list(
+        status: Annotated[
+            str,
+            Query(pattern=r"^(open|all|new|assigned|in_progress|waiting_member|resolved|closed)$"),
+        ] = "open",
+        member_no: Annotated[str | None, Query(pattern=MEMBER_NO)] = None,
+        priority: Literal["urgent", "high", "normal", "low"] | None = None,
+        urgent: bool = False,
+        late: bool = False,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> TicketPage:
+        """Tickets, urgent first, then by priority and the soonest deadline."""
+        wanted = views.QueueFilter(
+            status=status,
+            priority=priority,
+            urgent=urgent,
+            late=late,
+            member_no=member_no,
+            per_page=limit,
+        )
+        with app.database.unit_of_work(write=False) as session:
+            page = views.queue(session, wanted, now(), None, app.config, offset=offset)
+        return TicketPage(
+            items=[r.as_dict() for r in page.rows], total=page.total, limit=limit, offset=offset
+        )
+
+    @api.get(
+        "/tickets/{ticket}", response_model=TicketDetailOut, responses={404: {"model": Problem}}
+    )
+    def ticket_detail(
+        ticket: Annotated[str, PathParam(pattern=r"^([Tt][0-9]{6,}|[0-9]{1,12})$")],
+    ) -> TicketDetailOut:
+        """One ticket by number (T000123) or id, with its history."""
+        with app.database.unit_of_work(write=False) as session:
+            try:
+                found = find(session, ticket)
+            except TicketError:
+                raise ApiError(404, "not_found", f"no ticket {ticket}") from None
+            return views.ticket_dict(session, found, now(), app.config)
+
+    return api
+
+
+def _earn(app, body: PurchaseIn, when: datetime, actor: str) -> PurchaseOut:
+    with app.database.unit_of_work() as session:
+        member = by_number(session, body.member_no)
+        if member is None:
+            raise ApiError(404, "not_found", f"no member {body.member_no.upper()}")
+        ledger = Ledger(session, app.config, clock=now)
+        try:
+            posted = ledger.earn_purchase(
+                member.id, body.order_id, body.amount, at=when, actor=actor
+            )
+        except LedgerError as exc:
+            raise ApiError(422, exc.code, str(exc)) from None
+        entry = posted.entry
+        if not posted.created and (
+            entry.member_id != member.id or Decimal(entry.amount) != body.amount
+        ):
+            raise ApiError(
+                409,
+                "conflict",
+                f"order {body.order_id} was posted before with another member or amount",
+            )
+        session.commit()
+        return PurchaseOut(
+            order_id=body.order_id,
+            member_no=member.member_no,
+            points=entry.points,
+            balance=member_views.balance(session, member.id),
+            tier=member.tier,
+            created=posted.created,
+        )
+
+
+def _key_name(app, key: str) -> str | None:
+    with app.database.unit_of_work(write=False) as session:
+        return staff_accounts.api_key_name(session, key)
+
+
+def _unauthorized(message: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": "unauthorized", "message": message},
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _field_error(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError(
+        [{"loc": ("body", field), "msg": message, "type": "value_error", "input": None}]
+    )

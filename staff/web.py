@@ -1,0 +1,171 @@
+"""The workbench's plumbing: the app mounted at /staff, its templates, who is signed in,
+and the guard every form post passes (a live session and its CSRF token)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+
+from bot.channels.outbound import Sender
+from bot.clock import now
+from handlers.ticket_lifecycle import Actor
+from staff import i18n
+from staff.auth import COOKIE, Sessions, Staff, csrf_ok
+
+HERE = Path(__file__).parent
+LANG_COOKIE = "memberbot_staff_lang"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass
+class Desk:
+    app: object  # bot.bootstrap.App: config and database
+    senders: Mapping[str, Sender]
+    sessions: Sessions
+    templates: Jinja2Templates
+
+    @property
+    def db(self):
+        return self.app.database
+
+    @property
+    def config(self):
+        return self.app.config
+
+
+class SignInNeeded(Exception):
+    pass
+
+
+class Refused(Exception):
+    """A post without a live session or a valid CSRF token."""
+
+
+def create(app, senders: Mapping[str, Sender], secret: str | None = None) -> FastAPI:
+    from staff import pages
+
+    workbench = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters["when"] = lambda moment: _when(app, moment)
+    workbench.state.desk = Desk(app, senders, Sessions(app.database, secret), templates)
+    workbench.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    workbench.include_router(pages.router)
+
+    @workbench.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @workbench.exception_handler(SignInNeeded)
+    async def sign_in_first(request: Request, _exc):
+        wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(
+            f"{base(request)}/signin?{urlencode({'next': wanted})}", status_code=303
+        )
+
+    @workbench.exception_handler(Refused)
+    async def refused(request: Request, _exc):
+        t = i18n.words(language(request, None))
+        return HTMLResponse(f"<!doctype html><p>{t('forbidden')}</p>", status_code=403)
+
+    return workbench
+
+
+def desk(request: Request) -> Desk:
+    return request.app.state.desk
+
+
+def base(request: Request) -> str:
+    return request.scope.get("root_path", "").rstrip("/")
+
+
+def language(request: Request, staff: Staff | None) -> str:
+    chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    if chosen in i18n.LANGUAGES:
+        return chosen
+    if staff is not None:
+        return staff.language
+    return desk(request).config.default_language
+
+
+def current(request: Request) -> Staff | None:
+    return desk(request).sessions.current(request.cookies.get(COOKIE), now())
+
+
+def signed_in(request: Request) -> Staff:
+    staff = current(request)
+    if staff is None:
+        raise SignInNeeded()
+    return staff
+
+
+async def guarded(request: Request) -> tuple[Staff, Actor, FormData]:
+    """A form post from a signed-in browser carrying its session's CSRF token."""
+    form = await request.form()
+    staff = await run_in_threadpool(current, request)
+    if not csrf_ok(staff, form.get("csrf")) or not _same_origin(request):
+        raise Refused()
+    return staff, Actor(staff.username, staff.role), form
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlparse(origin).netloc == request.headers.get("host")
+
+
+def render(
+    request: Request, name: str, staff: Staff | None, status_code: int = 200, **context
+) -> Response:
+    lang = language(request, staff)
+    response = desk(request).templates.TemplateResponse(
+        request,
+        name,
+        {
+            "t": i18n.words(lang),
+            "lang": lang,
+            "base": base(request),
+            "staff": staff,
+            "csrf": staff.csrf if staff else "",
+            "path": request.url.path,
+            "query": request.url.query,
+            "server_now": now().isoformat(),
+            **context,
+        },
+        status_code=status_code,
+    )
+    if request.query_params.get("lang") in i18n.LANGUAGES:
+        response.set_cookie(
+            LANG_COOKIE, lang, max_age=365 * 86400, path=base(request) or "/", samesite="lax"
+        )
+    return response
+
+
+def back(request: Request, path: str, **params) -> RedirectResponse:
+    query = urlencode({k: v for k, v in params.items() if v})
+    return RedirectResponse(f"{base(request)}{path}{'?' + query if query else ''}", 303)
+
+
+def _when(app, moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(app.config.zone).strftime("%m-%d %H:%M")

@@ -1,0 +1,130 @@
+"""The small pure rules the conversations rest on: reading answers, guessing the
+language, global words, button payloads, ticket priority and deadlines."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import payloads
+from bot.global_words import global_word
+from bot.language import guess
+from handlers import answers, ticket_rules
+
+TODAY = date(2026, 11, 25)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("1990-05-20", date(1990, 5, 20)),
+        ("1990/5/20", date(1990, 5, 20)),
+        ("1990年5月20日", date(1990, 5, 20)),
+        ("19900520", date(1990, 5, 20)),
+        ("born 1985-11-03, thanks", date(1985, 11, 3)),
+        ("1990-02-30", None),
+        ("2030-01-01", None),
+        ("1850-01-01", None),
+        ("not a date", None),
+    ],
+)
+def test_a_birthday_is_read_from_what_members_type(typed, expected):
+    assert answers.birthday(typed, None, TODAY) == expected
+
+
+def test_the_nlu_date_entity_wins_over_the_text():
+    assert answers.birthday("生日是那天", "1995-02-14", TODAY) == date(1995, 2, 14)
+
+
+def test_phone_numbers_member_numbers_and_order_numbers_are_told_apart():
+    assert answers.phone("138 0000 0002") == "13800000002"
+    assert answers.phone("12345") is None
+    assert answers.member_no("my number is m000003") == "M000003"
+    assert answers.order_id("order 123456789012, please") == "123456789012"
+    assert answers.order_id("1234") is None
+    assert answers.order_id("123456789012345678901") is None
+
+
+@pytest.mark.parametrize(
+    ("entity", "expected"),
+    [("2", 2), ("两", 2), ("三", 3), ("0", None), (None, None), ("many", None)],
+)
+def test_a_quantity_is_a_positive_whole_number(entity, expected):
+    assert answers.quantity(entity) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我还有多少积分", "zh"),
+        ("pts left?", "en"),
+        ("hello", "en"),
+        ("M000001", None),
+        ("13800000001", None),
+        ("ok", None),
+        ("👍", None),
+    ],
+)
+def test_the_language_is_guessed_only_from_telling_text(text, expected):
+    assert guess(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("取消", "cancel"),
+        ("算了！", "cancel"),
+        ("Cancel", "cancel"),
+        ("菜单", "menu"),
+        ("/start bind_M000001", "menu"),
+        ("转人工", "person"),
+        ("agent", "person"),
+        ("退订", "unsubscribe"),
+        ("取消订单怎么办", None),
+        ("人工客服电话是多少", None),
+    ],
+)
+def test_global_words_match_the_whole_message_only(text, word):
+    assert global_word(text) == word
+
+
+def test_every_payload_kind_decodes_to_what_was_encoded():
+    assert payloads.decode(
+        payloads.intent("redeem_benefit", benefit="coffee_voucher")
+    ).entities == {"benefit": "coffee_voucher"}
+    pressed = payloads.decode(payloads.confirm("ab12cd34", False))
+    assert (pressed.kind, pressed.confirmation, pressed.yes) == ("confirm", "ab12cd34", False)
+    assert payloads.decode(payloads.answer("skip")).value == "skip"
+    assert payloads.decode(payloads.global_word("person")).kind == "global"
+    assert payloads.decode(payloads.language("en")).value == "en"
+    with pytest.raises(payloads.BadPayload):
+        payloads.decode("x:nonsense")
+
+
+def test_urgent_words_regulators_and_safety_make_a_ticket_urgent(config):
+    keywords = config.complaints.urgent_keywords
+    assert ticket_rules.is_urgent("孩子吃了过敏，我要打12315", keywords)
+    assert ticket_rules.is_urgent("I will call my LAWYER", keywords)
+    assert not ticket_rules.is_urgent("快递有点慢", keywords)
+
+
+def test_priority_puts_urgent_first_then_vip_and_requests_last():
+    assert ticket_rules.priority("complaint", urgent=True, vip=True) == "urgent"
+    assert ticket_rules.priority("complaint", urgent=False, vip=True) == "high"
+    assert ticket_rules.priority("handoff", urgent=False, vip=False) == "normal"
+    assert ticket_rules.priority("request", urgent=False, vip=False) == "low"
+
+
+def test_deadlines_follow_the_service_levels_of_the_configuration(config):
+    opened = datetime(2026, 11, 25, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+    levels = config.service_levels
+    urgent = ticket_rules.deadlines(opened, urgent=True, vip=False, levels=levels)
+    vip = ticket_rules.deadlines(opened, urgent=False, vip=True, levels=levels)
+    normal = ticket_rules.deadlines(opened, urgent=False, vip=False, levels=levels)
+    assert urgent.first_response - opened == timedelta(hours=levels.first_response.urgent)
+    assert vip.first_response - opened == timedelta(hours=levels.first_response.vip)
+    assert normal.first_response - opened == timedelta(hours=levels.first_response.normal)
+    assert normal.resolution - opened == timedelta(hours=levels.resolution)
+    assert ticket_rules.number(123) == "T000123"

@@ -1,0 +1,140 @@
+"""Campaigns: segments, holidays, queueing once, and the report."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from itertools import count
+
+import pytest
+
+from bot.channels.outbound import Outcome
+from schedules import campaigns
+from schedules.campaign_report import report
+from schedules.dispatcher import Dispatcher
+from schedules.segments import Segment, SegmentError
+from storage.ledger import Ledger
+from storage.members import set_marketing_consent
+from storage.models import Member
+from tests.schedules.conftest import RecordingSender, local, outbox
+
+AT = local("2026-05-20 10:00")
+TEXTS = {"zh": "{name}，会员日全场双倍积分", "en": "{name}, double points on member day"}
+
+
+EVERYONE = Segment()
+
+
+def create(db, config, segment=EVERYONE, when=AT, name="member-day"):
+    return campaigns.create(db, config, name, segment, TEXTS, when, "tester", AT)
+
+
+def test_a_campaign_on_a_public_holiday_moves_to_the_next_working_day(sqlite_db, config):
+    made, moved = create(sqlite_db, config, when=local("2026-10-01 10:00"))
+    assert moved and made.scheduled_at == local("2026-10-08 10:00")
+    made, moved = create(sqlite_db, config, when=local("2026-10-10 10:00"), name="sat")
+    assert not moved  # a make-up working Saturday is not a holiday
+
+
+def test_a_campaign_queues_once_to_consenting_reachable_members_with_the_way_to_stop(
+    members, sqlite_db, config
+):
+    zh, en = members.add(name="张三"), members.add(name="Ann", language="en")
+    members.add(consent=False)
+    members.add(channel=None)
+    create(sqlite_db, config)
+    assert campaigns.run(sqlite_db, config, "member-day", AT) == 2
+    assert campaigns.run(sqlite_db, config, "member-day", AT) == 0
+    rows = {row.member_id: row for row in outbox(sqlite_db)}
+    assert rows[zh.id].text == "张三，会员日全场双倍积分\n回复“退订”不再接收推广消息。"
+    assert rows[en.id].text.startswith("Ann, double points")
+    assert rows[en.id].text.endswith('Reply "unsubscribe" to stop these messages.')
+    assert {row.category for row in rows.values()} == {"marketing"}
+
+
+def test_a_scheduled_campaign_is_queued_by_the_job_when_its_time_comes(members, sqlite_db, config):
+    members.add()
+    create(sqlite_db, config, when=AT + timedelta(hours=2))
+    assert campaigns.queue_due(sqlite_db, config, AT) == 0
+    assert campaigns.queue_due(sqlite_db, config, AT + timedelta(hours=2)) == 1
+    assert campaigns.queue_due(sqlite_db, config, AT + timedelta(hours=3)) == 0
+
+
+def test_segments_pick_members_by_tier_birthday_month_and_dormancy(members, sqlite_db, config):
+    gold = members.add(tier="gold", birthday=date(1990, 6, 1))
+    silver = members.add(tier="silver", birthday=date(1990, 7, 1), join_date=date(2025, 1, 1))
+
+    names = count()
+
+    def picked(**segment) -> set[str]:
+        name = f"segment-{next(names)}"
+        campaigns.create(sqlite_db, config, name, Segment(**segment), TEXTS, AT, "t", AT)
+        return {m for m, *_ in campaigns.preview(sqlite_db, config, name, AT, 10).sample}
+
+    assert picked(tiers=["gold"]) == {gold.member_no}
+    assert picked(birthday_month=7) == {silver.member_no}
+    with sqlite_db.unit_of_work() as session:
+        Ledger(session, config).earn_purchase(gold.id, "O-1", Decimal("10"), at=AT)
+        session.commit()
+    assert picked(dormant_days=90) == {silver.member_no}
+
+
+def test_rfm_scores_rank_members_by_their_purchases(members, sqlite_db, config):
+    people = [members.add(name=f"p{n}") for n in range(5)]
+    with sqlite_db.unit_of_work() as session:
+        ledger = Ledger(session, config)
+        for rank, person in enumerate(people, 1):  # p4 buys most, most often, most recently
+            for n in range(rank):
+                ledger.earn_purchase(
+                    person.id,
+                    f"O-{rank}-{n}",
+                    Decimal(100 * rank),
+                    at=AT - timedelta(days=50 - rank),
+                )
+        session.commit()
+    campaigns.create(
+        sqlite_db, config, "best", Segment(rfm={"r": 5, "f": 5, "m": 5}), TEXTS, AT, "t", AT
+    )
+    preview = campaigns.preview(sqlite_db, config, "best", AT)
+    assert [row[0] for row in preview.sample] == [people[-1].member_no]
+    assert preview.matching == 1
+
+
+def test_a_bad_segment_is_refused_with_what_to_fix(sqlite_db, config):
+    with pytest.raises(SegmentError, match="unknown tier 'bronze'"):
+        create(sqlite_db, config, Segment(tiers=["bronze"]))
+    with pytest.raises(SegmentError, match="scores r, f, m go from 1 to 5"):
+        create(sqlite_db, config, Segment(rfm={"r": 6}))
+
+
+def test_the_report_counts_delivered_blocked_opted_out_and_what_recipients_did_after(
+    members, sqlite_db, config
+):
+    delivered, blocked, opted = members.add(), members.add(channel="wechat"), members.add()
+    create(sqlite_db, config)
+    campaigns.run(sqlite_db, config, "member-day", AT)
+    with sqlite_db.unit_of_work() as session:
+        set_marketing_consent(session, session.get(Member, opted.id), False, "chat", AT)
+        session.commit()
+    senders = {
+        "telegram": RecordingSender(),
+        "wechat": RecordingSender("wechat", outcome=Outcome.UNREACHABLE, detail="43004"),
+    }
+    Dispatcher(sqlite_db, config, senders, clock=lambda: AT).run()
+    with sqlite_db.unit_of_work() as session:
+        Ledger(session, config).earn_purchase(
+            delivered.id, "AFTER-1", Decimal("50"), at=AT + timedelta(days=2)
+        )
+        session.commit()
+
+    found = report(sqlite_db, "member-day")
+    assert found.counts == {
+        "delivered": 1,
+        "failed": 0,
+        "blocked": 1,
+        "opted out": 1,
+        "pending": 0,
+    }
+    assert (found.returned, found.redeemed, found.status) == (1, 0, "done")
+    blocked_row = next(r for r in outbox(sqlite_db) if r.member_id == blocked.id)
+    assert blocked_row.last_error == "blocked: 43004"

@@ -1,0 +1,183 @@
+"""The REST API: keys, bad payloads, idempotent purchases, members and tickets."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers import staff_accounts
+from handlers import ticket_lifecycle as lifecycle
+from tests.tickets.conftest import AMY, NOW, open_ticket
+
+
+@pytest.fixture
+def key(sqlite_db, web) -> str:
+    return staff_accounts.create_api_key(sqlite_db, "pos-shanghai", "ada", NOW).key
+
+
+@pytest.fixture
+def api(client, key):
+    client.headers["Authorization"] = f"Bearer {key}"
+    return client
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer", "Basic YWRhOnNlY3JldA==", "Bearer mbk_not-a-real-key", "bearer  "],
+)
+def test_a_request_without_a_valid_key_gets_401_json(client, key, header):
+    headers = {"Authorization": header} if header else {}
+    answer = client.get("/api/members/M000001", headers=headers)
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "unauthorized"
+    assert answer.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_revoked_key_is_refused(client, key, sqlite_db):
+    from sqlalchemy import select
+
+    from storage.models import ApiKey
+
+    with sqlite_db.unit_of_work() as session:
+        session.scalar(select(ApiKey)).revoked_at = NOW
+        session.commit()
+    answer = client.get("/api/members/M000001", headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 401
+
+
+def test_a_bad_body_without_a_key_is_still_401_not_422(client, key):
+    answer = client.post("/api/purchases", content=b"{not json", headers={"X": "y"})
+    assert answer.status_code == 401
+
+
+def test_the_documentation_is_open_and_describes_every_route(client):
+    spec = client.get("/api/openapi.json").json()
+    assert {"/members/{member_no}", "/purchases", "/tickets", "/tickets/{ticket}"} <= set(
+        spec["paths"]
+    )
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    assert "POST" in page.text and "/api/purchases" in page.text and "order_id" in page.text
+    assert "cdn" not in page.text.lower()
+
+
+def test_a_member_is_read_with_points_and_tier(api):
+    member = api.get("/api/members/M000001").json()
+    assert member["name"] == "张伟" and member["tier"] == "gold"
+    assert member["points"] == 2680
+    assert member["points_expiring"][0]["points"] == 300
+
+
+def test_an_unknown_member_is_404_json(api):
+    answer = api.get("/api/members/M999999")
+    assert answer.status_code == 404
+    assert answer.json() == {"error": "not_found", "message": "no member M999999"}
+
+
+def test_a_malformed_member_number_is_422_naming_the_field(api):
+    answer = api.get("/api/members/12345")
+    assert answer.status_code == 422
+    assert answer.json()["fields"][0]["field"] == "member_no"
+
+
+def test_a_purchase_earns_points_once_per_order_number(api):
+    body = {"order_id": "POS-2026-0001", "member_no": "M000002", "amount": "199.90"}
+    first = api.post("/api/purchases", json=body)
+    assert first.status_code == 201
+    assert first.json()["points"] == 199 and first.json()["created"] is True
+    again = api.post("/api/purchases", json=body)
+    assert again.status_code == 200
+    assert again.json()["created"] is False
+    assert again.json()["balance"] == first.json()["balance"] == 520 + 199
+
+
+def test_the_same_order_number_for_another_amount_is_a_conflict(api):
+    body = {"order_id": "POS-2026-0002", "member_no": "M000002", "amount": "50"}
+    api.post("/api/purchases", json=body)
+    answer = api.post("/api/purchases", json={**body, "amount": "60"})
+    assert answer.status_code == 409
+    assert answer.json()["error"] == "conflict"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"member_no": "M000001", "amount": "10"}, "order_id"),
+        ({"order_id": "A1", "amount": "10"}, "member_no"),
+        ({"order_id": "A1", "member_no": "M000001", "amount": "-5"}, "amount"),
+        ({"order_id": "A1", "member_no": "M000001", "amount": "ten"}, "amount"),
+        ({"order_id": "A1", "member_no": "M000001", "amount": "1.234"}, "amount"),
+        ({"order_id": "A 1", "member_no": "M000001", "amount": "1"}, "order_id"),
+        ({"order_id": "A1", "member_no": "M000001", "amount": "1", "points": 9}, "points"),
+        (
+            {"order_id": "A1", "member_no": "M000001", "amount": "1", "purchased_at": "soon"},
+            "purchased_at",
+        ),
+        (
+            {
+                "order_id": "A1",
+                "member_no": "M000001",
+                "amount": "1",
+                "purchased_at": "2030-01-01T00:00:00+08:00",
+            },
+            "purchased_at",
+        ),
+    ],
+)
+def test_a_bad_purchase_is_422_and_names_the_field(api, body, field):
+    answer = api.post("/api/purchases", json=body)
+    assert answer.status_code == 422
+    problem = answer.json()
+    assert problem["error"] == "validation_failed"
+    assert field in [f["field"] for f in problem["fields"]]
+    assert problem["message"].startswith(field) or f"; {field}" in problem["message"]
+
+
+def test_a_body_that_is_not_json_is_422(api):
+    answer = api.post(
+        "/api/purchases", content=b"{oops", headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 422
+
+
+def test_a_purchase_for_an_unknown_member_is_404(api):
+    answer = api.post(
+        "/api/purchases", json={"order_id": "X1", "member_no": "M999999", "amount": "5"}
+    )
+    assert answer.status_code == 404
+
+
+def test_tickets_are_listed_urgent_first_and_filtered(api, sqlite_db, config):
+    normal = open_ticket(sqlite_db, config)
+    urgent = open_ticket(sqlite_db, config, description="要去消协投诉")
+    listed = api.get("/api/tickets").json()
+    assert [t["number"] for t in listed["items"]] == [urgent, normal]
+    assert listed["total"] == 2
+    assert [t["number"] for t in api.get("/api/tickets?urgent=true").json()["items"]] == [urgent]
+    page = api.get("/api/tickets?limit=1&offset=1").json()
+    assert [t["number"] for t in page["items"]] == [normal]
+    assert api.get("/api/tickets?member_no=M000002").json()["total"] == 0
+
+
+def test_bad_ticket_filters_are_422_naming_the_parameter(api):
+    for query, field in (
+        ("status=lost", "status"),
+        ("limit=0", "limit"),
+        ("priority=x", "priority"),
+    ):
+        answer = api.get(f"/api/tickets?{query}")
+        assert answer.status_code == 422
+        assert answer.json()["fields"][0]["field"] == field
+
+
+def test_a_ticket_is_read_by_number_or_id_without_internal_notes(api, sqlite_db, config):
+    number = open_ticket(sqlite_db, config)
+    lifecycle.add_note(sqlite_db, number, "secret staff note", AMY, NOW)
+    by_number = api.get(f"/api/tickets/{number}").json()
+    by_id = api.get(f"/api/tickets/{by_number['id']}").json()
+    assert by_number == by_id
+    assert "secret staff note" not in str(by_number)
+    assert by_number["events"][0]["kind"] == "opened"
+    assert api.get("/api/tickets/T999999").status_code == 404
+    assert api.get("/api/tickets/999999999999").status_code == 404
+    assert api.get("/api/tickets/not-a-ticket").status_code == 422
