@@ -9,7 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.forms import Form
-from handlers import benefits, binding, complaints, points, profile, rules, smalltalk, vouchers
+from handlers import (
+    benefits,
+    binding,
+    complaints,
+    points,
+    profile,
+    rules,
+    smalltalk,
+    ticket_lifecycle,
+    vouchers,
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,7 @@ ROUTES: dict[str, Route] = {
     "file_complaint": Route(complaints.COMPLAINT),
     "ticket_status": Route(complaints.ticket_status),
     "human_handoff": Route(complaints.handoff),
+    "rate_ticket": Route(ticket_lifecycle.on_rating_button),  # from a button only
 }
 
 FORMS: dict[str, Form] = {

@@ -316,14 +316,11 @@ class _NoParser:
 
 
 def test_the_members_rating_button_through_the_engine_closes_the_ticket(
-    desk, config, senders, telegram, monkeypatch
+    desk, config, senders, telegram
 ):
-    from bot import router
     from bot.engine import Engine
     from bot.messages import Inbound
 
-    # The route the conversation engine needs for the rating buttons (bot/router.py).
-    monkeypatch.setitem(router.ROUTES, "rate_ticket", router.Route(lifecycle.on_rating_button))
     number = open_ticket(desk, config)
     lifecycle.resolve(desk, config, senders, number, AMY, NOW)
     five = telegram.sent[-1].buttons[4][1]
