@@ -165,13 +165,6 @@ def dispatch(db: Database, config, senders: dict, messages: int, threads: int = 
     return sent / elapsed
 
 
-def quick(api: FakeTelegram) -> None:
-    """Answer in one write with Nagle off: the fake's default (headers and body written
-    apart) meets delayed ACKs and adds about 40 ms to every call, which measures TCP."""
-    api.server.RequestHandlerClass.wbufsize = -1
-    api.server.RequestHandlerClass.disable_nagle_algorithm = True
-
-
 def telegram(config, db: Database, api: FakeTelegram, limited: bool) -> TelegramSender:
     settings = config.channels.telegram
     if not limited:
@@ -196,7 +189,6 @@ def bench(kind: str, args, config, workdir: Path) -> Result:
         nothing = {"telegram": NullSender()}
         result.dispatch["null sender"] = dispatch(db, config, nothing, args.null)
         with FakeTelegram() as api:
-            quick(api)
             for threads in (1, 4):
                 sender = telegram(config, db, api, limited=False)
                 try:
@@ -219,11 +211,11 @@ def bench(kind: str, args, config, workdir: Path) -> Result:
 
 
 def table(results: list[Result]) -> str:
-    when = datetime.now().strftime("%Y-%m-%d")
-    machine = f"{platform.node()}: {platform.processor() or platform.machine()}, "
-    machine += f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+    when = datetime.now().strftime("%Y-%m-%d %H:%M")
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    load = os.getloadavg()[0]
     lines = [
-        f"Run {when} on {machine}, with other work on the machine (see note).",
+        f"Run {when} on {machine}; load average {load:.1f} at the end of the run.",
         "",
         "| | " + " | ".join(r.database for r in results) + " |",
         "|---|" + "---|" * len(results),

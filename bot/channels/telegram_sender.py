@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
@@ -181,6 +182,10 @@ class TelegramSender:
                     return Delivery(Outcome.UNREACHABLE, f"400: {exc.message}"), None
                 return Delivery(Outcome.FAILED, f"400: {exc.message}"), None
             except NetworkError as exc:  # timeouts and connection errors
+                if not _never_reached(exc):
+                    # Telegram may have delivered it before the answer was lost: sending
+                    # again could show the member the message twice. Left for a person.
+                    return Delivery(Outcome.FAILED, f"delivery unknown: {exc.message}"), None
                 if attempt == self._attempts:
                     return Delivery(Outcome.RETRY, f"network: {exc.message}"), None
                 await asyncio.sleep(0.2 * attempt)
@@ -209,3 +214,9 @@ class TelegramSender:
             )
         except Exception:
             log.exception("telegram: could not record a send to %s", message.external_id)
+
+
+def _never_reached(exc: NetworkError) -> bool:
+    """True when the request cannot have reached Telegram (no connection was made)."""
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout)

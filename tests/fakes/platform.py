@@ -49,9 +49,10 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: without this, Nagle's algorithm and
+            # Answer in one buffered write with Nagle off: otherwise Nagle's algorithm and
             # the client's delayed ACK add 40 ms to every call.
             disable_nagle_algorithm = True
+            wbufsize = -1
 
             def log_message(self, *args):
                 pass
