@@ -18,16 +18,7 @@ import staff
 from bot.bootstrap import App
 from bot.channels.setup import Channels
 from bot.web import create_app
-from tests.tickets.conftest import (  # noqa: F401  (fixtures used by these tests)
-    NOW,
-    PASSWORD,
-    RecordingSender,
-    migrated_template,
-    postgres_db,
-    postgres_url,
-    seed_desk,
-    sqlite_db,
-)
+from tests.tickets.conftest import NOW, PASSWORD, RecordingSender, seed_desk
 
 for name in ("NO_PROXY", "no_proxy"):
     os.environ[name] = "127.0.0.1,localhost"

@@ -1,34 +1,22 @@
-"""The desk's tests: migrated databases (all Alembic heads), the demo members, a staff
-of four, tickets opened the way the conversation opens them, and a recording sender.
+"""The desk's tests: the demo members, a staff of four, tickets opened the way the conversation opens them, and a recording sender.
 
 The clock is fixed: every use case is given NOW (or a moment relative to it)."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import sys
-import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bot.channels.outbound import Delivery, Outcome, Outgoing  # noqa: E402
-from handlers import tickets  # noqa: E402
-from handlers.ticket_lifecycle import Actor  # noqa: E402
-from storage import demo  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.members import by_number, identity  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import Base, StaffUser  # noqa: E402
+from bot.channels.outbound import Delivery, Outcome, Outgoing
+from handlers import tickets
+from handlers.ticket_lifecycle import Actor
+from storage import demo
+from storage.db import Database
+from storage.members import by_number, identity
+from storage.models import StaffUser
 
 for _name in ("NO_PROXY", "no_proxy"):  # the fake platform servers live on loopback
     os.environ[_name] = "127.0.0.1,localhost"
@@ -47,56 +35,6 @@ AMY = Actor("amy", "agent")
 BOB = Actor("bob", "agent")
 SAM = Actor("sam", "supervisor")
 TELEGRAM_CHAT = "424242"
-
-
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("desk-template") / "memberbot.db"
-    upgrade(f"sqlite:///{path}", "heads")
-    return path
-
-
-@pytest.fixture
-def sqlite_db(migrated_template, tmp_path) -> Database:
-    path = tmp_path / "memberbot.db"
-    shutil.copyfile(migrated_template, path)
-    database = Database(f"sqlite:///{path}")
-    yield database
-    database.dispose()
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    admin_url = os.environ.get("TEST_DATABASE_URL")
-    if not admin_url:
-        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests need a server")
-    name = f"memberbot_desk_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    upgrade(url, "heads")
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture
-def postgres_db(postgres_url) -> Database:
-    """The session's PostgreSQL database, emptied (migration data included) for each test."""
-    database = Database(postgres_url)
-    with database.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
-    yield database
-    database.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request) -> Database:
-    return request.getfixturevalue(f"{request.param}_db")
 
 
 def seed_desk(database: Database, config) -> None:

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from bot.cli import _register, cli
 from storage.models import MessageLog
-from tests.tickets.conftest import NOW, ROOT, open_ticket, seed_desk
+from tests.conftest import ROOT
+from tests.tickets.conftest import NOW, open_ticket, seed_desk
 
 
 @pytest.fixture
