@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import signal
 
 import click
@@ -13,6 +12,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from bot import logs
 from bot.cli import BadInput, Failed, cli, pass_app
 from bot.clock import now
 from schedules import outbox as outbox_rows
@@ -23,14 +23,6 @@ from storage.members import by_number
 from storage.models import OutboundMessage
 
 LOCK_CHECK_SECONDS = 30
-
-
-def _logging(app) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=app.config.logging.level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
 
 
 def _check_schema(app) -> None:
@@ -61,7 +53,7 @@ def scheduler(app, once: bool, dispatchers: int) -> None:
     Only one scheduler runs at a time: a second one waits for the first (a database
     lock). With --once, runs every job for the current time (MEMBERBOT_NOW), sends what
     is due, prints what it did and exits."""
-    _logging(app)
+    logs.configure(app.config.logging)
     at = now()
     _check_schema(app)
     senders = build_senders(app, echo=click.echo)

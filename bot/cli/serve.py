@@ -12,16 +12,10 @@ import click
 from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 
+from bot import logs
 from bot.cli import BadInput, Failed, cli, pass_app
 
 SCHEMA_TABLE = "inbound_claims"  # the newest table the channels need
-
-
-def _logging(app) -> None:
-    level = getattr(logging, app.config.logging.level)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "telegram", "apscheduler"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
 def _schema_ready(app) -> None:
@@ -57,13 +51,14 @@ def serve(app, host: str, port: int) -> None:
 
     from bot.web import create_app
 
-    _logging(app)
+    logs.configure(app.config.logging)
     _schema_ready(app)
     _port_free(host, port)
     uvicorn.run(
         create_app(app),
         host=host,
         port=port,
+        log_config=None,  # uvicorn's records go through our structured, masked logging
         log_level=app.config.logging.level.lower(),
         access_log=False,
         timeout_graceful_shutdown=10,
@@ -89,7 +84,7 @@ def poll(app, delete_webhook: bool) -> None:
 
     from bot.channels import setup
 
-    _logging(app)
+    logs.configure(app.config.logging)
     _schema_ready(app)
     if not os.environ.get("TELEGRAM_BOT_TOKEN"):
         raise BadInput("set TELEGRAM_BOT_TOKEN to the token BotFather gave you")
