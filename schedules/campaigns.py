@@ -14,9 +14,9 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from bot.catalogue import language
 from bot.config import Config
 from schedules.audience import chunks, reachable
-from schedules.messages import language
 from schedules.outbox import MARKETING, Message, marketing_text, queue
 from schedules.segments import Segment, condition
 from schedules.send_window import is_public_holiday, next_working_day

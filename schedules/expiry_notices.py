@@ -11,9 +11,9 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.catalogue import language, text
 from bot.config import Config
 from schedules.audience import reachable
-from schedules.messages import language, text
 from schedules.outbox import Message, queue_in_batches
 from schedules.send_window import member_zone
 from storage.db import Database

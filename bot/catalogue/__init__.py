@@ -1,4 +1,5 @@
-"""The message catalogue: every string the bot sends, in zh-CN and English.
+"""The message catalogue: every string the bot sends, in zh-CN and English: the dialogue
+engine's replies and the scheduler's reminders and marketing footer (`reminder.*`, `marketing.*`).
 
 Templates use str.format fields (`{points:,}`); keys are dotted paths into the YAML."""
 
@@ -24,6 +25,11 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def language(code: str | None) -> str:
+    """A language code (`en`, `en-GB`, `zh-CN`, None) narrowed to a catalogue language."""
+    return "en" if (code or "").lower().startswith("en") else "zh"
+
+
 @cache
 def strings(lang: str) -> dict[str, str]:
     tree = yaml.safe_load((HERE / f"{lang}.yml").read_text(encoding="utf-8"))
@@ -32,9 +38,9 @@ def strings(lang: str) -> dict[str, str]:
 
 def text(lang: str, key: str, **fields) -> str:
     """The template for `key` in `lang`, filled in; a missing key is a bug, so it raises."""
-    template = strings(lang if lang in LANGUAGES else LANGUAGES[0])[key]
+    template = strings(language(lang))[key]
     return template.format(**fields) if fields else template
 
 
 def has(lang: str, key: str) -> bool:
-    return key in strings(lang)
+    return key in strings(language(lang))
