@@ -58,7 +58,7 @@ class Refused(Exception):
 
 
 def create(app, senders: Mapping[str, Sender], secret: str | None = None) -> FastAPI:
-    from staff import pages
+    from staff import campaign_pages, pages
 
     workbench = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -66,6 +66,7 @@ def create(app, senders: Mapping[str, Sender], secret: str | None = None) -> Fas
     workbench.state.desk = Desk(app, senders, Sessions(app.database, secret), templates)
     workbench.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     workbench.include_router(pages.router)
+    workbench.include_router(campaign_pages.router)
 
     @workbench.middleware("http")
     async def security_headers(request: Request, call_next):
