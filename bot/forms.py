@@ -33,3 +33,23 @@ class Form:
     def __post_init__(self):
         if len(self.name) > 40:
             raise ValueError(f"form name {self.name!r} is longer than the flow column")
+
+
+def confirmation(dropped: str) -> Callable[[Answer], Answer]:
+    """The answer of a confirmation step: a reply that is neither yes nor no is re-asked,
+    a no drops the form with the `dropped` message, a yes runs the decorated action."""
+
+    def wrap(action: Answer) -> Answer:
+        def answer(ctx: Context) -> str | None | Reask:
+            yes = ctx.yes_no()
+            if yes is None:
+                return ctx.reask("confirm.reask")
+            if not yes:
+                ctx.outcome = "cancelled"
+                ctx.say(dropped)
+                return None
+            return action(ctx)
+
+        return answer
+
+    return wrap

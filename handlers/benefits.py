@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot import catalogue, payloads
 from bot.context import Context
-from bot.forms import Form, State
+from bot.forms import Form, State, confirmation
 from handlers import answers
 from storage import rewards, views
 from storage.ledger import Ledger, LedgerError
@@ -134,14 +134,8 @@ def ask_confirm(ctx: Context) -> None:
     )
 
 
+@confirmation(dropped="redeem.dropped")
 def got_confirm(ctx: Context) -> str | None:
-    yes = ctx.yes_no()
-    if yes is None:
-        return ctx.reask("confirm.reask")
-    if not yes:
-        ctx.outcome = "cancelled"
-        ctx.say("redeem.dropped")
-        return None
     try:
         done = _redeem(ctx, key=ctx.confirmation_key())
     except LedgerError as refused:  # stock or points went between confirming and now

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot import payloads
 from bot.context import Context
-from bot.forms import Form, State
+from bot.forms import Form, State, confirmation
 from bot.global_words import normalise
 from handlers import answers, tickets
 from storage.models import Ticket
@@ -121,14 +121,8 @@ def ask_confirm(ctx: Context) -> None:
     )
 
 
+@confirmation(dropped="complaint.dropped")
 def got_confirm(ctx: Context) -> str | None:
-    yes = ctx.yes_no()
-    if yes is None:
-        return ctx.reask("confirm.reask")
-    if not yes:
-        ctx.outcome = "cancelled"
-        ctx.say("complaint.dropped")
-        return None
     ctx.confirmation_key()  # remembered as done: a second press says so, opens nothing
     ticket = tickets.open_ticket(
         ctx.session,

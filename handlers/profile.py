@@ -7,7 +7,7 @@ from datetime import date
 
 from bot import payloads
 from bot.context import Context, Reask
-from bot.forms import Form, State
+from bot.forms import Form, State, confirmation
 from handlers import answers
 from storage import members
 from storage.models import AuditEvent
@@ -135,14 +135,8 @@ def ask_confirm(ctx: Context) -> None:
     ctx.confirm(f"profile.confirm_{ctx.slots['field']}", value=ctx.slots["value"])
 
 
+@confirmation(dropped="profile.dropped")
 def got_confirm(ctx: Context) -> str | None:
-    yes = ctx.yes_no()
-    if yes is None:
-        return ctx.reask("confirm.reask")
-    if not yes:
-        ctx.outcome = "cancelled"
-        ctx.say("profile.dropped")
-        return None
     ctx.confirmation_key()
     member, field, value = ctx.member, ctx.slots["field"], ctx.slots["value"]
     if field == "birthday" and not _birthday_open(ctx):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot import payloads
 from bot.context import Context
-from bot.forms import Form, State
+from bot.forms import Form, State, confirmation
 from handlers import tickets
 from storage import views
 from storage.models import Benefit, Voucher
@@ -96,14 +96,8 @@ def ask_confirm(ctx: Context) -> None:
     )
 
 
+@confirmation(dropped="vouchers.extend_dropped")
 def got_confirm(ctx: Context) -> str | None:
-    yes = ctx.yes_no()
-    if yes is None:
-        return ctx.reask("confirm.reask")
-    if not yes:
-        ctx.outcome = "cancelled"
-        ctx.say("vouchers.extend_dropped")
-        return None
     ctx.confirmation_key()
     voucher = _chosen(ctx, ctx.slots["voucher"])
     if voucher is None:  # expired or already requested since the question
