@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import sys
@@ -29,6 +28,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from report import machine, write_section  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -207,33 +207,6 @@ def table(results: list[dict], nlu: tuple[float, float]) -> str:
     return "\n".join(rows)
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
-
-
-def write_results(body: str) -> None:
-    """Replace this benchmark's section of bench/RESULTS.md, leaving the others alone."""
-    path = ROOT / "bench" / "RESULTS.md"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    section = f"{SECTION}\n\n{body.strip()}\n"
-    if SECTION in old:
-        before, _, rest = old.partition(SECTION)
-        following = rest.find("\n## ")
-        after = rest[following + 1 :] if following >= 0 else ""
-        new = before + section + ("\n" + after if after else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + section
-    path.write_text(new, encoding="utf-8")
-
-
 def main() -> None:
     parser_ = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser_.add_argument("--members", type=int, default=100_000)
@@ -278,7 +251,7 @@ def main() -> None:
     )
     print(report)
     if args.write:
-        write_results(report)
+        write_section(f"{SECTION}\n\n{report.strip()}\n")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import sqlite3
 import tempfile
@@ -30,6 +29,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from report import machine
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
@@ -172,18 +172,6 @@ def measure(
     for thread in threads:
         thread.join()
     return Cell(counts["ops"], counts["refused"], time.perf_counter() - began, latencies)
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 def main() -> None:

@@ -50,6 +50,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
+from report import machine, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA_PROJECT = ROOT / "nlu" / "rasa_project"
@@ -454,26 +455,6 @@ def embedded_eval(model_file: str, test_file: str, out_file: str) -> int:
 # ---------------------------------------------------------------------- report
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return (
-        f"{os.cpu_count()} cores, {platform.machine()}, {cpu}{memory}, Linux {platform.release()}"
-    )
-
-
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
@@ -595,19 +576,6 @@ def markdown(splits: list[Split], results: list[dict], settings: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_section(results_file: Path, section: str) -> None:
-    """Replace (or add) our section of RESULTS.md, leaving the rest untouched."""
-    text = results_file.read_text(encoding="utf-8") if results_file.exists() else "# Benchmarks\n"
-    start = text.find(SECTION_START)
-    if start == -1:
-        text = text.rstrip() + "\n\n" + section
-    else:
-        following = re.search(r"^## ", text[start + len(SECTION_START) :], re.MULTILINE)
-        end = start + len(SECTION_START) + following.start() if following else len(text)
-        text = text[:start] + section + ("\n" + text[end:] if following else "")
-    results_file.write_text(text, encoding="utf-8")
-
-
 def rasa_version(venv: Path) -> str:
     try:
         out = subprocess.run(
@@ -659,7 +627,7 @@ def rescore(args: argparse.Namespace) -> int:
     print(section)
     args.json.write_text(json.dumps({"settings": settings, "results": results}, indent=2))
     if args.results:
-        write_section(args.results, section)
+        write_section(section, args.results)
     shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
@@ -785,7 +753,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps({"settings": settings, "results": results}, indent=2), encoding="utf-8"
         )
     if args.results:
-        write_section(args.results, section)
+        write_section(section, args.results)
     print(f"[bench] work files in {work}", file=sys.stderr)
     return 1 if failures else 0
 

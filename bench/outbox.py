@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import threading
@@ -40,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 for proxy_free in ("NO_PROXY", "no_proxy"):
     os.environ[proxy_free] = "127.0.0.1,localhost"
 
+from report import machine, write_section  # noqa: E402
 from sqlalchemy import String, cast, create_engine, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -212,10 +212,9 @@ def bench(kind: str, args, config, workdir: Path) -> Result:
 
 def table(results: list[Result]) -> str:
     when = datetime.now().strftime("%Y-%m-%d %H:%M")
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     load = os.getloadavg()[0]
     lines = [
-        f"Run {when} on {machine}; load average {load:.1f} at the end of the run.",
+        f"Run {when} on {machine()}; load average {load:.1f} at the end of the run.",
         "",
         "| | " + " | ".join(r.database for r in results) + " |",
         "|---|" + "---|" * len(results),
@@ -242,21 +241,6 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def write_results(body: str) -> None:
-    """Replace this benchmark's section of bench/RESULTS.md, leaving the others alone."""
-    path = ROOT / "bench" / "RESULTS.md"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    section = f"{SECTION}\n\n{body.strip()}\n"
-    if SECTION in old:
-        before, _, rest = old.partition(SECTION)
-        following = rest.find("\n## ")
-        after = rest[following + 1 :] if following >= 0 else ""
-        new = before + section + ("\n" + after if after else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + section
-    path.write_text(new, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=1_000_000)
@@ -273,7 +257,7 @@ def main() -> None:
     body = table(results)
     print(body)
     if args.write:
-        write_results(body)
+        write_section(f"{SECTION}\n\n{body.strip()}\n")
 
 
 if __name__ == "__main__":

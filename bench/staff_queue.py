@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from report import write_section
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
@@ -364,18 +365,6 @@ def table(rows, args) -> str:
     return "\n".join(lines) + "\n"
 
 
-def record(section: str) -> None:
-    """Replace this benchmark's section of bench/RESULTS.md, leaving the others alone."""
-    path = ROOT / "bench" / "RESULTS.md"
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: section + "\n", current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + section
-    path.write_text(updated, encoding="utf-8")
-
-
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
         serve(sys.argv[2], int(sys.argv[3]))
@@ -390,7 +379,7 @@ def main() -> None:
     section = run(args)
     print(section)
     if not args.no_record:
-        record(section)
+        write_section(section)
 
 
 if __name__ == "__main__":
