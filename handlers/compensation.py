@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import catalogue
 from bot.config import Config
 from handlers import staff_notices
 from handlers.staff_accounts import at_least
@@ -20,12 +21,6 @@ from handlers.ticket_lifecycle import Actor, TicketError, find
 from storage.db import Database
 from storage.ledger import Ledger
 from storage.models import Compensation, LedgerEntry, Member, Ticket, TicketEvent
-
-TEXTS = {
-    "zh": "我们已为工单 {number} 向您补偿 {points} 积分，当前积分余额 {balance}。",
-    "en": "We have added {points} points to your account for ticket {number}; "
-    "your balance is now {balance}.",
-}
 
 
 @dataclass(frozen=True)
@@ -155,14 +150,7 @@ def propose(
             balance = _grant(session, config, ticket, found, actor.username, at)
             ticket_id, number, lang = ticket.id, ticket.number, _language(session, ticket)
             session.commit()
-            notice = deliver(
-                db,
-                senders,
-                ticket_id,
-                TEXTS[lang].format(number=number, points=points, balance=balance),
-                f"ticket:{ticket_id}:compensation",
-                at,
-            )
+            notice = _tell_member(db, senders, ticket_id, number, lang, points, balance, at)
             return Decision("granted", points, within, notice)
         staff_notices.queue(
             session,
@@ -189,15 +177,16 @@ def approve(
         points, within = found.points, found.within_policy
         ticket_id, number, lang = ticket.id, ticket.number, _language(session, ticket)
         session.commit()
-    notice = deliver(
-        db,
-        senders,
-        ticket_id,
-        TEXTS[lang].format(number=number, points=points, balance=balance),
-        f"ticket:{ticket_id}:compensation",
-        at,
-    )
+    notice = _tell_member(db, senders, ticket_id, number, lang, points, balance, at)
     return Decision("granted", points, within, notice)
+
+
+def _tell_member(db, senders, ticket_id, number, lang, points, balance, at):
+    """The granted points, told once (keyed per ticket) on the member's channel."""
+    message = catalogue.text(
+        lang, "ticket.compensated", number=number, points=points, balance=balance
+    )
+    return deliver(db, senders, ticket_id, message, f"ticket:{ticket_id}:compensation", at)
 
 
 def reject(db: Database, ref: str, actor: Actor, at: datetime, why: str = "") -> Decision:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import payloads
+from bot import catalogue, payloads
 from bot.config import Config
 from handlers import staff_notices, tickets
 from handlers.staff_accounts import by_username
@@ -35,26 +35,6 @@ MOVES = {
     "closed": set(),
 }
 LOW_RATING = 2  # this or lower reopens the ticket
-TEXTS = {
-    "reply": {"zh": "【人工客服】{text}", "en": "[Customer service] {text}"},
-    "rate": {
-        "zh": "您的工单 {number} 已处理完毕。请为本次服务打分（1 到 5 分，5 分最满意）：",
-        "en": "Your ticket {number} is resolved. Please rate our help from 1 to 5 (5 is best):",
-    },
-    "rated": {
-        "zh": "感谢您的评价！",
-        "en": "Thank you for your rating!",
-    },
-    "rated_low": {
-        "zh": "很抱歉这次没有让您满意。工单 {number} 已重新打开，主管会尽快联系您。",
-        "en": "We are sorry we let you down. Ticket {number} is open again and a "
-        "supervisor will contact you soon.",
-    },
-    "rated_already": {
-        "zh": "工单 {number} 已经评过分了，谢谢！",
-        "en": "Ticket {number} has been rated already, thank you!",
-    },
-}
 
 
 class TicketError(Exception):
@@ -99,7 +79,8 @@ def next_deadline(ticket: Ticket) -> tuple[str, datetime] | None:
 
 
 def text(kind: str, lang: str, **fields) -> str:
-    return TEXTS[kind]["en" if lang == "en" else "zh"].format(**fields)
+    """What the member is told about their ticket, from the message catalogue."""
+    return catalogue.text(lang, f"ticket.{kind}", **fields)
 
 
 # -- loading -------------------------------------------------------------------------------

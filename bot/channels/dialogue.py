@@ -10,7 +10,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 
-from bot import catalogue, payloads
+from bot import payloads
 from bot.messages import Inbound, Reply
 from storage.db import Database
 from storage.models import ChatIdentity, Member
@@ -21,19 +21,6 @@ CANCEL = payloads.global_word("cancel")
 PERSON = payloads.global_word("person")
 COMMANDS = {"start": MENU, "menu": MENU, "cancel": CANCEL, "human": PERSON}
 BIND_PREFIX = "bind_"  # deep link /start bind_M000001, WeChat QR scene bind_M000001
-
-# What the channels say themselves; the catalogue's `channel.*` keys win when present.
-CHANNEL_TEXTS = {
-    "channel.unsupported": {
-        "zh": "抱歉，我暂时只能看懂文字消息。请用文字告诉我您需要什么，或回复“菜单”。",
-        "en": "Sorry, I can only read text messages for now. Please type what you need, "
-        "or send “menu”.",
-    },
-    "channel.failed": {
-        "zh": "抱歉，系统开了个小差，请稍后再试。",
-        "en": "Sorry, something went wrong on our side. Please try again in a moment.",
-    },
-}
 
 
 class Dialogue(Protocol):
@@ -49,13 +36,6 @@ def bind_payload(argument: str | None) -> str | None:
         if member_no.isalnum() and len(member_no) <= 20:
             return payloads.intent("bind_account", member_no=member_no)
     return None
-
-
-def channel_text(lang: str, key: str) -> str:
-    if catalogue.has(lang, key):
-        return catalogue.text(lang, key)
-    texts = CHANNEL_TEXTS[key]
-    return texts.get(lang, texts["zh"])
 
 
 class EngineDialogue:

@@ -24,9 +24,10 @@ from fastapi import APIRouter, Request, Response
 from telegram import Update
 from telegram.error import Conflict, TelegramError
 
+from bot import catalogue
 from bot.channels import records
 from bot.channels.body import TooLarge, read_limited
-from bot.channels.dialogue import COMMANDS, Dialogue, bind_payload, channel_text
+from bot.channels.dialogue import COMMANDS, Dialogue, bind_payload
 from bot.channels.outbound import Outcome, Outgoing
 from bot.channels.telegram_sender import TelegramSender
 from bot.clock import now
@@ -170,14 +171,14 @@ class TelegramChannel:
         try:
             if seen.inbound is None:
                 lang = await asyncio.to_thread(self._dialogue.language, CHANNEL, seen.user)
-                return [Reply(channel_text(lang, "channel.unsupported"))]
+                return [Reply(catalogue.text(lang, "channel.unsupported"))]
             return await asyncio.to_thread(self._dialogue.handle, seen.inbound)
         except Exception:
             log.exception("telegram: the engine failed on an update from %s", seen.user)
             lang = "zh"
             with contextlib.suppress(Exception):
                 lang = await asyncio.to_thread(self._dialogue.language, CHANNEL, seen.user)
-            return [Reply(channel_text(lang, "channel.failed"))]
+            return [Reply(catalogue.text(lang, "channel.failed"))]
 
     # -- long polling ------------------------------------------------------------------
 

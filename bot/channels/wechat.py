@@ -36,9 +36,10 @@ from wechatpy.messages import BaseMessage, TextMessage, VoiceMessage
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from bot import catalogue
 from bot.channels import records
 from bot.channels.body import TooLarge, read_limited
-from bot.channels.dialogue import MENU, Dialogue, bind_payload, channel_text
+from bot.channels.dialogue import MENU, Dialogue, bind_payload
 from bot.channels.outbound import Delivery, Outcome, Outgoing
 from bot.channels.wechat_sender import WeChatSender, menu_text
 from bot.clock import now
@@ -293,14 +294,14 @@ class WeChatCallback:
         try:
             if work.fixed:
                 lang = await asyncio.to_thread(self._dialogue.language, CHANNEL, work.openid)
-                return [Reply(channel_text(lang, work.fixed))]
+                return [Reply(catalogue.text(lang, work.fixed))]
             return await asyncio.to_thread(self._dialogue.handle, work.inbound)
         except Exception:
             log.exception("wechat: the engine failed on a message from %s", work.openid)
             lang = "zh"
             with contextlib.suppress(Exception):
                 lang = await asyncio.to_thread(self._dialogue.language, CHANNEL, work.openid)
-            return [Reply(channel_text(lang, "channel.failed"))]
+            return [Reply(catalogue.text(lang, "channel.failed"))]
 
     async def _send_later(
         self, openid: str, text: str, buttons: list[tuple[str, str]], at: datetime
