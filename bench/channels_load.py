@@ -95,8 +95,8 @@ def free_port() -> int:
 def prepare_database(url: str, users: int) -> None:
     from sqlalchemy import insert, select
 
-    from bot.config import load_config
-    from storage import demo
+    from core.config import load_config
+    from handlers.desk import demo
     from storage.db import Database
     from storage.migrate import upgrade
     from storage.models import ChatIdentity, Member

@@ -32,10 +32,10 @@ from report import machine, write_section  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.config import load_config  # noqa: E402
 from bot.engine import Engine  # noqa: E402
-from bot.messages import Inbound  # noqa: E402
-from storage import demo  # noqa: E402
+from core.config import load_config  # noqa: E402
+from core.messages import Inbound  # noqa: E402
+from handlers.desk import demo  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Ledger throughput: earn and redeem operations per second on SQLite and PostgreSQL.
 
-Seeds N generated members (default 100,000) with storage.demo.seed_generated and prints how
+Seeds N generated members (default 100,000) with handlers.desk.demo.seed_generated and prints how
 long that took, then runs each operation for a few seconds with 1 and 4 worker threads,
 each operation in its own unit of work on a random member, as the bot does. Prints one
 Markdown table with both databases side by side.
@@ -33,9 +33,9 @@ from report import machine
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from bot.config import Config, load_config
+from core.config import Config, load_config
+from handlers.desk.demo import seed_generated
 from storage.db import Database
-from storage.demo import seed_generated
 from storage.ledger import Ledger, LedgerError
 from storage.migrate import upgrade
 from storage.models import Benefit, Member

@@ -4,7 +4,7 @@
     .venv/bin/python bench/outbox.py --members 200000 --databases sqlite --write
     TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test  (PostgreSQL server)
 
-For each database, fresh: migrate, then generate members (storage.demo.seed_generated,
+For each database, fresh: migrate, then generate members (handlers.desk.demo.seed_generated,
 in steps of 100,000, stopping early when the next step would pass --seed-minutes; the scan
 figure is then extrapolated linearly to --members and marked so). Then:
 
@@ -43,13 +43,13 @@ from report import machine, write_section  # noqa: E402
 from sqlalchemy import String, cast, create_engine, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.channels.outbound import Delivery, Outcome, Outgoing  # noqa: E402
-from bot.channels.telegram_sender import TelegramSender  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from app.channels.telegram_sender import TelegramSender  # noqa: E402
+from core.config import load_config  # noqa: E402
+from handlers.desk.demo import seed_generated  # noqa: E402
+from handlers.ports import Delivery, Outcome, Outgoing  # noqa: E402
 from schedules.dispatcher import Dispatcher  # noqa: E402
 from schedules.scheduler import MESSAGE_JOBS  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.demo import seed_generated  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import ChatIdentity, OutboundMessage  # noqa: E402
 from tests.fakes.telegram_api import TOKEN, FakeTelegram  # noqa: E402

@@ -6,7 +6,7 @@
 It creates a fresh database on that server (dropped at the end), migrates it, loads the
 demo data, 20,000 generated members and `--tickets` tickets (about 6% open, 5% urgent,
 created over the last 90 days, each with its opening event), starts `serve`'s ASGI app
-(bot.web.create_app with staff.install) under uvicorn in a subprocess on 127.0.0.1, signs
+(app.web.create_app with staff.install) under uvicorn in a subprocess on 127.0.0.1, signs
 in, and times `--requests` sequential requests per endpoint after a warm-up: the queue
 page and its filters, a ticket page, and the API's ticket list, ticket, member and
 purchase routes. Prints a Markdown table and writes it to bench/RESULTS.md under
@@ -42,10 +42,9 @@ MEMBERS = 20_000
 
 
 def seed(url: str, tickets: int) -> tuple[list[str], list[str], list[str]]:
-    from bot.config import load_config
-    from handlers import staff_accounts
-    from handlers.ticket_rules import deadlines, number, priority
-    from storage import demo
+    from core.config import load_config
+    from core.ticket_rules import deadlines, number, priority
+    from handlers.desk import demo, staff_accounts
     from storage.db import Database
     from storage.models import Member, StaffUser, Ticket, TicketEvent
 
@@ -130,7 +129,7 @@ def seed(url: str, tickets: int) -> tuple[list[str], list[str], list[str]]:
 
 def reuse(url: str) -> tuple[list[str], list[str], list[str]]:
     """A database kept by an earlier --keep run: a fresh key, the same tickets."""
-    from handlers import staff_accounts
+    from handlers.desk import staff_accounts
     from storage.db import Database
     from storage.models import Member, Ticket
 
@@ -154,9 +153,9 @@ def serve(url: str, port: int) -> None:
     import uvicorn
 
     import staff
-    from bot.bootstrap import App
-    from bot.channels.setup import Channels
-    from bot.web import create_app
+    from app.channels.setup import Channels
+    from app.composition import App
+    from app.web import create_app
 
     os.environ["DATABASE_URL"] = url
     app = App(str(ROOT / "config.yml"))

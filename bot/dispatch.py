@@ -11,14 +11,15 @@
 
 from __future__ import annotations
 
-from bot import payloads
-from bot.context import Context, Reask
-from bot.forms import Form
-from bot.global_words import global_word
-from bot.payloads import BadPayload, Pressed
 from bot.router import FORMS, ROUTES
-from bot.understanding import FALLBACK, Understanding
-from handlers import binding, complaints, profile, smalltalk, tickets
+from core import payloads
+from core.global_words import global_word
+from core.payloads import BadPayload, Pressed
+from handlers.conversation import binding, complaints, profile, smalltalk
+from handlers.conversation.context import Context, Reask
+from handlers.conversation.forms import Form
+from handlers.desk import tickets
+from nlu.understanding import FALLBACK, Understanding
 
 GLOBAL_INTENTS = {
     "cancel": "cancel",

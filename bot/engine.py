@@ -19,13 +19,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from bot import catalogue, dispatch, language, message_log
-from bot.clock import now as clock_now
-from bot.config import Config
-from bot.context import Context
-from bot.messages import Inbound, Reply, Turn
+from bot import dispatch, message_log
 from bot.router import FORMS
-from storage import members, views
+from core import catalogue, language
+from core.clock import now as clock_now
+from core.config import Config
+from core.messages import Inbound, Reply, Turn
+from handlers.conversation.context import Context
+from handlers.desk import member_views as views
+from storage import members
 from storage.db import Database
 from storage.models import ChatIdentity, ConversationState
 
@@ -41,11 +43,6 @@ class Engine:
         self.parser = parser
         self.clock = clock
         self.refresh_benefit_names()
-
-    @classmethod
-    def from_app(cls, app) -> Engine:
-        """The engine wired by bot.bootstrap.App (configured database and NLU)."""
-        return app.engine
 
     def refresh_benefit_names(self) -> None:
         """Teach the NLU the catalogue's benefit names (call again after editing it)."""

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from bot.context import Context
-from bot.messages import Button, Inbound, Reply
+from core.messages import Button, Inbound, Reply
+from handlers.conversation.context import Context
 from storage.models import ChatIdentity, MessageLog
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.forms import Form
-from handlers import (
+from handlers.conversation import (
     benefits,
     binding,
     complaints,
@@ -17,9 +16,10 @@ from handlers import (
     profile,
     rules,
     smalltalk,
-    ticket_lifecycle,
     vouchers,
 )
+from handlers.conversation.forms import Form
+from handlers.desk import ticket_lifecycle
 
 
 @dataclass(frozen=True)

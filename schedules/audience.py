@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, exists, false, or_, select
 from sqlalchemy.orm import Session
 
-from bot.config import Config
-from schedules.send_window import member_zone
+from core.config import Config
+from core.send_window import member_zone
 from storage.models import ChatIdentity, Member
 
 

@@ -14,12 +14,12 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from bot.catalogue import language
-from bot.config import Config
+from core.catalogue import language
+from core.config import Config
+from core.send_window import is_public_holiday, next_working_day
 from schedules.audience import chunks, reachable
 from schedules.outbox import MARKETING, Message, marketing_text, queue
 from schedules.segments import Segment, condition
-from schedules.send_window import is_public_holiday, next_working_day
 from storage.db import Database
 from storage.models import Campaign, Member
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.config import Config
+from core.config import Config
+from core.send_window import earliest_send, member_zone
 from schedules.outbox import MARKETING
-from schedules.send_window import earliest_send, member_zone
 from storage.models import ChatIdentity, Member, OutboundMessage
 
 EPOCH = datetime.min.replace(tzinfo=UTC)

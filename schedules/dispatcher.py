@@ -37,9 +37,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, or_, select, text, update
 
-from bot.channels.outbound import Delivery, Outcome, Sender
-from bot.clock import now
-from bot.config import Config
+from core.clock import now
+from core.config import Config
+from handlers.ports import Delivery, Outcome, Sender
 from schedules.delivery_rules import Decision, after_failed_try, decide, preferred_identity
 from schedules.senders import OutboxOutgoing
 from storage.db import Database

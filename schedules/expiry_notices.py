@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.catalogue import language, text
-from bot.config import Config
+from core.catalogue import language, text
+from core.config import Config
+from core.send_window import member_zone
 from schedules.audience import reachable
 from schedules.outbox import Message, queue_in_batches
-from schedules.send_window import member_zone
 from storage.db import Database
 from storage.models import Benefit, Member, PointsLot, Voucher
 

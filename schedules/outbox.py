@@ -19,7 +19,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.catalogue import text
+from core.catalogue import text
 from storage.models import Member, OutboundMessage
 
 SERVICE, MARKETING = "service", "marketing"

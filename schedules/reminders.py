@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, extract, select
 from sqlalchemy.orm import Session
 
-from bot.catalogue import language, text
-from bot.config import Config
+from core.catalogue import language, text
+from core.config import Config
 from schedules.audience import ZoneGroup, chunks, reachable, zone_groups
 from schedules.outbox import MARKETING, Message, marketing_text, queue, queue_in_batches
 from storage.db import Database

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.channels.outbound import Sender
-from bot.clock import now
-from bot.config import Config
+from core.clock import now
+from core.config import Config
+from handlers.ports import Sender
 from schedules import campaigns, expiry_notices, reminders, upkeep
 from schedules.dispatcher import Dispatcher
 from storage.db import Database
@@ -37,8 +37,8 @@ def ticket_deadlines(
     database: Database, config: Config, at: datetime, senders: Mapping[str, Sender]
 ) -> int:
     """Issue 6's deadline job (handlers/deadlines): escalations and staff alerts."""
-    from handlers import deadlines
-    from handlers.staff_notices import StaffNotifier
+    from handlers.desk import deadlines
+    from handlers.desk.staff_notices import StaffNotifier
 
     checked = deadlines.check(database, config, at, StaffNotifier(config, senders.get("telegram")))
     return checked.urgent + checked.escalated + checked.breached

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, extract, func, or_, select, true
 
-from bot.config import Config
+from core.config import Config
 from storage.models import LedgerEntry, Member
 
 

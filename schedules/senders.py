@@ -1,7 +1,7 @@
 """The senders the dispatcher may use, keyed by channel, and the console's own.
 
-Telegram and WeChat senders are built by bot/channels when their secrets are set in the
-environment; the console sender always is.
+Telegram and WeChat senders are built by the composition root (app/composition.py) when
+their secrets are set in the environment; the console sender always is.
 
 What "sent" means on the console: there is no one to push to, so the message is put in
 the member's console inbox, the message log (direction "out", handler "outbox"), keyed
@@ -18,8 +18,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.channels.outbound import Delivery, Outcome, Outgoing, Sender
-from bot.clock import now
+from core.clock import now
+from handlers.ports import Delivery, Outcome, Outgoing, Sender
 from storage.db import Database
 from storage.models import ChatIdentity, MessageLog
 
@@ -89,13 +89,6 @@ class ConsoleSender:
         if self._echo:
             self._echo(f"[console → {message.external_id}] {message.text}")
         return Delivery(Outcome.SENT, via="inbox")
-
-
-def build_senders(app, echo: Callable[[str], None] | None = None) -> dict[str, Sender]:
-    """The console's sender and each chat channel's whose secrets are set (bot/channels)."""
-    from bot.channels.setup import senders
-
-    return {"console": ConsoleSender(app.database, echo=echo)} | senders(app)
 
 
 def close_senders(senders: dict[str, Sender]) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.config import Config
+from core.config import Config
 from schedules.audience import chunks
 from storage.db import Database
 from storage.ledger import Ledger

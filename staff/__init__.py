@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.channels.outbound import Sender
+from handlers.ports import Sender
 
 
 def install(web, app, senders: Mapping[str, Sender] | None = None) -> None:

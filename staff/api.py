@@ -5,8 +5,7 @@ reads members and tickets. Every route needs `Authorization: Bearer <key>` (keys
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -16,20 +15,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPBearer
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from bot.clock import now
-from handlers import staff_accounts
-from handlers.ticket_lifecycle import TicketError, find
-from staff import views
-from storage import views as member_views
-from storage.ledger import Ledger, LedgerError
+from core.clock import now
+from handlers.desk import member_views, purchases, staff_accounts
+from handlers.desk import ticket_views as views
+from handlers.desk.purchases import MEMBER_NO, Purchase, PurchaseRefused
+from handlers.desk.ticket_lifecycle import TicketError, find
 from storage.members import by_number
 
 OPEN_PATHS = {"/docs", "/openapi.json"}
-MEMBER_NO = r"^[A-Za-z][0-9]{6,9}$"
 bearer = HTTPBearer(auto_error=False, description="An API key from `memberbot staff api-key`")
 
 
@@ -70,17 +66,6 @@ class MemberOut(BaseModel):
     joined: date
     language: str
     marketing_consent: bool
-
-
-class PurchaseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    order_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,40}$", description="Unique order number")
-    member_no: str = Field(pattern=MEMBER_NO, examples=["M000001"])
-    amount: Decimal = Field(gt=0, le=10_000_000, decimal_places=2, description="Yuan")
-    purchased_at: datetime | None = Field(
-        default=None, description="ISO 8601; without an offset the programme's time zone"
-    )
 
 
 class PurchaseOut(BaseModel):
@@ -230,22 +215,19 @@ def create(app) -> FastAPI:
             409: {"model": Problem, "description": "The order number was used differently"},
         },
     )
-    def purchase(body: PurchaseIn, request: Request) -> JSONResponse:
+    def purchase(body: Purchase, request: Request) -> JSONResponse:
         """Earn points for a purchase; posting the same order number again changes nothing."""
-        at = now()
-        when = body.purchased_at or at
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=app.config.zone)
-        if when > at + timedelta(minutes=5):
-            raise _field_error("purchased_at", "must not be in the future")
-        for attempt in range(2):
-            try:
-                out = _earn(app, body, when, f"api:{request.state.api_key}")
-                break
-            except IntegrityError:  # the same order posted twice at once: the other won
-                if attempt:
-                    raise
-        return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.created else 200)
+        try:
+            out = purchases.post(
+                app.database, app.config, body, f"api:{request.state.api_key}", now()
+            )
+        except PurchaseRefused as refused:
+            if refused.code == "in_future":
+                raise _field_error("purchased_at", str(refused)) from None
+            status = {"not_found": 404, "conflict": 409}.get(refused.code, 422)
+            raise ApiError(status, refused.code, str(refused)) from None
+        body_out = PurchaseOut(**vars(out)).model_dump(mode="json")
+        return JSONResponse(body_out, status_code=201 if out.created else 200)
 
     @api.get("/tickets", response_model=TicketPage)
     def ticket_list(
@@ -290,38 +272,6 @@ def create(app) -> FastAPI:
             return views.ticket_dict(session, found, now(), app.config)
 
     return api
-
-
-def _earn(app, body: PurchaseIn, when: datetime, actor: str) -> PurchaseOut:
-    with app.database.unit_of_work() as session:
-        member = by_number(session, body.member_no)
-        if member is None:
-            raise ApiError(404, "not_found", f"no member {body.member_no.upper()}")
-        ledger = Ledger(session, app.config, clock=now)
-        try:
-            posted = ledger.earn_purchase(
-                member.id, body.order_id, body.amount, at=when, actor=actor
-            )
-        except LedgerError as exc:
-            raise ApiError(422, exc.code, str(exc)) from None
-        entry = posted.entry
-        if not posted.created and (
-            entry.member_id != member.id or Decimal(entry.amount) != body.amount
-        ):
-            raise ApiError(
-                409,
-                "conflict",
-                f"order {body.order_id} was posted before with another member or amount",
-            )
-        session.commit()
-        return PurchaseOut(
-            order_id=body.order_id,
-            member_no=member.member_no,
-            points=entry.points,
-            balance=member_views.balance(session, member.id),
-            tier=member.tier,
-            created=posted.created,
-        )
 
 
 def _key_name(app, key: str) -> str | None:

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from bot.clock import now
-from handlers.staff_accounts import at_least
+from core.clock import now
+from handlers.desk.staff_accounts import at_least
 from schedules import campaigns
 from schedules.campaign_report import OUTCOMES, report
 from schedules.segments import Segment, SegmentError

@@ -7,12 +7,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bot.clock import now
-from handlers import canned_replies, compensation, desk_figures, staff_accounts
-from handlers import ticket_lifecycle as lifecycle
-from handlers.ticket_lifecycle import STATUSES, TicketError
-from handlers.ticket_rules import PRIORITIES
-from staff import charts, i18n, views
+from core.clock import now
+from core.ticket_rules import PRIORITIES
+from handlers.desk import canned_replies, compensation, desk_figures, staff_accounts
+from handlers.desk import ticket_lifecycle as lifecycle
+from handlers.desk import ticket_views as views
+from handlers.desk.ticket_lifecycle import STATUSES, TicketError
+from staff import charts, i18n
 from staff.auth import COOKIE, SESSION_HOURS, SIGNIN_COOKIE
 from staff.web import back, base, desk, guarded, language, render, signed_in
 

@@ -16,9 +16,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from bot.channels.outbound import Sender
-from bot.clock import now
-from handlers.ticket_lifecycle import Actor
+from core.clock import now
+from handlers.desk.ticket_lifecycle import Actor
+from handlers.ports import Sender
 from staff import i18n
 from staff.auth import COOKIE, Sessions, Staff, csrf_ok
 
@@ -35,7 +35,7 @@ SECURITY_HEADERS = {
 
 @dataclass
 class Desk:
-    app: object  # bot.bootstrap.App: config and database
+    app: object  # app.composition.App: config and database
     senders: Mapping[str, Sender]
     sessions: Sessions
     templates: Jinja2Templates

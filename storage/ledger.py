@@ -15,9 +15,10 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.clock import now as clock_now
-from bot.config import Config
-from handlers import points_rules, tiers
+from core import points as points_rules
+from core import tiers
+from core.clock import now as clock_now
+from core.config import Config
 from storage.models import LedgerEntry, LotAllocation, Member, PointsAccount, PointsLot
 
 BONUS_KINDS = {"welcome", "birthday", "referral", "compensation", "opening"}

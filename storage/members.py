@@ -9,7 +9,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.config import Config
+from core.config import Config
 from storage.ledger import Ledger
 from storage.models import ChatIdentity, ConsentEvent, Member, PointsAccount
 

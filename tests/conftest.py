@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.config import Config, load_config
+from core.config import Config, load_config
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Base

@@ -3,13 +3,7 @@
 from storage.models.base import Base
 from storage.models.channels import ChannelMenu, ChannelToken, InboundClaim
 from storage.models.conversation import ConversationState, MessageLog
-from storage.models.desk import (
-    ApiKey,
-    CannedReply,
-    Compensation,
-    StaffAlert,
-    StaffSession,
-)
+from storage.models.desk import ApiKey, CannedReply, Compensation, StaffAlert, StaffSession
 from storage.models.ledger import LedgerEntry, LotAllocation, PointsAccount, PointsLot
 from storage.models.members import ChatIdentity, ConsentEvent, Member
 from storage.models.outbound import Campaign, OutboundMessage

@@ -21,15 +21,15 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # `tests.fakes` is imported from the repository root
     sys.path.insert(0, str(ROOT))
 
-from bot.bootstrap import App  # noqa: E402
-from bot.channels.setup import Channels  # noqa: E402
-from bot.channels.telegram import TelegramChannel  # noqa: E402
-from bot.channels.telegram_sender import TelegramSender  # noqa: E402
-from bot.channels.wechat import WeChatCallback  # noqa: E402
-from bot.channels.wechat_sender import WeChatSender  # noqa: E402
-from bot.messages import Button, Inbound, Reply  # noqa: E402
-from bot.web import create_app  # noqa: E402
-from storage import demo  # noqa: E402
+from app.channels.setup import Channels  # noqa: E402
+from app.channels.telegram import TelegramChannel  # noqa: E402
+from app.channels.telegram_sender import TelegramSender  # noqa: E402
+from app.channels.wechat import WeChatCallback  # noqa: E402
+from app.channels.wechat_sender import WeChatSender  # noqa: E402
+from app.composition import App  # noqa: E402
+from app.web import create_app  # noqa: E402
+from core.messages import Button, Inbound, Reply  # noqa: E402
+from handlers.desk import demo  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.members import by_number, identity  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

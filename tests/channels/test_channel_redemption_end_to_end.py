@@ -10,16 +10,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.dialogue import EngineDialogue
+from app.channels.dialogue import EngineDialogue
 from storage.members import by_number
 from storage.models import PointsAccount, Redemption, Voucher
-from tests.channels.conftest import (
-    NOW,
-    OPENID,
-    TELEGRAM_USER,
-    WEBHOOK_SECRET,
-    channels_for,
-)
+from tests.channels.conftest import NOW, OPENID, TELEGRAM_USER, WEBHOOK_SECRET, channels_for
 from tests.fakes.telegram_api import button_update, text_update
 from tests.fakes.wechat_api import AES_KEY, FakeWeChatServer
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from bot.channels import records
+from app.channels import records
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import ChatIdentity

@@ -10,8 +10,8 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot.channels.outbound import Outcome, Outgoing
-from bot.channels.rate_limit import RateLimiter
+from app.channels.rate_limit import RateLimiter
+from handlers.ports import Outcome, Outgoing
 from storage.models import ChatIdentity, MessageLog
 from tests.channels.conftest import TELEGRAM_USER, WEBHOOK_SECRET, EchoDialogue, channels_for
 from tests.fakes.telegram_api import button_update, membership_update, text_update
@@ -149,7 +149,7 @@ def test_a_429_waits_its_retry_after_and_then_sends(telegram_sender, fake_telegr
 
 
 def test_a_429_longer_than_the_bound_is_handed_back_as_retry(app, fake_telegram):
-    from bot.channels.telegram_sender import TelegramSender
+    from app.channels.telegram_sender import TelegramSender
     from tests.fakes.telegram_api import TOKEN
 
     sender = TelegramSender(

@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from bot.channels import records
+from app.channels import records
 from storage.models import ChatIdentity, MessageLog
 from storage.models.channels import InboundClaim
 from tests.channels.conftest import OPENID, EchoDialogue, channels_for, wait_until
@@ -220,8 +220,8 @@ def test_passive_replies_are_recorded_in_the_message_log(plain, app):
 
 
 def test_without_a_callback_token_the_route_answers_503_and_health_stays_up(app, serve):
-    from bot.channels import setup
-    from bot.web import create_app
+    from app.channels import setup
+    from app.web import create_app
 
     channels = setup.build(app, dialogue=EchoDialogue(), env={})
     server = serve(create_app(app, channels))

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.channels.outbound import Outcome, Outgoing
-from bot.channels.wechat_sender import WeChatSender
+from app.channels.wechat_sender import WeChatSender
+from handlers.ports import Outcome, Outgoing
 from storage.models import ChatIdentity, MessageLog
 from tests.channels.conftest import NOW, OPENID
 from tests.fakes.wechat_api import APP_ID

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from storage import demo
+from handlers.desk import demo
 
 # The demo seed places its history relative to this instant.
 SEEDED_AT = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.engine import Engine
-from bot.messages import Inbound, Turn
-from handlers import tickets
-from storage import views
+from core.messages import Inbound, Turn
+from handlers.desk import member_views as views
+from handlers.desk import tickets
 from storage.models import (
     ChatIdentity,
     ConversationState,

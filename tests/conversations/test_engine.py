@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import catalogue, payloads
 from bot.engine import Engine
-from bot.messages import Button, Inbound
 from bot.router import FORMS, ROUTES
+from core import catalogue, payloads
+from core.messages import Button, Inbound
 from storage.models import MessageLog, Redemption, TicketEvent
 from tests.conversations.conftest import SEEDED_AT
 
@@ -159,7 +159,7 @@ def test_every_form_state_can_ask_and_answer():
 
 
 def test_staff_resolving_a_hand_off_gives_the_conversation_back_to_the_bot(engine):
-    from handlers import tickets
+    from handlers.desk import tickets
     from storage.models import ConversationState, Ticket
 
     assert _say(engine, "转人工").owner == "staff"

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import payloads
-from bot.global_words import global_word
-from bot.language import guess
-from handlers import answers, ticket_rules
+from core import payloads, ticket_rules
+from core.global_words import global_word
+from core.language import guess
+from handlers.conversation import answers
 
 TODAY = date(2026, 11, 25)
 

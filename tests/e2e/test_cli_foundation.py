@@ -15,7 +15,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from storage import views
+from handlers.desk import member_views as views
 from storage.db import Database
 from storage.members import by_number
 from storage.models import (

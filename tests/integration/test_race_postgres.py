@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from storage import views
+from handlers.desk import member_views as views
 from storage.ledger import Ledger, LedgerError
 from storage.members import NewMember, open_membership
 from storage.models import Benefit, LedgerEntry, PointsAccount, PointsLot, Redemption, Voucher

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from storage import views
+from handlers.desk import member_views as views
 from storage.ledger import Ledger
 from storage.members import NewMember, open_membership
 from storage.models import Benefit, Member

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import bot.cli.nlu  # noqa: F401  (registers the `nlu` group)
-from bot.cli import cli
+import app.cli.nlu  # noqa: F401  (registers the `nlu` group)
+from app.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.channels.outbound import Delivery, Outcome, Outgoing
+from handlers.ports import Delivery, Outcome, Outgoing
 from schedules.outbox import MARKETING, SERVICE, Message, marketing_text, queue
 from storage.members import NewMember, identity, open_membership
 from storage.models import Member, OutboundMessage

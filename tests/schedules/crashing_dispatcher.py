@@ -14,8 +14,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from bot.channels.outbound import Delivery, Outcome, Outgoing
-from bot.config import load_config
+from core.config import load_config
+from handlers.ports import Delivery, Outcome, Outgoing
 from schedules.dispatcher import Dispatcher
 from storage.db import Database
 from tests.conftest import ROOT

@@ -8,7 +8,7 @@ from itertools import count
 
 import pytest
 
-from bot.channels.outbound import Outcome
+from handlers.ports import Outcome
 from schedules import campaigns
 from schedules.campaign_report import report
 from schedules.dispatcher import Dispatcher

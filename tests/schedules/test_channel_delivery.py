@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.channels.telegram_sender import TelegramSender
-from bot.channels.wechat_sender import WeChatSender
+from app.channels.telegram_sender import TelegramSender
+from app.channels.wechat_sender import WeChatSender
 from schedules.dispatcher import Dispatcher
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWeChatAPI

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.channels.outbound import Outcome
+from handlers.ports import Outcome
 from schedules import reminders
 from schedules.dispatcher import Dispatcher
 from schedules.outbox import MARKETING

@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.outbound import Delivery, Outcome, Outgoing
+from handlers.desk.demo import seed_generated
+from handlers.ports import Delivery, Outcome, Outgoing
 from schedules.dispatcher import Dispatcher
 from schedules.outbox import Message, queue
 from schedules.reminders import born_on
 from storage.db import Database
-from storage.demo import seed_generated
 from storage.migrate import upgrade
 from storage.models import LedgerEntry, Member, MessageLog, OutboundMessage
 from tests.conftest import ROOT

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from core.send_window import earliest_send, in_quiet_hours
 from schedules import upkeep
 from schedules.scheduler import run_due
-from schedules.send_window import earliest_send, in_quiet_hours
 from storage.ledger import Ledger
 from storage.models import LedgerEntry, PointsAccount, Ticket, TicketEvent
 from tests.schedules.conftest import SHANGHAI, RecordingSender, fetch, local

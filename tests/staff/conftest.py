@@ -1,4 +1,4 @@
-"""The workbench and the API as `memberbot serve` mounts them: bot.web.create_app with
+"""The workbench and the API as `memberbot serve` mounts them: app.web.create_app with
 staff.install, on a seeded SQLite database, driven in-process (TestClient) or served by
 uvicorn on 127.0.0.1 for the browser."""
 
@@ -15,9 +15,9 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 import staff
-from bot.bootstrap import App
-from bot.channels.setup import Channels
-from bot.web import create_app
+from app.channels.setup import Channels
+from app.composition import App
+from app.web import create_app
 from tests.tickets.conftest import NOW, PASSWORD, RecordingSender, seed_desk
 
 for name in ("NO_PROXY", "no_proxy"):

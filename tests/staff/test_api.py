@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers import staff_accounts
-from handlers import ticket_lifecycle as lifecycle
+from handlers.desk import staff_accounts
+from handlers.desk import ticket_lifecycle as lifecycle
 from tests.tickets.conftest import AMY, NOW, open_ticket
 
 

@@ -36,7 +36,7 @@ pytestmark = [
 
 @pytest.fixture
 def served(sqlite_db, config, monkeypatch):
-    from bot.channels.telegram_sender import TelegramSender
+    from app.channels.telegram_sender import TelegramSender
     from tests.fakes import telegram_api
 
     monkeypatch.setenv("STAFF_SESSION_SECRET", "browser-test-secret")

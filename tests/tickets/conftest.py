@@ -10,10 +10,9 @@ from datetime import datetime, timedelta
 import pytest
 from argon2 import PasswordHasher
 
-from bot.channels.outbound import Delivery, Outcome, Outgoing
-from handlers import tickets
-from handlers.ticket_lifecycle import Actor
-from storage import demo
+from handlers.desk import demo, tickets
+from handlers.desk.ticket_lifecycle import Actor
+from handlers.ports import Delivery, Outcome, Outgoing
 from storage.db import Database
 from storage.members import by_number, identity
 from storage.models import StaffUser

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from handlers import canned_replies, staff_accounts
-from handlers.canned_replies import Draft
-from handlers.staff_accounts import StaffError
-from handlers.ticket_lifecycle import TicketError
+from handlers.desk import canned_replies, staff_accounts
+from handlers.desk.canned_replies import Draft
+from handlers.desk.staff_accounts import StaffError
+from handlers.desk.ticket_lifecycle import TicketError
 from storage.models import ApiKey, CannedReply, StaffUser
 from tests.tickets.conftest import AMY, NOW, SAM
 

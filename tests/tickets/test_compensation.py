@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from handlers import compensation
-from handlers.ticket_lifecycle import TicketError
+from handlers.desk import compensation
+from handlers.desk.member_views import balance
+from handlers.desk.ticket_lifecycle import TicketError
 from storage.members import by_number
 from storage.models import Compensation, LedgerEntry, PointsAccount, StaffAlert
-from storage.views import balance
 from tests.tickets.conftest import AMY, BOB, NOW, SAM, open_ticket
 
 ORDER = "DEMO-0001"  # the demo member's purchase of 1,200 yuan

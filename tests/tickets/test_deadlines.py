@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.channels.outbound import Outcome
-from handlers import deadlines
-from handlers import ticket_lifecycle as lifecycle
-from handlers.staff_notices import StaffNotifier
+from handlers.desk import deadlines
+from handlers.desk import ticket_lifecycle as lifecycle
+from handlers.desk.staff_notices import StaffNotifier
+from handlers.ports import Outcome
 from storage.models import StaffAlert, StaffUser, Ticket
 from tests.tickets.conftest import AMY, NOW, PASSWORD_HASH, RecordingSender, open_ticket
 
@@ -158,9 +158,10 @@ def test_a_rate_limited_alert_is_tried_again_on_the_next_check(desk, config):
     assert _alerts(desk) == [("urgent", "sent")]
 
 
-def test_the_scheduled_job_alerts_the_staff_group_through_the_real_telegram_library(
-    sqlite_db, config, monkeypatch
+def test_the_deadline_check_alerts_the_staff_group_through_the_real_telegram_library(
+    sqlite_db, config
 ):
+    from app.channels.telegram_sender import TelegramSender
     from tests.fakes import telegram_api
     from tests.tickets.conftest import seed_desk
 
@@ -168,15 +169,14 @@ def test_the_scheduled_job_alerts_the_staff_group_through_the_real_telegram_libr
     config = _with_staff_chat(config)
     open_ticket(sqlite_db, config, description="产品不安全，孩子受伤了")
     with telegram_api.FakeTelegram() as fake:
-        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", telegram_api.TOKEN)
-        monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake.base_url)
+        sender = TelegramSender(
+            telegram_api.TOKEN, config.channels.telegram, sqlite_db, base_url=fake.base_url
+        )
         try:
-            assert deadlines.job(sqlite_db, config, NOW) == 1
-            assert deadlines.job(sqlite_db, config, NOW) == 0
+            notifier = StaffNotifier(config, sender)
+            assert deadlines.check(sqlite_db, config, NOW, notifier).alerts_sent == 1
+            assert deadlines.check(sqlite_db, config, NOW, notifier).alerts_sent == 0
         finally:
-            for notifier in deadlines._notifiers.values():
-                if notifier.sender is not None:
-                    notifier.sender.close()
-            deadlines._notifiers.clear()
+            sender.close()
         [alert] = fake.sent(STAFF_CHAT)
     assert "受伤" in alert["text"] and alert["text"].startswith("🔴")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers import desk_figures
-from handlers import ticket_lifecycle as lifecycle
+from handlers.desk import desk_figures
+from handlers.desk import ticket_lifecycle as lifecycle
 from storage.members import identity
 from storage.models import MessageLog
 from tests.tickets.conftest import AMY, NOW, open_ticket

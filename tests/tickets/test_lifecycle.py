@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from bot.channels.outbound import Outcome
-from handlers import ticket_lifecycle as lifecycle
-from handlers.ticket_lifecycle import TicketError
+from handlers.desk import ticket_lifecycle as lifecycle
+from handlers.desk.ticket_lifecycle import TicketError
+from handlers.ports import Outcome
 from storage.models import (
     ChatIdentity,
     ConversationState,
@@ -319,7 +319,7 @@ def test_the_members_rating_button_through_the_engine_closes_the_ticket(
     desk, config, senders, telegram
 ):
     from bot.engine import Engine
-    from bot.messages import Inbound
+    from core.messages import Inbound
 
     number = open_ticket(desk, config)
     lifecycle.resolve(desk, config, senders, number, AMY, NOW)

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot.cli import _register, cli
+from app.cli import _register, cli
 from storage.models import MessageLog
 from tests.conftest import ROOT
 from tests.tickets.conftest import NOW, open_ticket, seed_desk

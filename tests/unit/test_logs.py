@@ -1,8 +1,8 @@
 import json
 import logging
 
-from bot.config import Logging
-from bot.logs import configure, mask
+from app.logs import configure, mask
+from core.config import Logging
 
 
 def test_phone_numbers_openids_and_emails_are_masked():

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers.points_rules import OpenLot, allocate, clawback_points, lot_expiry, purchase_points
+from core.points import OpenLot, allocate, clawback_points, lot_expiry, purchase_points
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from handlers.tiers import after_earning, at_evaluation, progress, tier_for
+from core.tiers import after_earning, at_evaluation, progress, tier_for
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,99 @@
+"""The one adapter between the channels and the dialogue engine.
+
+A channel turns what the platform sent into an engine `Inbound` (text, or a button
+payload: commands and menu clicks become the engine's own payloads, so they work in any
+language) and sends the replies back; nothing else of the engine is seen here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+from sqlalchemy import select
+
+from core import catalogue, payloads
+from core.messages import Inbound, Reply
+from storage.db import Database
+from storage.models import ChatIdentity, Member
+
+log = logging.getLogger(__name__)
+
+# Telegram commands and the WeChat subscribe event, as engine payloads.
+MENU = payloads.global_word("menu")
+CANCEL = payloads.global_word("cancel")
+PERSON = payloads.global_word("person")
+COMMANDS = {"start": MENU, "menu": MENU, "cancel": CANCEL, "human": PERSON}
+BIND_PREFIX = "bind_"  # deep link /start bind_M000001, WeChat QR scene bind_M000001
+
+
+class Dialogue(Protocol):
+    def handle(self, inbound: Inbound) -> list[Reply]: ...
+
+    def language(self, channel: str, user_id: str) -> str: ...
+
+
+async def replies(
+    dialogue: Dialogue, channel: str, user: str, inbound: Inbound | None, fixed: str | None = None
+) -> list[Reply]:
+    """What to answer one message: the engine's replies, or the catalogue text `fixed`
+    (an unsupported message); when the engine fails, an apology in the member's language,
+    so a member is never left without an answer."""
+    try:
+        if fixed is not None or inbound is None:
+            lang = await asyncio.to_thread(dialogue.language, channel, user)
+            return [Reply(catalogue.text(lang, fixed or "channel.unsupported"))]
+        return await asyncio.to_thread(dialogue.handle, inbound)
+    except Exception:
+        log.exception("%s: the engine failed on a message from %s", channel, user)
+        lang = "zh"
+        with contextlib.suppress(Exception):
+            lang = await asyncio.to_thread(dialogue.language, channel, user)
+        return [Reply(catalogue.text(lang, "channel.failed"))]
+
+
+def bind_payload(argument: str | None) -> str | None:
+    """`bind_M000001` (a deep link or QR scene) as the engine's binding payload."""
+    if argument and argument.startswith(BIND_PREFIX) and len(argument) > len(BIND_PREFIX):
+        member_no = argument[len(BIND_PREFIX) :].upper()
+        if member_no.isalnum() and len(member_no) <= 20:
+            return payloads.intent("bind_account", member_no=member_no)
+    return None
+
+
+class EngineDialogue:
+    """The real engine, built once on first use."""
+
+    def __init__(self, app):
+        self._app = app
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = self._app.engine
+        return self._engine
+
+    def warm(self) -> None:
+        self.engine  # noqa: B018 - building it is the point
+
+    def handle(self, inbound: Inbound) -> list[Reply]:
+        turn = self.engine.handle(inbound)
+        # A repeat the engine answered from its log was already delivered.
+        return [] if turn.duplicate else list(turn.replies)
+
+    def language(self, channel: str, user_id: str) -> str:
+        return stored_language(self._app.database, channel, user_id, self._app.config)
+
+
+def stored_language(db: Database, channel: str, user_id: str, config) -> str:
+    with db.unit_of_work(write=False) as session:
+        row = session.execute(
+            select(ChatIdentity.language, Member.language)
+            .outerjoin(Member, Member.id == ChatIdentity.member_id)
+            .where(ChatIdentity.channel == channel, ChatIdentity.external_id == user_id)
+        ).first()
+    if row is None:
+        return config.default_language
+    return row[0] or row[1] or config.default_language

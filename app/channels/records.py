@@ -1,0 +1,136 @@
+"""What the channels write down: inbound claims (each platform message handled once), the
+member's last inbound message (WeChat's 48-hour window), reachability, every send with
+its result in the message log, and the buttons last offered on a text-only channel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from handlers.ports import Delivery
+from storage.db import Database
+from storage.members import identity
+from storage.models import ChatIdentity, MessageLog
+from storage.models.channels import ChannelMenu, InboundClaim
+
+
+def claim_inbound(db: Database, channel: str, key: str, external_id: str, at: datetime) -> bool:
+    """Claim a platform message before handling it and note the member's contact (which
+    also makes a member who had blocked us reachable again).
+    False: someone already claimed it (a platform retry); do nothing with it."""
+    for _ in range(2):
+        try:
+            with db.unit_of_work() as session:
+                session.execute(
+                    insert(InboundClaim).values(channel=channel, key=key, claimed_at=at)
+                )
+                touched = session.execute(
+                    update(ChatIdentity)
+                    .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
+                    .values(last_inbound_at=at, reachable=True, unreachable_reason=None)
+                )
+                if not touched.rowcount:
+                    identity(session, channel, external_id, at).last_inbound_at = at
+                session.commit()
+                return True
+        except IntegrityError:
+            if is_claimed(db, channel, key):
+                return False
+            # two first messages of a new user raced to create the identity: once more
+    raise RuntimeError(f"cannot claim {channel} message {key}")
+
+
+def is_claimed(db: Database, channel: str, key: str) -> bool:
+    with db.unit_of_work(write=False) as session:
+        return session.get(InboundClaim, (channel, key)) is not None
+
+
+def forget_claims_before(db: Database, before: datetime) -> int:
+    """Platforms retry within seconds; claims older than a day only take space."""
+    with db.unit_of_work() as session:
+        gone = session.execute(delete(InboundClaim).where(InboundClaim.claimed_at < before))
+        session.commit()
+        return gone.rowcount or 0
+
+
+def _find(session, channel: str, external_id: str) -> ChatIdentity | None:
+    return session.scalar(
+        select(ChatIdentity).where(
+            ChatIdentity.channel == channel, ChatIdentity.external_id == external_id
+        )
+    )
+
+
+def last_inbound_at(db: Database, channel: str, external_id: str) -> datetime | None:
+    with db.unit_of_work(write=False) as session:
+        found = _find(session, channel, external_id)
+        return found.last_inbound_at if found else None
+
+
+def mark_unreachable(
+    db: Database, channel: str, external_id: str, reason: str, at: datetime
+) -> None:
+    with db.unit_of_work() as session:
+        ident = identity(session, channel, external_id, at)
+        ident.reachable, ident.unreachable_reason = False, reason[:200]
+        session.commit()
+
+
+def mark_reachable(db: Database, channel: str, external_id: str, at: datetime) -> None:
+    with db.unit_of_work() as session:
+        ident = identity(session, channel, external_id, at)
+        ident.reachable, ident.unreachable_reason = True, None
+        session.commit()
+
+
+def record_send(
+    db: Database,
+    channel: str,
+    external_id: str,
+    text: str,
+    delivery: Delivery,
+    at: datetime,
+    platform_msg_id: str | None = None,
+) -> None:
+    """One message-log row (direction "out", handler "sender") per send, with how it
+    ended: `sent:passive`, `unreachable:message`, `failed:template` ..."""
+    outcome = f"{delivery.outcome}:{delivery.via}" if delivery.via else str(delivery.outcome)
+    who = (ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
+    with db.unit_of_work() as session:
+        session.execute(
+            insert(MessageLog).values(
+                identity_id=select(ChatIdentity.id).where(*who).scalar_subquery(),
+                member_id=select(ChatIdentity.member_id).where(*who).scalar_subquery(),
+                channel=channel,
+                direction="out",
+                external_msg_id=platform_msg_id,
+                text=text,
+                handler="sender",
+                outcome=outcome[:30],
+                created_at=at,
+            )
+        )
+        session.commit()
+
+
+def remember_menu(
+    db: Database, channel: str, external_id: str, buttons: list[tuple[str, str]], at: datetime
+) -> None:
+    with db.unit_of_work() as session:
+        menu = session.get(ChannelMenu, (channel, external_id))
+        if menu is None:
+            menu = ChannelMenu(channel=channel, external_id=external_id)
+            session.add(menu)
+        menu.buttons, menu.offered_at = [list(b) for b in buttons], at
+        session.commit()
+
+
+def offered_payload(db: Database, channel: str, external_id: str, number: int) -> str | None:
+    """The payload of button `number` (1-based) of the last menu offered to this user."""
+    with db.unit_of_work(write=False) as session:
+        menu = session.get(ChannelMenu, (channel, external_id))
+        if menu is None or not 1 <= number <= len(menu.buttons):
+            return None
+        return menu.buttons[number - 1][1]

@@ -1,0 +1,312 @@
+"""The WeChat official account callback at /wechat.
+
+Every request is signed by WeChat with the account's token; one that is not, is refused
+(403) before anything is read. Safe mode (WECHAT_AES_KEY) decrypts with wechatpy's crypto.
+WeChat waits about 5 seconds for an answer and then retries the same message (same
+MsgId) up to three times, so each message is claimed in the database before it is
+handled, and handled once. The reply goes back passively if it is ready within
+`passive_reply_seconds`; otherwise WeChat gets "success" and the reply follows as a
+customer-service message. A retry that arrives while the first is still being handled
+waits for the same result; only one of them carries it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.events import (
+    ClickEvent,
+    ScanEvent,
+    SubscribeEvent,
+    SubscribeScanEvent,
+    UnsubscribeEvent,
+)
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.messages import BaseMessage, TextMessage, VoiceMessage
+from wechatpy.replies import TextReply
+from wechatpy.utils import check_signature
+
+from app.channels import records
+from app.channels.body import TooLarge, read_limited
+from app.channels.dialogue import MENU, Dialogue, bind_payload, replies
+from app.channels.wechat_sender import WeChatSender, menu_text
+from core.clock import now
+from core.config import WeChat
+from core.messages import Inbound, Reply
+from handlers.ports import Delivery, Outcome, Outgoing
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wechat"
+MAX_BODY = 64 * 1024  # WeChat's messages are a few KB; anything larger is not WeChat
+PASSIVE_LIMIT = 2000  # bytes of text a passive reply may carry
+KEEP_PENDING_SECONDS = 30  # a retry after this is answered "success" from the claim
+
+
+@dataclass
+class Pending:
+    """A message being handled, and the requests (first and retries) waiting for it."""
+
+    result: asyncio.Future
+    waiters: int = 0
+    delivered: bool = False
+
+
+@dataclass(frozen=True)
+class Work:
+    """What to do with a message: ask the engine, or say something fixed."""
+
+    openid: str
+    inbound: Inbound | None = None
+    fixed: str | None = None  # a catalogue key: the polite answer to an image, say
+    at: datetime = field(default_factory=now)
+
+
+def compose(replies: list[Reply]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The replies as WeChat messages: one when they fit together, else one each."""
+    items = [(r.text, [(b.title, b.payload) for b in r.buttons]) for r in replies]
+    if len(items) <= 1:
+        return items
+    text = "\n\n".join(t for t, _ in items)
+    buttons = [b for _, bs in items for b in bs]
+    if len(menu_text(text, buttons).encode()) <= PASSIVE_LIMIT:
+        return [(text, buttons)]
+    return items
+
+
+class WeChatCallback:
+    def __init__(
+        self,
+        token: str,
+        dialogue: Dialogue,
+        database: Database,
+        settings: WeChat,
+        sender: WeChatSender | None = None,
+        crypto: WeChatCrypto | None = None,
+        clock: Callable[[], datetime] = now,
+        max_body: int = MAX_BODY,
+    ):
+        self._token = token
+        self._dialogue = dialogue
+        self._db = database
+        self._settings = settings
+        self._sender = sender
+        self._crypto = crypto
+        self._clock = clock
+        self._max_body = max_body
+        self._pending: dict[str, Pending] = {}
+        self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._tasks: set[asyncio.Task] = set()
+
+    def router(self) -> APIRouter:
+        router = APIRouter()
+        router.add_api_route("/wechat", self.verify, methods=["GET"], include_in_schema=False)
+        router.add_api_route("/wechat", self.receive, methods=["POST"], include_in_schema=False)
+        return router
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def _signed(self, query) -> bool:
+        try:
+            check_signature(self._token, query["signature"], query["timestamp"], query["nonce"])
+        except (KeyError, InvalidSignatureException):
+            return False
+        return True
+
+    async def verify(self, request: Request) -> Response:
+        """WeChat's server check when the callback URL is saved: echo echostr."""
+        if not self._signed(request.query_params):
+            return Response(status_code=403)
+        return PlainTextResponse(request.query_params.get("echostr", ""))
+
+    async def receive(self, request: Request) -> Response:
+        started = time.monotonic()
+        query = request.query_params
+        if not self._signed(query):
+            return Response(status_code=403)
+        try:
+            body = await read_limited(request, self._max_body)
+        except TooLarge:
+            return Response(status_code=413)
+        encrypted = query.get("encrypt_type") == "aes"
+        if encrypted and self._crypto is None:
+            log.error("wechat: an encrypted message arrived but WECHAT_AES_KEY is not set")
+            return Response(status_code=503)
+        try:
+            xml = body
+            if encrypted:
+                xml = self._crypto.decrypt_message(
+                    body, query.get("msg_signature", ""), query["timestamp"], query["nonce"]
+                )
+            message = parse_message(xml)
+        except (InvalidSignatureException, InvalidAppIdException):
+            return Response(status_code=403)
+        except Exception as exc:  # malformed XML, bad base64, missing fields
+            log.info("wechat: malformed message refused: %r", exc)
+            return Response(status_code=400)
+        if message is None or not message.source:
+            return Response(status_code=400)
+        text = await self.handle(message, started)
+        if text is None:
+            return PlainTextResponse("success")
+        reply = TextReply(message=message, content=text).render()
+        if encrypted:
+            reply = self._crypto.encrypt_message(reply, query["nonce"], query["timestamp"])
+        return Response(reply, media_type="application/xml")
+
+    # -- one message -------------------------------------------------------------------
+
+    async def handle(self, message: BaseMessage, started: float) -> str | None:
+        """The passive reply's text, or None for "success". WeChat never waits longer
+        than the passive deadline, however busy the server: the work goes on in the
+        background and its reply follows as a customer-service message."""
+        key = self._key(message)
+        pending = self._pending.get(key)
+        if pending is None:  # not a retry of a message this process is already handling
+            pending = self._pending[key] = Pending(asyncio.get_running_loop().create_future())
+            task = asyncio.create_task(self._process(key, message, pending))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await self._wait(pending, started)
+
+    def _key(self, message: BaseMessage) -> str:
+        if message.id:
+            return str(message.id)
+        # Events carry no MsgId: WeChat's advice is sender and creation time.
+        return f"{message.source}:{message.time}:{getattr(message, 'event', message.type)}"
+
+    def _work(self, message: BaseMessage) -> Work | None:
+        """What a message asks for; None for what needs no answer (menu links, reports)."""
+        openid = message.source
+
+        def ask(text=None, button=None) -> Work:
+            inbound = Inbound(
+                CHANNEL, openid, text=text, button=button, message_id=self._key(message)
+            )
+            return Work(openid, inbound=inbound, at=self._clock())
+
+        if isinstance(message, TextMessage):
+            menu_id = (message._data or {}).get("bizmsgmenuid")
+            if menu_id and str(menu_id).isdigit():
+                payload = records.offered_payload(self._db, CHANNEL, openid, int(menu_id))
+                if payload:
+                    return ask(button=payload)
+            text = (message.content or "").strip()
+            return ask(text=text) if text else None
+        if isinstance(message, ClickEvent):
+            return ask(button=message.key) if message.key else None
+        if isinstance(message, SubscribeEvent | SubscribeScanEvent | ScanEvent):
+            scene = getattr(message, "scene_id", None)
+            return ask(button=bind_payload(scene) or MENU)
+        if isinstance(message, VoiceMessage):
+            recognised = ((message._data or {}).get("Recognition") or "").strip()
+            if recognised:
+                return ask(text=recognised)
+        if message.type in ("image", "voice", "video", "shortvideo", "location", "link"):
+            return Work(openid, fixed="channel.unsupported", at=self._clock())
+        return None  # VIEW, LOCATION reports, template-send reports ...
+
+    async def _wait(self, pending: Pending, started: float) -> str | None:
+        """Wait for the result until the passive deadline; one waiter carries it."""
+        remaining = self._settings.passive_reply_seconds - (time.monotonic() - started)
+        pending.waiters += 1
+        try:
+            await asyncio.wait({pending.result}, timeout=max(0.0, remaining))
+        finally:
+            pending.waiters -= 1
+        if pending.result.done() and not pending.delivered and pending.result.result():
+            pending.delivered = True
+            return pending.result.result()
+        return None
+
+    async def _process(self, key: str, message: BaseMessage, pending: Pending) -> None:
+        try:
+            if isinstance(message, UnsubscribeEvent):
+                await asyncio.to_thread(
+                    records.mark_unreachable,
+                    self._db,
+                    CHANNEL,
+                    message.source,
+                    "unsubscribed from the official account",
+                    self._clock(),
+                )
+                return
+            work = await asyncio.to_thread(self._work, message)
+            if work is None:
+                return
+            claimed = await asyncio.to_thread(
+                records.claim_inbound, self._db, CHANNEL, key, work.openid, work.at
+            )
+            if claimed:  # else another process has it
+                await self._answer(work, pending)
+        except Exception:
+            log.exception("wechat: answering %s failed", key)
+        finally:
+            if not pending.result.done():
+                pending.result.set_result(None)
+            loop = asyncio.get_running_loop()
+            loop.call_later(KEEP_PENDING_SECONDS, self._pending.pop, key, None)
+
+    async def _answer(self, work: Work, pending: Pending) -> None:
+        lock = self._user_locks.setdefault(work.openid, asyncio.Lock())
+        async with lock:
+            replies = await self._replies(work)
+        messages = compose(replies)
+        if messages and messages[0][1]:
+            await asyncio.to_thread(
+                records.remember_menu, self._db, CHANNEL, work.openid, messages[0][1], work.at
+            )
+        # No await between this look and the result: a waiter that is still here carries it.
+        first_passive = bool(messages) and pending.waiters > 0
+        if first_passive:
+            text, buttons = messages[0]
+            pending.result.set_result(menu_text(text, buttons))
+            await asyncio.to_thread(
+                records.record_send,
+                self._db,
+                CHANNEL,
+                work.openid,
+                text,
+                Delivery(Outcome.SENT, via="passive"),
+                self._clock(),
+            )
+            messages = messages[1:]
+        else:
+            pending.result.set_result(None)
+        for text, buttons in messages:
+            await self._send_later(work.openid, text, buttons, work.at)
+
+    async def _replies(self, work: Work) -> list[Reply]:
+        return await replies(self._dialogue, CHANNEL, work.openid, work.inbound, work.fixed)
+
+    async def _send_later(
+        self, openid: str, text: str, buttons: list[tuple[str, str]], at: datetime
+    ) -> None:
+        if self._sender is None:
+            log.warning(
+                "wechat: a late reply to %s was dropped: set WECHAT_APP_ID and "
+                "WECHAT_APP_SECRET so the bot can send customer-service messages",
+                openid,
+            )
+            return
+        outgoing = Outgoing(openid, text, buttons, kind="reply", last_inbound_at=at)
+        delivery = await asyncio.to_thread(self._sender.send, outgoing)
+        if delivery.outcome is not Outcome.SENT:
+            log.warning("wechat: late reply to %s not sent: %s", openid, delivery.detail)
+
+    async def drain(self) -> None:
+        """Let replies being handled finish (on shutdown, and in tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

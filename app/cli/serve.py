@@ -1,0 +1,122 @@
+"""`memberbot serve` and `memberbot telegram poll`"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+
+import click
+from sqlalchemy import inspect
+from sqlalchemy.exc import OperationalError
+
+from app import logs
+from app.cli import BadInput, Failed, cli, pass_app
+
+SCHEMA_TABLE = "inbound_claims"  # the newest table the channels need
+
+
+def _schema_ready(app) -> None:
+    try:
+        ready = inspect(app.database.engine).has_table(SCHEMA_TABLE)
+    except OperationalError as exc:
+        raise Failed(f"cannot open the database {app.database.url!r}: {exc.orig}") from None
+    if not ready:
+        raise BadInput("the database schema is not up to date: run `memberbot db upgrade` first")
+
+
+def _port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise Failed(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port."
+)
+@pass_app
+def serve(app, host: str, port: int) -> None:
+    """The HTTP server: WeChat callback at /wechat, Telegram webhook at
+    /telegram/webhook, /healthz. Channel secrets come from the environment; a channel
+    without them answers 503 and the rest runs."""
+    import uvicorn
+
+    from app.web import create_app
+
+    logs.configure(app.config.logging)
+    _schema_ready(app)
+    _port_free(host, port)
+    uvicorn.run(
+        create_app(app),
+        host=host,
+        port=port,
+        log_config=None,  # uvicorn's records go through our structured, masked logging
+        log_level=app.config.logging.level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@cli.group()
+def telegram() -> None:
+    """The Telegram bot."""
+
+
+@telegram.command()
+@click.option(
+    "--delete-webhook",
+    is_flag=True,
+    help="Remove the bot's webhook first (Telegram refuses polling while one is set).",
+)
+@pass_app
+def poll(app, delete_webhook: bool) -> None:
+    """Long polling (getUpdates) instead of a webhook: for development, or a server
+    Telegram cannot reach. Stop with Ctrl-C."""
+    from telegram.error import Conflict, InvalidToken, TelegramError
+
+    from app.channels import setup
+
+    logs.configure(app.config.logging)
+    _schema_ready(app)
+    if not os.environ.get("TELEGRAM_BOT_TOKEN"):
+        raise BadInput("set TELEGRAM_BOT_TOKEN to the token BotFather gave you")
+    channels = setup.build(app)
+    channel = channels.telegram
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if delete_webhook:
+            await asyncio.wrap_future(channel.sender.submit(channel.sender.bot.delete_webhook()))
+        try:
+            await asyncio.to_thread(channels.warm)
+        except Exception:
+            logging.getLogger(__name__).exception("the dialogue engine could not be built")
+        click.echo("polling Telegram; Ctrl-C stops", err=True)
+        await channel.poll(stop)
+
+    try:
+        asyncio.run(run())
+    except Conflict:
+        raise Failed(
+            "Telegram refuses polling while a webhook is set: run "
+            "`memberbot telegram poll --delete-webhook`"
+        ) from None
+    except InvalidToken:
+        raise BadInput(
+            "Telegram refused TELEGRAM_BOT_TOKEN: use the token BotFather gave you"
+        ) from None
+    except TelegramError as exc:
+        raise Failed(f"Telegram: {exc}") from None
+    finally:
+        channels.close()

@@ -1,0 +1,84 @@
+"""`memberbot staff ...`: staff accounts and API keys."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from app.cli import BadInput, cli, pass_app
+from core.clock import now
+from handlers.desk import staff_accounts
+from handlers.desk.staff_accounts import ROLES, StaffError
+
+
+@cli.group()
+def staff() -> None:
+    """Staff accounts for the workbench, and API keys for the REST API."""
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True)
+@click.option("--name", "display_name", default="", help="Display name (default: username).")
+@click.option("--language", type=click.Choice(["zh", "en"]), help="Workbench language.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+@pass_app
+def add(app, username, role, display_name, language, password_stdin) -> None:
+    """Create a staff account; the password is asked for (hidden) unless --password-stdin."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = staff_accounts.add_staff(
+            app.database,
+            username,
+            display_name or username,
+            password,
+            role,
+            language or app.config.default_language,
+            now(),
+        )
+    except StaffError as exc:
+        raise BadInput(str(exc)) from None
+    click.echo(f"staff account {user.username} ({user.role}) created")
+
+
+@staff.command("api-key")
+@click.argument("name")
+@click.option("--by", "actor", default="cli", help="Who asked for the key (for the audit log).")
+@pass_app
+def api_key(app, name, actor) -> None:
+    """Create an API key for another system (e.g. pos-shanghai); it is shown only once."""
+    try:
+        made = staff_accounts.create_api_key(app.database, name, actor, now())
+    except StaffError as exc:
+        raise BadInput(str(exc)) from None
+    click.echo(made.key)
+    click.echo(
+        f"API key {made.name!r} created; store it now, it is not shown again. "
+        "Send it as: Authorization: Bearer <key>",
+        err=True,
+    )
+
+
+@staff.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
+@pass_app
+def listing(app, as_json) -> None:
+    """The active staff accounts."""
+    with app.database.unit_of_work(write=False) as session:
+        users = staff_accounts.staff_list(session)
+        rows = [
+            {"username": u.username, "name": u.display_name, "role": u.role, "language": u.language}
+            for u in users
+        ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['username']:<20} {row['role']:<11} {row['language']}  {row['name']}")

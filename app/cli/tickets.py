@@ -1,0 +1,195 @@
+"""`memberbot tickets ...`: the staff ticket commands (list, show, reply, assign, resolve)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from app.cli import BadInput, Failed, cli, pass_app
+from core.clock import now
+from handlers.desk import staff_accounts
+from handlers.desk import ticket_lifecycle as lifecycle
+from handlers.desk import ticket_views as views
+from handlers.desk.ticket_lifecycle import STATUSES, Actor, TicketError
+
+STATUS_CHOICES = ["open", "all", *STATUSES]
+
+
+def _actor(app, username: str | None) -> Actor:
+    if not username:
+        raise BadInput("say who you are: --as USERNAME (or set MEMBERBOT_STAFF)")
+    with app.database.unit_of_work(write=False) as session:
+        user = staff_accounts.by_username(session, username)
+        if user is None or not user.active:
+            raise BadInput(
+                f"no active staff account {username!r}: create one with `memberbot staff add`"
+            )
+        return Actor(user.username, user.role)
+
+
+def _refused(exc: TicketError) -> click.ClickException:
+    return Failed(str(exc)) if exc.code == "bad_move" else BadInput(str(exc))
+
+
+as_option = click.option(
+    "--as",
+    "username",
+    envvar="MEMBERBOT_STAFF",
+    help="Your staff username (or MEMBERBOT_STAFF).",
+)
+
+
+@cli.group()
+def tickets() -> None:
+    """Staff ticket commands."""
+
+
+@tickets.command("list")
+@click.option("--status", type=click.Choice(STATUS_CHOICES), default="open", show_default=True)
+@click.option("--priority", type=click.Choice(["urgent", "high", "normal", "low"]))
+@click.option("--urgent", is_flag=True, help="Urgent tickets only.")
+@click.option("--late", is_flag=True, help="Tickets past a deadline only.")
+@click.option("--assignee", help="A username, `none` for unassigned.")
+@click.option("--member", "member_no", help="One member's tickets.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@pass_app
+def listing(app, status, priority, urgent, late, assignee, member_no, limit, as_json) -> None:
+    """The queue: urgent first, then priority, then the soonest deadline."""
+    wanted = views.QueueFilter(
+        status=status,
+        priority=priority,
+        urgent=urgent,
+        late=late,
+        assignee=assignee,
+        member_no=member_no,
+        per_page=limit,
+    )
+    with app.database.unit_of_work(write=False) as session:
+        page = views.queue(session, wanted, now(), None, app.config)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in page.rows], ensure_ascii=False))
+        return
+    if not page.rows:
+        click.echo("no tickets")
+        return
+    zone = app.config.zone
+    for r in page.rows:
+        due = r.due_at.astimezone(zone).strftime("%m-%d %H:%M") if r.due_at else "-"
+        flags = ("URGENT " if r.urgent else "") + ("LATE" if r.late else "")
+        who = f"{r.member_name} {r.member_no}" if r.member_no else "-"
+        click.echo(
+            f"{r.number}  {r.priority:<7} {r.status:<15} due {due}  {r.category:<17} "
+            f"{who}  {flags}".rstrip()
+        )
+    if page.total > len(page.rows):
+        click.echo(f"({len(page.rows)} of {page.total}; --limit shows more)")
+
+
+@tickets.command()
+@click.argument("ticket")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def show(app, ticket, as_json) -> None:
+    """One ticket with its history (internal notes included unless --json)."""
+    with app.database.unit_of_work(write=False) as session:
+        try:
+            found = lifecycle.find(session, ticket)
+        except TicketError as exc:
+            raise BadInput(str(exc)) from None
+        if as_json:
+            click.echo(
+                json.dumps(views.ticket_dict(session, found, now(), app.config), ensure_ascii=False)
+            )
+            return
+        seen = views.detail(session, found, now(), app.config)
+        zone = app.config.zone
+
+        def when(moment):
+            return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+        r = seen.row
+        click.echo(f"{r.number}  {r.kind} · {r.category} · {r.priority} · {r.status}")
+        if seen.member:
+            click.echo(
+                f"member    {seen.member.name} {seen.member.member_no} ({seen.member.tier}), {seen.balance} points"
+            )
+        click.echo(f"opened    {when(r.created_at)}")
+        if r.due_at:
+            click.echo(f"due       {r.due_kind} {when(r.due_at)}{'  LATE' if r.late else ''}")
+        click.echo(f"assignee  {r.assignee or '-'}")
+        click.echo(f"\n{found.description}\n")
+        for said in seen.transcript:
+            click.echo(f"  {when(said.at)} {said.who:>6}: {said.text}")
+        click.echo("")
+        for event in seen.events:
+            body = f": {event.body}" if event.body else ""
+            data = f" {event.data}" if event.data else ""
+            click.echo(f"  {when(event.created_at)} {event.kind} by {event.actor}{data}{body}")
+
+
+def _delivery(number: str, what: str, result) -> None:
+    if result.status in ("sent", "queued"):
+        click.echo(f"{what} {number}: {result.status}")
+        return
+    raise Failed(f"{what} {number} recorded, but not delivered: {result.status} {result.detail}")
+
+
+@tickets.command()
+@click.argument("ticket")
+@click.argument("text")
+@as_option
+@pass_app
+def reply(app, ticket, text, username) -> None:
+    """Answer the member on their own channel."""
+    from schedules.senders import close_senders
+
+    actor = _actor(app, username)
+    senders = app.senders()
+    try:
+        result = lifecycle.reply(app.database, app.config, senders, ticket, text, actor, now())
+    except TicketError as exc:
+        raise _refused(exc) from None
+    finally:
+        close_senders(senders)
+    _delivery(ticket.upper(), "reply to", result)
+
+
+@tickets.command()
+@click.argument("ticket")
+@click.argument("assignee")
+@as_option
+@pass_app
+def assign(app, ticket, assignee, username) -> None:
+    """Give the ticket to a staff member (`-` puts it back in the queue)."""
+    actor = _actor(app, username)
+    try:
+        done = lifecycle.assign(
+            app.database, ticket, None if assignee == "-" else assignee, actor, now()
+        )
+    except TicketError as exc:
+        raise _refused(exc) from None
+    click.echo(
+        f"{done.number} assigned to {assignee if assignee != '-' else 'nobody'} ({done.status})"
+    )
+
+
+@tickets.command()
+@click.argument("ticket")
+@click.option("--note", default="", help="The outcome, for the history (internal).")
+@as_option
+@pass_app
+def resolve(app, ticket, note, username) -> None:
+    """Resolve: the bot takes the conversation back and asks the member for a rating."""
+    from schedules.senders import close_senders
+
+    actor = _actor(app, username)
+    senders = app.senders()
+    try:
+        result = lifecycle.resolve(app.database, app.config, senders, ticket, actor, now(), note)
+    except TicketError as exc:
+        raise _refused(exc) from None
+    finally:
+        close_senders(senders)
+    _delivery(ticket.upper(), "rating request for", result)

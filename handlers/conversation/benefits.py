@@ -1,0 +1,169 @@
+"""Benefits: what the member can redeem, and redeeming one for a voucher.
+Flow diagram: handlers/conversation/benefits.md."""
+
+from __future__ import annotations
+
+from core import catalogue, payloads
+from handlers.conversation import answers
+from handlers.conversation.context import Context
+from handlers.conversation.forms import Form, State, confirmation
+from handlers.desk import member_views as views
+from storage import rewards
+from storage.ledger import Ledger, LedgerError
+from storage.models import Benefit
+
+
+def _ledger(ctx: Context) -> Ledger:
+    return Ledger(ctx.session, ctx.config, clock=lambda: ctx.now)
+
+
+def _benefit(ctx: Context, code: str | None) -> Benefit | None:
+    """An active benefit by code; the small catalogue is read once per turn."""
+    info = ctx.session.info
+    if "benefits" not in info:
+        info["benefits"] = {b.code: b for b in views.catalogue(ctx.session)}
+    return info["benefits"].get(code or "")
+
+
+def list_benefits(ctx: Context) -> None:
+    balance = views.balance(ctx.session, ctx.member.id)
+    offered = views.eligible_benefits(ctx.session, ctx.member)
+    if not offered:
+        ctx.say("benefits.none")
+        return
+    lines = "\n".join(
+        ctx.t(
+            "benefits.line" if b.cost <= balance else "benefits.line_short",
+            name=b.name(ctx.lang),
+            cost=b.cost,
+        )
+        for b in offered
+    )
+    buttons = [
+        ctx.button(
+            "benefits.redeem_button",
+            payloads.intent("redeem_benefit", benefit=b.code),
+            name=b.name(ctx.lang),
+        )
+        for b in offered
+        if b.cost <= balance
+    ]
+    ctx.say("benefits.list", *buttons, balance=balance, lines=lines)
+
+
+# -- redeeming: benefit -> (checks) -> confirm -> voucher ----------------------------------
+
+
+def begin(ctx: Context) -> str | None:
+    ctx.set_slot("quantity", answers.quantity(ctx.entity("quantity")) or 1)
+    if _benefit(ctx, ctx.entity("benefit")) is not None:
+        ctx.set_slot("benefit", ctx.entity("benefit"))
+        return _checked(ctx)
+    return "benefit"
+
+
+def ask_benefit(ctx: Context) -> None:
+    offered = views.eligible_benefits(ctx.session, ctx.member)
+    ctx.say(
+        "redeem.which",
+        *(
+            ctx.button("redeem.option", payloads.answer(b.code), name=b.name(ctx.lang), cost=b.cost)
+            for b in offered
+        ),
+    )
+
+
+def got_benefit(ctx: Context) -> str | None:
+    code = ctx.answer or ctx.entity("benefit")
+    if _benefit(ctx, code) is None:
+        return ctx.reask("redeem.unknown_benefit")
+    ctx.set_slot("benefit", code)
+    if quantity := answers.quantity(ctx.entity("quantity")):
+        ctx.set_slot("quantity", quantity)
+    return _checked(ctx)
+
+
+def _checked(ctx: Context) -> str | None:
+    """Say now, before asking to confirm, if the redemption would be refused: the same
+    checks as the redemption itself (storage.rewards), read-only."""
+    try:
+        rewards.quote(_ledger(ctx), ctx.member.id, ctx.slots["benefit"], ctx.slots["quantity"])
+    except LedgerError as refused:
+        _refused(ctx, refused)
+        return None
+    return "confirm"
+
+
+def _redeem(ctx: Context, key: str) -> rewards.Redeemed:
+    return rewards.redeem(
+        _ledger(ctx), ctx.member.id, ctx.slots["benefit"], ctx.slots["quantity"], request_key=key
+    )
+
+
+def _refused(ctx: Context, refused: LedgerError) -> None:
+    ctx.outcome = "refused"
+    benefit = _benefit(ctx, ctx.slots.get("benefit"))
+    details = dict(refused.details)
+    if "tiers" in details:
+        details["tier"] = ctx.config.tier(details["tiers"][0]).label.get(ctx.lang)
+    name = benefit.name(ctx.lang) if benefit else ctx.slots.get("benefit", "")
+    key = f"redeem.refused.{refused.code}"
+    if not catalogue.has(ctx.lang, key):
+        key = "redeem.refused.other"
+    ctx.say(key, name=name, **_defaults(details))
+    if refused.code == "insufficient_points":
+        ctx.say(
+            "redeem.earn_more", ctx.button("intent.list_benefits", payloads.intent("list_benefits"))
+        )
+
+
+def _defaults(details: dict) -> dict:
+    return {"needed": 0, "balance": 0, "stock": 0, "limit": 0, "used": 0, "tier": "", **details}
+
+
+def ask_confirm(ctx: Context) -> None:
+    benefit = _benefit(ctx, ctx.slots["benefit"])
+    quantity = ctx.slots["quantity"]
+    balance = views.balance(ctx.session, ctx.member.id)
+    cost = benefit.cost * quantity
+    ctx.confirm(
+        "redeem.confirm",
+        quantity=quantity,
+        name=benefit.name(ctx.lang),
+        cost=cost,
+        after=balance - cost,
+    )
+
+
+@confirmation(dropped="redeem.dropped")
+def got_confirm(ctx: Context) -> str | None:
+    try:
+        done = _redeem(ctx, key=ctx.confirmation_key())
+    except LedgerError as refused:  # stock or points went between confirming and now
+        _refused(ctx, refused)
+        return None
+    benefit = _benefit(ctx, ctx.slots["benefit"])
+    codes = "\n".join(
+        ctx.t("redeem.code_line", code=v.code, until=ctx.last_day(v.expires_at))
+        for v in done.vouchers
+    )
+    ctx.say(
+        "redeem.done",
+        name=benefit.name(ctx.lang),
+        quantity=done.redemption.quantity,
+        points=done.redemption.points,
+        codes=codes,
+        balance=views.balance(ctx.session, ctx.member.id),
+    )
+    return None
+
+
+REDEEM = Form(
+    name="redeem",
+    intent="redeem_benefit",
+    begin=begin,
+    states={
+        "benefit": State(ask_benefit, got_benefit),
+        "confirm": State(ask_confirm, got_confirm),
+    },
+)

@@ -1,0 +1,55 @@
+"""Forms: multi-turn slot filling as explicit state machines.
+
+A form is a table of named states. Each state has two small functions: `ask` says the
+question, `answer` reads the member's reply and returns the next state's name, None
+when the form is done, or a Reask when the reply cannot be used. `begin` fills slots
+from the first message and picks the first state, so "兑换两张咖啡券" goes straight to
+the confirmation. The dialogue engine (bot/dispatch.py) runs the table: re-asks, the
+re-ask limit, global words and digressions live there, once, for every form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from handlers.conversation.context import Context, Reask
+
+Answer = Callable[[Context], "str | None | Reask"]
+
+
+@dataclass(frozen=True)
+class State:
+    ask: Callable[[Context], None]
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class Form:
+    name: str
+    intent: str  # reported as the intent of answers given inside the form
+    begin: Callable[[Context], str | None]
+    states: dict[str, State]
+
+    def __post_init__(self):
+        if len(self.name) > 40:
+            raise ValueError(f"form name {self.name!r} is longer than the flow column")
+
+
+def confirmation(dropped: str) -> Callable[[Answer], Answer]:
+    """The answer of a confirmation step: a reply that is neither yes nor no is re-asked,
+    a no drops the form with the `dropped` message, a yes runs the decorated action."""
+
+    def wrap(action: Answer) -> Answer:
+        def answer(ctx: Context) -> str | None | Reask:
+            yes = ctx.yes_no()
+            if yes is None:
+                return ctx.reask("confirm.reask")
+            if not yes:
+                ctx.outcome = "cancelled"
+                ctx.say(dropped)
+                return None
+            return action(ctx)
+
+        return answer
+
+    return wrap

@@ -1,0 +1,61 @@
+"""Points and tier: the balance with what expires when, the history, the tier and the
+distance to the next one. Read-only: nothing here changes the ledger."""
+
+from __future__ import annotations
+
+from handlers.conversation.context import Context
+from handlers.desk import member_views as views
+
+HISTORY_LINES = 10
+
+
+def check_points(ctx: Context) -> None:
+    member = ctx.member
+    window = ctx.config.reminders.points_expiry_window_days
+    balance = views.balance(ctx.session, member.id)
+    soon = views.expiring(ctx.session, member.id, ctx.now, window)
+    if not soon:
+        ctx.say("points.balance", points=balance, days=window)
+        return
+    lines = "\n".join(
+        ctx.t("points.expiring_line", points=lot.points, date=ctx.last_day(lot.expires_at))
+        for lot in soon
+    )
+    ctx.say("points.balance_expiring", points=balance, days=window, lines=lines)
+
+
+def history(ctx: Context) -> None:
+    entries = views.history(ctx.session, ctx.member.id, limit=HISTORY_LINES)
+    if not entries:
+        ctx.say("points.history_empty")
+        return
+    lines = "\n".join(
+        ctx.t(
+            "points.history_line",
+            date=ctx.day(entry.created_at),
+            kind=ctx.t(f"ledger.{entry.kind}"),
+            points=entry.points,
+        )
+        for entry in entries
+    )
+    ctx.say("points.history", count=len(entries), lines=lines)
+
+
+def tier_info(ctx: Context) -> None:
+    member = ctx.member
+    progress = views.tier_progress(ctx.session, ctx.config, member, ctx.now)
+    tier = progress.tier
+    perks = [b.name(ctx.lang) for b in views.catalogue(ctx.session) if member.tier in b.tiers]
+    ctx.say(
+        "tier.current",
+        tier=tier.label.get(ctx.lang),
+        multiplier=tier.multiplier,
+        earned=progress.earned,
+        benefits=ctx.t("list.separator").join(perks) or "-",
+    )
+    if tier.vip:
+        ctx.say("tier.vip")
+    if progress.next_tier is None:
+        ctx.say("tier.top")
+    else:
+        ctx.say("tier.next", points=progress.to_next, tier=progress.next_tier.label.get(ctx.lang))

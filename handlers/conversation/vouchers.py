@@ -1,0 +1,132 @@
+"""My vouchers with their expiry, and asking staff to extend one (a "request" ticket).
+Flow diagram: handlers/conversation/vouchers.md."""
+
+from __future__ import annotations
+
+from core import payloads
+from handlers.conversation.context import Context
+from handlers.conversation.forms import Form, State, confirmation
+from handlers.desk import member_views as views
+from handlers.desk import tickets
+from storage.models import Benefit, Voucher
+
+
+def _name(ctx: Context, voucher: Voucher) -> str:
+    return ctx.session.get(Benefit, voucher.benefit_id).name(ctx.lang)
+
+
+def my_vouchers(ctx: Context) -> None:
+    held = views.vouchers(ctx.session, ctx.member.id, ctx.now)
+    if not held:
+        ctx.say(
+            "vouchers.none", ctx.button("intent.list_benefits", payloads.intent("list_benefits"))
+        )
+        return
+    lines = "\n".join(
+        ctx.t(
+            "vouchers.line_requested" if v.extension_requested_at else "vouchers.line",
+            name=_name(ctx, v),
+            code=v.code,
+            until=ctx.last_day(v.expires_at),
+        )
+        for v in held
+    )
+    buttons = []
+    if _extendable(ctx):
+        buttons.append(ctx.button("vouchers.extend_button", payloads.intent("extend_voucher")))
+    ctx.say("vouchers.list", *buttons, count=len(held), lines=lines)
+
+
+def _extendable(ctx: Context) -> list[Voucher]:
+    return [
+        v
+        for v in views.vouchers(ctx.session, ctx.member.id, ctx.now)
+        if v.extension_requested_at is None
+    ]
+
+
+def _chosen(ctx: Context, ident: str | None) -> Voucher | None:
+    return next((v for v in _extendable(ctx) if str(v.id) == ident), None)
+
+
+# -- extension request: voucher -> confirm -> request ticket -------------------------------
+
+
+def begin(ctx: Context) -> str | None:
+    candidates = _extendable(ctx)
+    if not candidates:
+        ctx.say("vouchers.nothing_to_extend")
+        return None
+    if len(candidates) == 1:
+        ctx.set_slot("voucher", str(candidates[0].id))
+        return "confirm"
+    return "voucher"
+
+
+def ask_voucher(ctx: Context) -> None:
+    ctx.say(
+        "vouchers.which",
+        *(
+            ctx.button(
+                "vouchers.option", payloads.answer(str(v.id)), name=_name(ctx, v), code=v.code
+            )
+            for v in _extendable(ctx)
+        ),
+    )
+
+
+def got_voucher(ctx: Context) -> str:
+    typed = (ctx.text or "").upper()
+    ident = ctx.answer or next(
+        (str(v.id) for v in _extendable(ctx) if typed and v.code in typed), None
+    )
+    if _chosen(ctx, ident) is None:
+        return ctx.reask("vouchers.pick")
+    ctx.set_slot("voucher", ident)
+    return "confirm"
+
+
+def ask_confirm(ctx: Context) -> None:
+    voucher = _chosen(ctx, ctx.slots["voucher"])
+    ctx.confirm(
+        "vouchers.confirm_extend",
+        name=_name(ctx, voucher),
+        code=voucher.code,
+        until=ctx.last_day(voucher.expires_at),
+    )
+
+
+@confirmation(dropped="vouchers.extend_dropped")
+def got_confirm(ctx: Context) -> str | None:
+    ctx.confirmation_key()
+    voucher = _chosen(ctx, ctx.slots["voucher"])
+    if voucher is None:  # expired or already requested since the question
+        ctx.say("vouchers.nothing_to_extend")
+        return None
+    voucher.extension_requested_at = ctx.now
+    ticket = tickets.open_ticket(
+        ctx.session,
+        ctx.config,
+        kind="request",
+        category="points_benefits",
+        description=f"voucher extension: {voucher.code} ({_name(ctx, voucher)}), "
+        f"expires {voucher.expires_at.isoformat()}",
+        at=ctx.now,
+        member=ctx.member,
+        identity=ctx.identity,
+    )
+    ctx.say(
+        "vouchers.extend_requested", number=ticket.number, due=ctx.when(ticket.first_response_due)
+    )
+    return None
+
+
+EXTEND = Form(
+    name="extend_voucher",
+    intent="my_vouchers",
+    begin=begin,
+    states={
+        "voucher": State(ask_voucher, got_voucher),
+        "confirm": State(ask_confirm, got_confirm),
+    },
+)

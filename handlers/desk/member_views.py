@@ -1,0 +1,85 @@
+"""The read side for the bot and staff: what a member has, shown, never changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import tiers
+from core.config import Config
+from storage.ledger import Ledger
+from storage.models import Benefit, LedgerEntry, Member, PointsAccount, PointsLot, Voucher
+
+
+@dataclass(frozen=True)
+class Expiring:
+    points: int
+    expires_at: datetime
+
+
+def balance(session: Session, member_id: int) -> int:
+    return session.scalar(select(PointsAccount.balance).where(PointsAccount.member_id == member_id))
+
+
+def expiring(session: Session, member_id: int, at: datetime, days: int) -> list[Expiring]:
+    """Unspent points expiring within `days`, summed per expiry date, soonest first."""
+    lots = session.scalars(
+        select(PointsLot)
+        .where(
+            PointsLot.member_id == member_id,
+            PointsLot.remaining > 0,
+            PointsLot.expires_at > at,
+            PointsLot.expires_at <= at + timedelta(days=days),
+        )
+        .order_by(PointsLot.expires_at)
+    )
+    totals: dict[datetime, int] = {}
+    for lot in lots:
+        totals[lot.expires_at] = totals.get(lot.expires_at, 0) + lot.remaining
+    return [Expiring(points, when) for when, points in totals.items()]
+
+
+def history(session: Session, member_id: int, limit: int = 10) -> list[LedgerEntry]:
+    return list(
+        session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.member_id == member_id)
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def tier_progress(session: Session, config: Config, member: Member, at: datetime) -> tiers.Progress:
+    earned = Ledger(session, config).earned_last_year(member.id, at)
+    return tiers.progress(member.tier, earned, config)
+
+
+def eligible_benefits(session: Session, member: Member) -> list[Benefit]:
+    """Active benefits the member's tier may redeem, in stock, cheapest first."""
+    catalogue = session.scalars(
+        select(Benefit).where(Benefit.active.is_(True)).order_by(Benefit.cost)
+    )
+    return [b for b in catalogue if member.tier in b.tiers and (b.stock is None or b.stock > 0)]
+
+
+def catalogue(session: Session) -> list[Benefit]:
+    return list(
+        session.scalars(select(Benefit).where(Benefit.active.is_(True)).order_by(Benefit.cost))
+    )
+
+
+def vouchers(session: Session, member_id: int, at: datetime) -> list[Voucher]:
+    """The member's usable vouchers, soonest to expire first."""
+    return list(
+        session.scalars(
+            select(Voucher)
+            .where(
+                Voucher.member_id == member_id, Voucher.status == "active", Voucher.expires_at > at
+            )
+            .order_by(Voucher.expires_at)
+        )
+    )

@@ -1,0 +1,363 @@
+"""The desk's read side: the queue with its filters, and everything about one ticket.
+Display only; changes go through handlers/. Shared by the workbench, the API and the CLI."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from core.config import Config
+from core.ticket_rules import OPEN_STATUSES, PRIORITIES
+from handlers.desk import canned_replies, compensation
+from handlers.desk import member_views as member_views
+from handlers.desk.ticket_lifecycle import STATUSES, next_deadline, text
+from storage.models import (
+    ChatIdentity,
+    Compensation,
+    Member,
+    MessageLog,
+    PointsAccount,
+    StaffUser,
+    Ticket,
+    TicketEvent,
+)
+
+PER_PAGE = 50
+TICKET_NUMBER = re.compile(r"^[Tt][0-9]{6,}$")
+TRANSCRIPT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str = "open"  # open, all, or one status
+    priority: str | None = None
+    category: str | None = None
+    assignee: str | None = None  # "me", "none" or a username
+    urgent: bool = False
+    late: bool = False
+    search: str | None = None
+    member_no: str | None = None
+    page: int = 1
+    per_page: int = PER_PAGE
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    number: str
+    kind: str
+    category: str
+    priority: str
+    urgent: bool
+    status: str
+    description: str
+    member_no: str | None
+    member_name: str | None
+    tier: str | None
+    assignee: str | None
+    created_at: datetime
+    first_response_due: datetime
+    resolution_due: datetime
+    first_responded_at: datetime | None
+    resolved_at: datetime | None
+    rating: int | None
+    due_kind: str | None
+    due_at: datetime | None
+    late: bool
+    near: bool
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "number": self.number,
+            "kind": self.kind,
+            "category": self.category,
+            "priority": self.priority,
+            "urgent": self.urgent,
+            "status": self.status,
+            "description": self.description,
+            "member_no": self.member_no,
+            "member_name": self.member_name,
+            "tier": self.tier,
+            "assignee": self.assignee,
+            "created_at": self.created_at.isoformat(),
+            "first_response_due": self.first_response_due.isoformat(),
+            "resolution_due": self.resolution_due.isoformat(),
+            "first_responded_at": _iso(self.first_responded_at),
+            "resolved_at": _iso(self.resolved_at),
+            "rating": self.rating,
+            "next_deadline": self.due_kind,
+            "next_deadline_at": _iso(self.due_at),
+            "late": self.late,
+        }
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+# -- the queue -----------------------------------------------------------------------------
+
+_rank = case({p: n for n, p in enumerate(PRIORITIES)}, value=Ticket.priority, else_=len(PRIORITIES))
+_due = case(
+    (Ticket.first_responded_at.is_(None), Ticket.first_response_due),
+    else_=Ticket.resolution_due,
+)
+
+
+def _late(at: datetime):
+    return or_(
+        Ticket.resolution_due <= at,
+        Ticket.first_responded_at.is_(None) & (Ticket.first_response_due <= at),
+    )
+
+
+def _where(f: QueueFilter, at: datetime, me: int | None, session: Session) -> list:
+    where = []
+    if f.status == "open":
+        where.append(Ticket.status.in_(OPEN_STATUSES))
+    elif f.status in STATUSES:
+        where.append(Ticket.status == f.status)
+    if f.priority in PRIORITIES:
+        where.append(Ticket.priority == f.priority)
+    if f.category:
+        where.append(Ticket.category == f.category)
+    if f.assignee == "me":
+        where.append(Ticket.assignee_id == me)
+    elif f.assignee == "none":
+        where.append(Ticket.assignee_id.is_(None))
+    elif f.assignee:
+        user = session.scalar(select(StaffUser.id).where(StaffUser.username == f.assignee))
+        where.append(Ticket.assignee_id == user)
+    if f.urgent:
+        where.append(Ticket.urgent.is_(True))
+    if f.late:
+        where.append(Ticket.status.in_(OPEN_STATUSES))
+        where.append(_late(at))
+    if f.member_no:
+        member = select(Member.id).where(Member.member_no == f.member_no.upper())
+        where.append(Ticket.member_id.in_(member))
+    if f.search and f.search.strip():
+        term = f.search.strip()
+        if TICKET_NUMBER.match(term):
+            where.append(Ticket.number == term.upper())
+        else:
+            members = select(Member.id).where(
+                or_(Member.member_no == term.upper(), Member.phone == term, Member.name == term)
+            )
+            where.append(Ticket.member_id.in_(members))
+    return where
+
+
+def queue(
+    session: Session,
+    f: QueueFilter,
+    at: datetime,
+    me: int | None,
+    config: Config,
+    offset: int | None = None,
+) -> Page:
+    """Open work in the order to do it: urgent first, then priority (VIP high), then the
+    soonest deadline. Resolved, closed or all tickets: newest first, for looking back."""
+    warn = timedelta(minutes=config.service_levels.warn_before_minutes)
+    where = _where(f, at, me, session)
+    if f.status == "open" or f.status in OPEN_STATUSES or f.late:
+        order = (Ticket.urgent.desc(), _rank, _due, Ticket.id)
+    else:
+        order = (Ticket.created_at.desc(), Ticket.id.desc())
+    total = session.scalar(select(func.count()).select_from(Ticket).where(*where))
+    page = max(1, f.page)
+    # Order and cut the page on the tickets alone, then fetch the names for those rows.
+    ids = list(
+        session.scalars(
+            select(Ticket.id)
+            .where(*where)
+            .order_by(*order)
+            .limit(f.per_page)
+            .offset((page - 1) * f.per_page if offset is None else offset)
+        )
+    )
+    assignee = aliased(StaffUser)
+    found = {
+        r[0].id: r
+        for r in session.execute(
+            select(Ticket, Member.member_no, Member.name, Member.tier, assignee.display_name)
+            .outerjoin(Member, Member.id == Ticket.member_id)
+            .outerjoin(assignee, assignee.id == Ticket.assignee_id)
+            .where(Ticket.id.in_(ids))
+        )
+    }
+    rows = [_row(*found[i], at=at, warn=warn) for i in ids]
+    return Page(rows, total, page, f.per_page)
+
+
+def _row(ticket: Ticket, member_no, name, tier, assignee, at: datetime, warn) -> Row:
+    due = next_deadline(ticket)
+    return Row(
+        id=ticket.id,
+        number=ticket.number,
+        kind=ticket.kind,
+        category=ticket.category,
+        priority=ticket.priority,
+        urgent=ticket.urgent,
+        status=ticket.status,
+        description=ticket.description,
+        member_no=member_no,
+        member_name=name,
+        tier=tier,
+        assignee=assignee,
+        created_at=ticket.created_at,
+        first_response_due=ticket.first_response_due,
+        resolution_due=ticket.resolution_due,
+        first_responded_at=ticket.first_responded_at,
+        resolved_at=ticket.resolved_at,
+        rating=ticket.rating,
+        due_kind=due[0] if due else None,
+        due_at=due[1] if due else None,
+        late=bool(due and due[1] <= at),
+        near=bool(due and at < due[1] <= at + warn),
+    )
+
+
+# -- one ticket ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Said:
+    at: datetime
+    direction: str  # in, out
+    text: str
+    who: str  # member, bot, staff
+
+
+@dataclass
+class Detail:
+    row: Row
+    ticket: Ticket
+    member: Member | None
+    balance: int | None
+    expiring: list
+    identities: list[ChatIdentity]
+    transcript: list[Said]
+    events: list[TicketEvent]
+    compensation: Compensation | None
+    policy: compensation.Policy
+    escalated_to: str | None
+    canned: list = field(default_factory=list)
+
+
+def _ticket_row(session: Session, ticket: Ticket, at: datetime, config: Config) -> Row:
+    member = session.get(Member, ticket.member_id) if ticket.member_id else None
+    assignee = session.get(StaffUser, ticket.assignee_id) if ticket.assignee_id else None
+    warn = timedelta(minutes=config.service_levels.warn_before_minutes)
+    return _row(
+        ticket,
+        member.member_no if member else None,
+        member.name if member else None,
+        member.tier if member else None,
+        assignee.display_name if assignee else None,
+        at=at,
+        warn=warn,
+    )
+
+
+def detail(session: Session, ticket: Ticket, at: datetime, config: Config) -> Detail:
+    member = session.get(Member, ticket.member_id) if ticket.member_id else None
+    events = list(
+        session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket.id)
+            .order_by(TicketEvent.created_at, TicketEvent.id)
+        )
+    )
+    escalated = session.get(StaffUser, ticket.escalated_to_id) if ticket.escalated_to_id else None
+    return Detail(
+        row=_ticket_row(session, ticket, at, config),
+        ticket=ticket,
+        member=member,
+        balance=session.scalar(
+            select(PointsAccount.balance).where(PointsAccount.member_id == member.id)
+        )
+        if member
+        else None,
+        expiring=member_views.expiring(session, member.id, at, 30) if member else [],
+        identities=list(
+            session.scalars(select(ChatIdentity).where(ChatIdentity.member_id == member.id))
+        )
+        if member
+        else [],
+        transcript=transcript(session, ticket, events),
+        events=[e for e in events if e.kind != "transcript"],
+        compensation=compensation.for_ticket(session, ticket.id),
+        policy=compensation.policy(session, config, ticket),
+        escalated_to=escalated.display_name if escalated else None,
+        canned=canned_replies.listed(session, ticket.category),
+    )
+
+
+def transcript(session: Session, ticket: Ticket, events: list[TicketEvent]) -> list[Said]:
+    """What was said before the ticket (attached when it opened), then everything said on
+    the ticket's chat since: the member, the bot and staff replies as sent."""
+    said: list[Said] = []
+    for event in events:
+        if event.kind == "transcript" and event.data:
+            for m in event.data.get("messages", []):
+                who = "member" if m["direction"] == "in" else "bot"
+                said.append(Said(datetime.fromisoformat(m["at"]), m["direction"], m["text"], who))
+    if ticket.identity_id is None:
+        return said
+    from_staff = {
+        text("reply", lang, text=e.body)
+        for e in events
+        if e.kind == "reply"
+        for lang in ("zh", "en")
+    }
+    since = said[-1].at if said else ticket.created_at - timedelta(seconds=1)
+    for log in session.scalars(
+        select(MessageLog)
+        .where(MessageLog.identity_id == ticket.identity_id, MessageLog.created_at > since)
+        .order_by(MessageLog.created_at, MessageLog.id)
+        .limit(TRANSCRIPT_LIMIT)
+    ):
+        staff = log.direction == "out" and log.text in from_staff
+        who = "member" if log.direction == "in" else "staff" if staff else "bot"
+        said.append(Said(log.created_at, log.direction, log.text, who))
+    return said
+
+
+def ticket_dict(session: Session, ticket: Ticket, at: datetime, config: Config) -> dict:
+    """A ticket for the API and `tickets show --json`: internal notes left out."""
+    row = _ticket_row(session, ticket, at, config).as_dict()
+    events = session.scalars(
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind.not_in(("note", "transcript")))
+        .order_by(TicketEvent.created_at, TicketEvent.id)
+    )
+    row["order_id"] = ticket.order_id
+    row["events"] = [
+        {
+            "kind": e.kind,
+            "actor": e.actor,
+            "body": e.body,
+            "data": e.data,
+            "at": e.created_at.isoformat(),
+        }
+        for e in events
+    ]
+    return row
