@@ -60,6 +60,8 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
         if pressed.kind == "language":
             return Understanding.pressed("set_language", {"language": pressed.value}), pressed, None
         return Understanding.pressed(form.intent if form else None), pressed, None
+    if text is None:
+        raise ValueError("a message has either text or a button payload")
     word = global_word(text)
     if word:
         return Understanding.pressed(GLOBAL_INTENTS[word]), None, word
@@ -156,8 +158,9 @@ def switch_language(ctx: Context, lang: str | None) -> None:
         ctx.member.language = lang
     ctx.state.language_chosen = True
     ctx.say("language.switched")
-    if ctx.state.flow and ctx.state.flow in FORMS:
-        FORMS[ctx.state.flow].states[ctx.state.step].ask(ctx)
+    form = FORMS.get(ctx.state.flow or "")
+    if form is not None and ctx.state.step in form.states:
+        form.states[ctx.state.step].ask(ctx)
         ctx.outcome = "form"
 
 
@@ -189,7 +192,7 @@ def enter(ctx: Context, form: Form, next_state: str | None) -> None:
 
 
 def step(ctx: Context) -> None:
-    form = FORMS.get(ctx.state.flow)
+    form = FORMS.get(ctx.state.flow or "")
     if form is None or ctx.state.step not in form.states:
         end_form(ctx)  # a form renamed since the state was saved: start over, politely
         route(ctx)
@@ -224,7 +227,7 @@ def digresses(ctx: Context) -> bool:
     understood, text = ctx.understood, ctx.text or ""
     if not any(c.isalpha() for c in text):
         return False
-    form = FORMS.get(ctx.state.flow)
+    form = FORMS.get(ctx.state.flow or "")
     if form is not None and understood.intent == form.intent and not understood.entities:
         return False
     return (
@@ -242,7 +245,7 @@ def route(ctx: Context) -> None:
     if not understood.confident(ctx.config.nlu.fallback_threshold):
         fallback(ctx)
         return
-    chosen = ROUTES.get(understood.intent) or ROUTES["out_of_scope"]
+    chosen = ROUTES.get(understood.intent or "") or ROUTES["out_of_scope"]
     if understood.intent != "out_of_scope":
         ctx.state.misses = 0
     if understood.intent == "cancel":

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 DEFAULT_PATH = Path("config.yml")
 
@@ -235,7 +236,7 @@ class Config(Strict):
         return os.environ.get("DATABASE_URL") or self.database.url
 
 
-def _describe(error: dict) -> str:
+def _describe(error: ErrorDetails) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "(top level)"
     value = error.get("input")
     shown = "missing" if error["type"] == "missing" else repr(value)

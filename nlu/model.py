@@ -64,7 +64,8 @@ class NluModel:
                     meta=np.array(json.dumps(meta, ensure_ascii=False)),
                     weights=self.weights.astype(np.float32),
                     bias=self.bias.astype(np.float32),
-                    **arrays,
+                    # numpy's stub reads **arrays as if it could hold allow_pickle: it cannot.
+                    **arrays,  # type: ignore[arg-type]
                 )
             os.chmod(temporary, 0o644)  # mkstemp makes it private; a model is not a secret
             os.replace(temporary, path)

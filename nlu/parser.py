@@ -45,7 +45,7 @@ class EmbeddedParser:
         ]
         top = float(probs[order[0]])
         second = float(probs[order[1]]) if len(order) > 1 else 0.0
-        name = ranking[0]["name"]
+        name = str(self._intents[order[0]])
         if (
             len(text) > MAX_CHARS
             or coverage == 0.0

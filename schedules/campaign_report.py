@@ -63,14 +63,14 @@ def report(database: Database, name: str) -> Report:
             .where(mine, OutboundMessage.status == "sent")
             .subquery()
         )
-        redeemed = session.scalar(
+        redeemed = session.execute(
             select(func.count(distinct(Redemption.member_id))).join(
                 delivered,
                 (delivered.c.member_id == Redemption.member_id)
                 & (Redemption.created_at >= delivered.c.sent_at),
             )
-        )
-        returned = session.scalar(
+        ).scalar_one()
+        returned = session.execute(
             select(func.count(distinct(LedgerEntry.member_id)))
             .join(
                 delivered,
@@ -78,7 +78,7 @@ def report(database: Database, name: str) -> Report:
                 & (LedgerEntry.created_at >= delivered.c.sent_at),
             )
             .where(LedgerEntry.kind == "purchase")
-        )
+        ).scalar_one()
         done = campaign.status == "queued" and counts["pending"] == 0
         return Report(
             campaign.name,

@@ -93,8 +93,10 @@ def preview(
     with database.unit_of_work(write=False) as session:
         campaign = find(session, name)
         who = condition(Segment.from_json(campaign.segment), config, at)
-        matching = session.scalar(select(func.count()).select_from(Member).where(who))
-        can_reach = session.scalar(select(func.count()).select_from(Member).where(who, reachable()))
+        matching = session.execute(select(func.count()).select_from(Member).where(who)).scalar_one()
+        can_reach = session.execute(
+            select(func.count()).select_from(Member).where(who, reachable())
+        ).scalar_one()
         rows = session.execute(
             select(Member.member_no, Member.name, Member.tier, Member.language)
             .where(who, reachable())

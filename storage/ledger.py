@@ -178,7 +178,7 @@ class Ledger:
         for allocation in self.session.scalars(
             select(LotAllocation).where(LotAllocation.entry_id == spent.id)
         ):
-            lot = self.session.get(PointsLot, allocation.lot_id, populate_existing=True)
+            lot = self.session.get_one(PointsLot, allocation.lot_id, populate_existing=True)
             lot.remaining += -allocation.points
             self.session.add(
                 LotAllocation(entry_id=entry.id, lot_id=lot.id, points=-allocation.points)
@@ -192,7 +192,7 @@ class Ledger:
         purchase = self.session.scalar(
             select(LedgerEntry).where(LedgerEntry.idempotency_key == f"purchase:{order_id}")
         )
-        if purchase is None:
+        if purchase is None or purchase.amount is None:
             raise LedgerError("unknown_order", f"no purchase with order number {order_id}")
         at = self.clock()
         account, member = self.lock_account(purchase.member_id)
@@ -200,11 +200,11 @@ class Ledger:
             return Posted(seen, created=False)
         self._expire_due(account, at)
         clawed = -(
-            self.session.scalar(
+            self.session.execute(
                 select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
                     LedgerEntry.kind == "clawback", LedgerEntry.order_id == order_id
                 )
-            )
+            ).scalar_one()
         )
         due = points_rules.clawback_points(
             purchase.points, clawed, amount, Decimal(purchase.amount)
@@ -234,13 +234,13 @@ class Ledger:
         balance = self.session.scalar(
             select(PointsAccount.balance).where(PointsAccount.member_id == member_id)
         )
-        due = self.session.scalar(
+        due = self.session.execute(
             select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
                 PointsLot.member_id == member_id,
                 PointsLot.remaining > 0,
                 PointsLot.expires_at <= at,
             )
-        )
+        ).scalar_one()
         return (balance or 0) - due
 
     def expire_lots(self, member_id: int, at: datetime | None = None) -> int:
@@ -278,14 +278,14 @@ class Ledger:
     # -- tiers -------------------------------------------------------------------------
 
     def earned_last_year(self, member_id: int, at: datetime) -> int:
-        return self.session.scalar(
+        return self.session.execute(
             select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
                 LedgerEntry.member_id == member_id,
                 LedgerEntry.qualifying.is_(True),
                 LedgerEntry.created_at > at - relativedelta(years=1),
                 LedgerEntry.created_at <= at,
             )
-        )
+        ).scalar_one()
 
     def evaluate_tier(self, member_id: int, at: datetime | None = None) -> str:
         """The yearly evaluation: the only time a tier may go down."""
@@ -310,7 +310,7 @@ class Ledger:
         )
         if account is None:
             raise LedgerError("unknown_member", f"no points account for member id {member_id}")
-        return account, self.session.get(Member, member_id, populate_existing=True)
+        return account, self.session.get_one(Member, member_id, populate_existing=True)
 
     def _expire_due(self, account: PointsAccount, at: datetime) -> int:
         due = self.session.scalars(
@@ -326,13 +326,13 @@ class Ledger:
         for lot in due:
             # A reversal can give points back to a lot that has already expired: they
             # expire again, now, in an entry (and under a key) of their own.
-            earlier = self.session.scalar(
+            earlier = self.session.execute(
                 select(func.count()).where(
                     LedgerEntry.member_id == account.member_id,
                     LedgerEntry.kind == "expire",
                     LedgerEntry.reference == str(lot.id),
                 )
-            )
+            ).scalar_one()
             entry = self._append(
                 account,
                 "expire",
@@ -406,11 +406,11 @@ class Ledger:
 
     def _recompute(self, account: PointsAccount, at: datetime) -> None:
         self.session.flush()
-        account.balance = self.session.scalar(
+        account.balance = self.session.execute(
             select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
                 LedgerEntry.member_id == account.member_id
             )
-        )
+        ).scalar_one()
         account.updated_at = at
         self.session.flush()
 

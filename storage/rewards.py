@@ -99,6 +99,8 @@ def quote(ledger: Ledger, member_id: int, benefit_code: str, quantity: int) -> i
         raise LedgerError("bad_quantity", f"quantity must be at least 1, got {quantity}")
     at = ledger.clock()
     member = ledger.session.get(Member, member_id)
+    if member is None:
+        raise LedgerError("unknown_member", f"no member with id {member_id}")
     benefit = ledger.session.scalar(
         select(Benefit).where(Benefit.code == benefit_code, Benefit.active.is_(True))
     )
@@ -154,13 +156,15 @@ def reverse_redemption(ledger: Ledger, redemption_id: int, actor: str, reason: s
     vouchers = session.scalars(select(Voucher).where(Voucher.redemption_id == redemption.id)).all()
     if any(v.status == "used" for v in vouchers):
         raise LedgerError("voucher_used", "a voucher of this redemption was already used")
-    benefit = session.scalar(
+    benefit = session.execute(
         select(Benefit)
         .where(Benefit.id == redemption.benefit_id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    )
+    ).scalar_one()
     spent = ledger.entry_for(f"redeem:{redemption.request_key}")
+    if spent is None:
+        raise LedgerError("unknown_redemption", f"redemption {redemption_id} spent no points")
     ledger.give_back(spent, f"reverse:{redemption.id}", actor, reason)
     if benefit.stock is not None:
         benefit.stock += redemption.quantity
@@ -174,11 +178,11 @@ def reverse_redemption(ledger: Ledger, redemption_id: int, actor: str, reason: s
 def _redeemed_this_month(ledger: Ledger, member: Member, benefit: Benefit, at: datetime) -> int:
     local = at.astimezone(ZoneInfo(ledger.config.timezone))
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return ledger.session.scalar(
+    return ledger.session.execute(
         select(func.coalesce(func.sum(Redemption.quantity), 0)).where(
             Redemption.member_id == member.id,
             Redemption.benefit_id == benefit.id,
             Redemption.status == "done",
             Redemption.created_at >= month_start,
         )
-    )
+    ).scalar_one()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core import catalogue, payloads
 from handlers.conversation import answers
-from handlers.conversation.context import Context
+from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State, confirmation
 from handlers.desk import member_views as views
 from storage import rewards
@@ -25,9 +25,17 @@ def _benefit(ctx: Context, code: str | None) -> Benefit | None:
     return info["benefits"].get(code or "")
 
 
+def _chosen(ctx: Context) -> Benefit:
+    """The benefit of the form's slot, checked when it was chosen."""
+    benefit = _benefit(ctx, ctx.slots["benefit"])
+    if benefit is None:
+        raise LookupError(f"benefit {ctx.slots['benefit']!r} left the catalogue during the form")
+    return benefit
+
+
 def list_benefits(ctx: Context) -> None:
-    balance = views.balance(ctx.session, ctx.member.id)
-    offered = views.eligible_benefits(ctx.session, ctx.member)
+    balance = views.balance(ctx.session, ctx.bound_member.id)
+    offered = views.eligible_benefits(ctx.session, ctx.bound_member)
     if not offered:
         ctx.say("benefits.none")
         return
@@ -63,7 +71,7 @@ def begin(ctx: Context) -> str | None:
 
 
 def ask_benefit(ctx: Context) -> None:
-    offered = views.eligible_benefits(ctx.session, ctx.member)
+    offered = views.eligible_benefits(ctx.session, ctx.bound_member)
     ctx.say(
         "redeem.which",
         *(
@@ -73,7 +81,7 @@ def ask_benefit(ctx: Context) -> None:
     )
 
 
-def got_benefit(ctx: Context) -> str | None:
+def got_benefit(ctx: Context) -> str | Reask | None:
     code = ctx.answer or ctx.entity("benefit")
     if _benefit(ctx, code) is None:
         return ctx.reask("redeem.unknown_benefit")
@@ -87,7 +95,9 @@ def _checked(ctx: Context) -> str | None:
     """Say now, before asking to confirm, if the redemption would be refused: the same
     checks as the redemption itself (storage.rewards), read-only."""
     try:
-        rewards.quote(_ledger(ctx), ctx.member.id, ctx.slots["benefit"], ctx.slots["quantity"])
+        rewards.quote(
+            _ledger(ctx), ctx.bound_member.id, ctx.slots["benefit"], ctx.slots["quantity"]
+        )
     except LedgerError as refused:
         _refused(ctx, refused)
         return None
@@ -96,7 +106,11 @@ def _checked(ctx: Context) -> str | None:
 
 def _redeem(ctx: Context, key: str) -> rewards.Redeemed:
     return rewards.redeem(
-        _ledger(ctx), ctx.member.id, ctx.slots["benefit"], ctx.slots["quantity"], request_key=key
+        _ledger(ctx),
+        ctx.bound_member.id,
+        ctx.slots["benefit"],
+        ctx.slots["quantity"],
+        request_key=key,
     )
 
 
@@ -122,9 +136,9 @@ def _defaults(details: dict) -> dict:
 
 
 def ask_confirm(ctx: Context) -> None:
-    benefit = _benefit(ctx, ctx.slots["benefit"])
+    benefit = _chosen(ctx)
     quantity = ctx.slots["quantity"]
-    balance = views.balance(ctx.session, ctx.member.id)
+    balance = views.balance(ctx.session, ctx.bound_member.id)
     cost = benefit.cost * quantity
     ctx.confirm(
         "redeem.confirm",
@@ -142,7 +156,7 @@ def got_confirm(ctx: Context) -> str | None:
     except LedgerError as refused:  # stock or points went between confirming and now
         _refused(ctx, refused)
         return None
-    benefit = _benefit(ctx, ctx.slots["benefit"])
+    benefit = _chosen(ctx)
     codes = "\n".join(
         ctx.t("redeem.code_line", code=v.code, until=ctx.last_day(v.expires_at))
         for v in done.vouchers
@@ -153,7 +167,7 @@ def got_confirm(ctx: Context) -> str | None:
         quantity=done.redemption.quantity,
         points=done.redemption.points,
         codes=codes,
-        balance=views.balance(ctx.session, ctx.member.id),
+        balance=views.balance(ctx.session, ctx.bound_member.id),
     )
     return None
 

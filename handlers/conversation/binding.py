@@ -3,11 +3,11 @@ as a new member. Flow diagram: handlers/conversation/binding.md."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from core import payloads
 from handlers.conversation import answers
-from handlers.conversation.context import Context
+from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State
 from storage import members
 from storage.members import NewMember
@@ -24,9 +24,10 @@ def offer(ctx: Context, then: str | None = None) -> None:
     )
 
 
-def _locked(ctx: Context) -> bool:
+def _locked_until(ctx: Context) -> datetime | None:
+    """When binding opens again for this chat, while it is locked."""
     until = ctx.identity.bind_locked_until
-    return until is not None and until > ctx.now
+    return until if until is not None and until > ctx.now else None
 
 
 def _bind(ctx: Context, member) -> None:
@@ -45,9 +46,9 @@ def begin(ctx: Context) -> str | None:
     if ctx.member is not None:
         ctx.say("binding.already", member_no=ctx.member.member_no)
         return None
-    if _locked(ctx):
+    if until := _locked_until(ctx):
         ctx.outcome = "refused"
-        ctx.say("binding.locked", until=ctx.when(ctx.identity.bind_locked_until))
+        ctx.say("binding.locked", until=ctx.when(until))
         return None
     if ctx.entity("then"):
         ctx.set_slot("then", ctx.entity("then"))
@@ -75,7 +76,7 @@ def ask_identifier(ctx: Context) -> None:
     ctx.say("binding.ask_identifier")
 
 
-def got_identifier(ctx: Context) -> str | None:
+def got_identifier(ctx: Context) -> str | Reask | None:
     if not _take_identifier(ctx):
         return ctx.reask("binding.bad_identifier")
     if born := _birthday(ctx):  # "13800000002, born 1985-11-03": both at once
@@ -88,7 +89,7 @@ def ask_birthday(ctx: Context) -> None:
     ctx.say("binding.ask_birthday")
 
 
-def got_birthday(ctx: Context) -> str | None:
+def got_birthday(ctx: Context) -> str | Reask | None:
     born = _birthday(ctx)
     if born is None:
         return ctx.reask("binding.bad_birthday")
@@ -150,7 +151,7 @@ def ask_name(ctx: Context) -> None:
     ctx.say("register.ask_name")
 
 
-def got_name(ctx: Context) -> str:
+def got_name(ctx: Context) -> str | Reask:
     name = (ctx.text or "").strip()
     if not name or len(name) > NAME_MAX or any(c.isdigit() for c in name):
         return ctx.reask("register.bad_name")
@@ -162,7 +163,7 @@ def ask_phone(ctx: Context) -> None:
     ctx.say("register.ask_phone")
 
 
-def got_phone(ctx: Context) -> str | None:
+def got_phone(ctx: Context) -> str | Reask | None:
     phone = answers.phone(ctx.text or "", ctx.entity("phone"))
     if phone is None:
         return ctx.reask("register.bad_phone")
@@ -181,7 +182,7 @@ def ask_register_birthday(ctx: Context) -> None:
     ctx.say("register.ask_birthday")
 
 
-def got_register_birthday(ctx: Context) -> str:
+def got_register_birthday(ctx: Context) -> str | Reask:
     born = _birthday(ctx)
     if born is None:
         return ctx.reask("binding.bad_birthday")
@@ -197,7 +198,7 @@ def ask_consent(ctx: Context) -> None:
     )
 
 
-def got_consent(ctx: Context) -> str | None:
+def got_consent(ctx: Context) -> str | Reask | None:
     consent = ctx.yes_no("register.consent_yes", "register.consent_no")
     if consent is None:
         return ctx.reask("register.pick_consent")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from core import payloads
 from core.global_words import normalise
 from handlers.conversation import answers
-from handlers.conversation.context import Context
+from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State, confirmation
 from handlers.desk import tickets
 from storage.models import Ticket
@@ -66,7 +66,7 @@ def ask_description(ctx: Context) -> None:
     ctx.say("complaint.ask_description")
 
 
-def got_description(ctx: Context) -> str:
+def got_description(ctx: Context) -> str | Reask:
     text = (ctx.text or "").strip()
     if len(text) < 2:
         return ctx.reask("complaint.too_short")
@@ -82,7 +82,7 @@ def ask_category(ctx: Context) -> None:
     )
 
 
-def got_category(ctx: Context) -> str:
+def got_category(ctx: Context) -> str | Reask:
     chosen = (
         ctx.answer
         or ctx.entity("complaint_category")
@@ -98,7 +98,7 @@ def ask_order(ctx: Context) -> None:
     ctx.say("complaint.ask_order", ctx.button("complaint.no_order", payloads.answer(SKIP)))
 
 
-def got_order(ctx: Context) -> str:
+def got_order(ctx: Context) -> str | Reask:
     skipped = normalise(ctx.text or "") in SKIP_WORDS or ctx.typed("complaint.no_order")
     if ctx.answer == SKIP or skipped or ctx.intent_is("deny"):
         ctx.set_slot("order_id", "")
@@ -162,11 +162,10 @@ def ticket_status(ctx: Context) -> None:
     wanted = (ctx.entity("ticket_id") or "").upper()
     if wanted:
         ticket = ctx.session.scalar(select(Ticket).where(Ticket.number == wanted))
-        mine = ticket is not None and (
+        if ticket is None or not (
             ticket.identity_id == ctx.identity.id
             or (ctx.member is not None and ticket.member_id == ctx.member.id)
-        )
-        if not mine:
+        ):
             ctx.say("ticket.not_found", number=wanted)
             return
         _describe(ctx, ticket)
@@ -209,5 +208,7 @@ def handoff(ctx: Context) -> None:
 
 def still_waiting(ctx: Context) -> None:
     ctx.outcome = "handoff"
-    ticket = ctx.session.get(Ticket, ctx.state.ticket_id)
+    if ctx.state.ticket_id is None:
+        raise RuntimeError(f"chat {ctx.identity.id} is with staff but has no ticket")
+    ticket = ctx.session.get_one(Ticket, ctx.state.ticket_id)
     ctx.say("handoff.waiting", number=ticket.number, due=ctx.when(ticket.first_response_due))

@@ -65,6 +65,14 @@ class Context:
     def button(self, key: str, payload: str, **fields) -> Button:
         return Button(self.t(key, **fields), payload)
 
+    @property
+    def bound_member(self) -> Member:
+        """The member behind this chat, for handlers the router runs only for a bound chat
+        (`needs_member`) or after binding has set it."""
+        if self.member is None:
+            raise RuntimeError(f"handler {self.handler!r} needs a bound member, the chat has none")
+        return self.member
+
     # -- reading the message -----------------------------------------------------------
 
     @property

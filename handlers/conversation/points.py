@@ -10,7 +10,7 @@ HISTORY_LINES = 10
 
 
 def check_points(ctx: Context) -> None:
-    member = ctx.member
+    member = ctx.bound_member
     window = ctx.config.reminders.points_expiry_window_days
     balance = views.balance(ctx.session, member.id)
     soon = views.expiring(ctx.session, member.id, ctx.now, window)
@@ -25,7 +25,7 @@ def check_points(ctx: Context) -> None:
 
 
 def history(ctx: Context) -> None:
-    entries = views.history(ctx.session, ctx.member.id, limit=HISTORY_LINES)
+    entries = views.history(ctx.session, ctx.bound_member.id, limit=HISTORY_LINES)
     if not entries:
         ctx.say("points.history_empty")
         return
@@ -42,7 +42,7 @@ def history(ctx: Context) -> None:
 
 
 def tier_info(ctx: Context) -> None:
-    member = ctx.member
+    member = ctx.bound_member
     progress = views.tier_progress(ctx.session, ctx.config, member, ctx.now)
     tier = progress.tier
     perks = [b.name(ctx.lang) for b in views.catalogue(ctx.session) if member.tier in b.tiers]

@@ -16,7 +16,8 @@ BIRTHDAY_WORDS = ("生日", "birthday", "birth")
 
 
 def membership_status(ctx: Context) -> None:
-    expires = ctx.member.membership_expires
+    member = ctx.bound_member
+    expires = member.membership_expires
     left = (expires - ctx.today()).days
     hint = ctx.config.membership.renewal_hint.get(ctx.lang)
     key = "membership.expired" if left < 0 else "membership.active"
@@ -24,7 +25,7 @@ def membership_status(ctx: Context) -> None:
         key,
         date=ctx.day(expires),
         days=left,
-        tier=ctx.config.tier(ctx.member.tier).label.get(ctx.lang),
+        tier=ctx.config.tier(member.tier).label.get(ctx.lang),
         hint=hint,
     )
 
@@ -39,9 +40,10 @@ def unsubscribe(ctx: Context) -> None:
 
 
 def subscribe(ctx: Context) -> None:
-    if not ctx.member.marketing_consent:
+    member = ctx.bound_member
+    if not member.marketing_consent:
         members.set_marketing_consent(
-            ctx.session, ctx.member, True, source=f"chat:{ctx.identity.channel}", at=ctx.now
+            ctx.session, member, True, source=f"chat:{ctx.identity.channel}", at=ctx.now
         )
     ctx.say("profile.subscribed")
 
@@ -51,7 +53,7 @@ def subscribe(ctx: Context) -> None:
 
 def _birthday_open(ctx: Context) -> bool:
     """A birthday is set once: it earns a yearly gift, so members cannot move it."""
-    return ctx.member.birthday is None
+    return ctx.bound_member.birthday is None
 
 
 def begin(ctx: Context) -> str | None:
@@ -70,7 +72,8 @@ def begin(ctx: Context) -> str | None:
     ctx.set_slot("field", field)
     found = _value(ctx, field)
     if isinstance(found, Reask):  # the new phone is taken: say so, then ask for another
-        ctx.say(found.hint)
+        if found.hint is not None:
+            ctx.say(found.hint, **found.fields)
         return field
     return found
 
@@ -81,7 +84,7 @@ def _value(ctx: Context, field: str) -> str | Reask | None:
         phone = answers.phone(ctx.text or "", ctx.entity("phone"))
         if phone is None:
             return "phone"
-        if phone == ctx.member.phone:
+        if phone == ctx.bound_member.phone:
             ctx.say("profile.same_phone")
             return None
         if members.by_phone(ctx.session, phone) is not None:
@@ -103,7 +106,7 @@ def ask_field(ctx: Context) -> None:
     )
 
 
-def got_field(ctx: Context) -> str:
+def got_field(ctx: Context) -> str | Reask:
     chosen = ctx.answer or next(
         (field for field in ("phone", "birthday") if ctx.typed(f"profile.field_{field}")), None
     )
@@ -117,7 +120,7 @@ def ask_phone(ctx: Context) -> None:
     ctx.say("profile.ask_phone")
 
 
-def got_phone(ctx: Context) -> str | None:
+def got_phone(ctx: Context) -> str | Reask | None:
     found = _value(ctx, "phone")
     return ctx.reask("profile.bad_phone") if found == "phone" else found
 
@@ -126,7 +129,7 @@ def ask_birthday(ctx: Context) -> None:
     ctx.say("register.ask_birthday")
 
 
-def got_birthday(ctx: Context) -> str | None:
+def got_birthday(ctx: Context) -> str | Reask | None:
     found = _value(ctx, "birthday")
     return ctx.reask("binding.bad_birthday") if found == "birthday" else found
 
@@ -138,7 +141,7 @@ def ask_confirm(ctx: Context) -> None:
 @confirmation(dropped="profile.dropped")
 def got_confirm(ctx: Context) -> str | None:
     ctx.confirmation_key()
-    member, field, value = ctx.member, ctx.slots["field"], ctx.slots["value"]
+    member, field, value = ctx.bound_member, ctx.slots["field"], ctx.slots["value"]
     if field == "birthday" and not _birthday_open(ctx):
         ctx.say("profile.birthday_locked")
         return None

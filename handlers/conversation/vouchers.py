@@ -4,7 +4,7 @@ Flow diagram: handlers/conversation/vouchers.md."""
 from __future__ import annotations
 
 from core import payloads
-from handlers.conversation.context import Context
+from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State, confirmation
 from handlers.desk import member_views as views
 from handlers.desk import tickets
@@ -12,11 +12,11 @@ from storage.models import Benefit, Voucher
 
 
 def _name(ctx: Context, voucher: Voucher) -> str:
-    return ctx.session.get(Benefit, voucher.benefit_id).name(ctx.lang)
+    return ctx.session.get_one(Benefit, voucher.benefit_id).name(ctx.lang)
 
 
 def my_vouchers(ctx: Context) -> None:
-    held = views.vouchers(ctx.session, ctx.member.id, ctx.now)
+    held = views.vouchers(ctx.session, ctx.bound_member.id, ctx.now)
     if not held:
         ctx.say(
             "vouchers.none", ctx.button("intent.list_benefits", payloads.intent("list_benefits"))
@@ -40,7 +40,7 @@ def my_vouchers(ctx: Context) -> None:
 def _extendable(ctx: Context) -> list[Voucher]:
     return [
         v
-        for v in views.vouchers(ctx.session, ctx.member.id, ctx.now)
+        for v in views.vouchers(ctx.session, ctx.bound_member.id, ctx.now)
         if v.extension_requested_at is None
     ]
 
@@ -75,7 +75,7 @@ def ask_voucher(ctx: Context) -> None:
     )
 
 
-def got_voucher(ctx: Context) -> str:
+def got_voucher(ctx: Context) -> str | Reask:
     typed = (ctx.text or "").upper()
     ident = ctx.answer or next(
         (str(v.id) for v in _extendable(ctx) if typed and v.code in typed), None
@@ -88,6 +88,9 @@ def got_voucher(ctx: Context) -> str:
 
 def ask_confirm(ctx: Context) -> None:
     voucher = _chosen(ctx, ctx.slots["voucher"])
+    if voucher is None:  # expired since it was chosen; a yes is answered the same way
+        ctx.say("vouchers.nothing_to_extend")
+        return
     ctx.confirm(
         "vouchers.confirm_extend",
         name=_name(ctx, voucher),

@@ -58,14 +58,15 @@ def policy_for(config: Config, category: str, order_amount: Decimal | None) -> P
         return Policy(category, "fixed", rule.min_points, rule.max_points, order_amount)
     if order_amount is None:
         return Policy(category, rule.basis, None, None, None)
+    low, high = rule.min_percent, rule.max_percent
+    if low is None or high is None:  # the config schema requires both for this basis
+        raise ValueError(f"compensation rule {category!r} has no min/max percent")
     per_yuan = Decimal(str(config.points.per_yuan))
 
     def points(percent: float) -> int:
         return math.floor(order_amount * Decimal(str(percent)) / 100 * per_yuan)
 
-    return Policy(
-        category, rule.basis, points(rule.min_percent), points(rule.max_percent), order_amount
-    )
+    return Policy(category, rule.basis, points(low), points(high), order_amount)
 
 
 # -- reading -------------------------------------------------------------------------------

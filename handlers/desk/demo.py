@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
 from core.config import Config
 from handlers.desk import purchases
@@ -92,7 +94,7 @@ def _benefits(session, config: Config) -> None:
 def _history(ledger: Ledger, session, at: datetime) -> None:
     """Zhang Wei: gold by purchases, 2,680 points, 300 expiring in 20 days.
     Alice: silver, 520 points. Li Na: nothing yet."""
-    zhang = by_number(session, "M000001").id
+    zhang = _seeded(session, "M000001")
     ledger.earn_bonus(
         zhang,
         "opening",
@@ -109,7 +111,7 @@ def _history(ledger: Ledger, session, at: datetime) -> None:
         ("DEMO-0003", "234", 10),
     ):
         _purchase(session, ledger.config, "M000001", key, amount, at - timedelta(days=days), at)
-    alice = by_number(session, "M000002").id
+    alice = _seeded(session, "M000002")
     ledger.earn_bonus(
         alice,
         "welcome",
@@ -120,6 +122,13 @@ def _history(ledger: Ledger, session, at: datetime) -> None:
         at=at - timedelta(days=200),
     )
     _purchase(session, ledger.config, "M000002", "DEMO-0101", "420", at - timedelta(days=30), at)
+
+
+def _seeded(session: Session, member_no: str) -> int:
+    member = by_number(session, member_no)
+    if member is None:
+        raise LookupError(f"demo member {member_no} was not seeded")
+    return member.id
 
 
 def _purchase(session, config: Config, member_no: str, order: str, amount: str, when, at):
@@ -141,14 +150,14 @@ def seed_generated(
     Written in bulk, but each member's balance still equals the sum of their ledger."""
     tiers = [t.name for t in config.tiers]
     with db.unit_of_work() as session:
-        existing = session.scalar(
+        existing = session.execute(
             select(func.count()).select_from(Member).where(Member.member_no.like("G%"))
-        )
+        ).scalar_one()
     made = 0
     for start in range(existing, count, batch):
         with db.unit_of_work() as session:
             rows = range(start, min(count, start + batch))
-            members = [
+            members: list[dict[str, Any]] = [
                 dict(
                     member_no=f"G{n:07d}",
                     name=f"Member {n}",

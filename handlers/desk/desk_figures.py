@@ -76,16 +76,16 @@ def figures(session: Session, at: datetime, days: int, zone: ZoneInfo) -> Figure
             .group_by(Ticket.status)
         ).all()
     )
-    open_urgent = session.scalar(
+    open_urgent = session.execute(
         select(func.count()).where(Ticket.status.in_(OPEN_STATUSES), Ticket.urgent.is_(True))
-    )
-    open_late = session.scalar(
+    ).scalar_one()
+    open_late = session.execute(
         select(func.count()).where(
             Ticket.status.in_(OPEN_STATUSES),
             (Ticket.resolution_due <= at)
             | (Ticket.first_responded_at.is_(None) & (Ticket.first_response_due <= at)),
         )
-    )
+    ).scalar_one()
     created = session.execute(
         select(
             Ticket.created_at,
@@ -99,14 +99,16 @@ def figures(session: Session, at: datetime, days: int, zone: ZoneInfo) -> Figure
             Ticket.resolved_at > since, Ticket.resolved_at <= at
         )
     ).all()
-    ratings = Counter(
-        dict(
-            session.execute(
+    ratings: Counter[int] = Counter(
+        {
+            rating: count
+            for rating, count in session.execute(
                 select(Ticket.rating, func.count())
                 .where(Ticket.rating.is_not(None), Ticket.updated_at > since)
                 .group_by(Ticket.rating)
             ).all()
-        )
+            if rating is not None
+        }
     )
     answered = [(c, r, d) for c, r, d, _ in created if r is not None]
     response_hours = [_hours(c, r) for c, r, _ in answered]
@@ -122,7 +124,7 @@ def figures(session: Session, at: datetime, days: int, zone: ZoneInfo) -> Figure
         resolved=len(resolved),
         first_response_hours=_median(response_hours),
         first_response_within_sla=_share(sum(1 for _, r, d in answered if r <= d), len(answered)),
-        resolution_hours=_median([_hours(c, r) for c, r in resolved]),
+        resolution_hours=_median([_hours(c, r) for c, r in resolved if r is not None]),
         rating_count=rated,
         rating_average=round(sum(k * v for k, v in ratings.items()) / rated, 2) if rated else None,
         ratings={n: ratings.get(n, 0) for n in range(1, 6)},

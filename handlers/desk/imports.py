@@ -106,7 +106,7 @@ def import_members(
         try:
             new = _member(row, config)
             with db.unit_of_work() as session:
-                if by_number(session, new.member_no):
+                if by_number(session, row["member_no"]):
                     report.skipped += 1
                 elif new.phone and by_phone(session, new.phone):
                     raise ValueError(f"phone {new.phone} belongs to another member")

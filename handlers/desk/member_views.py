@@ -21,7 +21,10 @@ class Expiring:
 
 
 def balance(session: Session, member_id: int) -> int:
-    return session.scalar(select(PointsAccount.balance).where(PointsAccount.member_id == member_id))
+    found = session.scalar(
+        select(PointsAccount.balance).where(PointsAccount.member_id == member_id)
+    )
+    return found or 0  # no account yet: nothing earned
 
 
 def expiring(session: Session, member_id: int, at: datetime, days: int) -> list[Expiring]:
@@ -38,6 +41,8 @@ def expiring(session: Session, member_id: int, at: datetime, days: int) -> list[
     )
     totals: dict[datetime, int] = {}
     for lot in lots:
+        if lot.expires_at is None:  # excluded by the query; a lot without a date never expires
+            continue
         totals[lot.expires_at] = totals.get(lot.expires_at, 0) + lot.remaining
     return [Expiring(points, when) for when, points in totals.items()]
 

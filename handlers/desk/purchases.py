@@ -96,9 +96,7 @@ def record(
     except LedgerError as exc:
         raise PurchaseRefused(exc.code, str(exc), "amount") from None
     entry = result.entry
-    if not result.created and (
-        entry.member_id != member.id or Decimal(entry.amount) != purchase.amount
-    ):
+    if not result.created and (entry.member_id != member.id or entry.amount != purchase.amount):
         raise PurchaseRefused(
             "conflict",
             f"order {purchase.order_id} was posted before with another member or amount",

@@ -120,7 +120,7 @@ class StaffNotifier:
             except Exception as exc:  # the next check tries again
                 outcome, detail = Outcome.RETRY, f"{type(exc).__name__}: {exc}"
             with db.unit_of_work() as session:
-                alert = session.get(StaffAlert, alert_id)
+                alert = session.get_one(StaffAlert, alert_id)
                 alert.attempts += 1
                 if outcome == Outcome.SENT:
                     alert.status, alert.sent_at = "sent", at

@@ -54,7 +54,7 @@ def deliver(
     with db.unit_of_work() as session:
         if seen := session.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == key)):
             return Delivered(seen.status, seen.last_error or "")
-        ticket = session.get(Ticket, ticket_id)
+        ticket = session.get_one(Ticket, ticket_id)
         ident = recipient(session, ticket)
         if ident is None:
             return Delivered("no_channel", "the ticket has no chat to answer on")
@@ -98,7 +98,7 @@ def deliver(
     except Exception as exc:  # a network fault is the dispatcher's to retry, not a crash
         outcome, detail, wait, via = Outcome.RETRY, f"{type(exc).__name__}: {exc}", None, None
     with db.unit_of_work() as session:
-        row = session.get(OutboundMessage, row_id)
+        row = session.get_one(OutboundMessage, row_id)
         row.attempts, row.claimed_by, row.claimed_at = 1, None, None
         if outcome == Outcome.SENT:
             row.status, row.sent_at = "sent", at

@@ -6,14 +6,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.config import Config
 from core.ticket_rules import OPEN_STATUSES, PRIORITIES
 from handlers.desk import canned_replies, compensation
 from handlers.desk import member_views as member_views
+from handlers.desk.compensation import Policy
 from handlers.desk.ticket_lifecycle import STATUSES, next_deadline, text
 from storage.models import (
     ChatIdentity,
@@ -128,8 +130,10 @@ def _late(at: datetime):
     )
 
 
-def _where(f: QueueFilter, at: datetime, me: int | None, session: Session) -> list:
-    where = []
+def _where(
+    f: QueueFilter, at: datetime, me: int | None, session: Session
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
     if f.status == "open":
         where.append(Ticket.status.in_(OPEN_STATUSES))
     elif f.status in STATUSES:
@@ -177,11 +181,12 @@ def queue(
     soonest deadline. Resolved, closed or all tickets: newest first, for looking back."""
     warn = timedelta(minutes=config.service_levels.warn_before_minutes)
     where = _where(f, at, me, session)
+    order: tuple[ColumnElement[Any], ...]
     if f.status == "open" or f.status in OPEN_STATUSES or f.late:
-        order = (Ticket.urgent.desc(), _rank, _due, Ticket.id)
+        order = (Ticket.urgent.desc(), _rank, _due, Ticket.id.asc())
     else:
         order = (Ticket.created_at.desc(), Ticket.id.desc())
-    total = session.scalar(select(func.count()).select_from(Ticket).where(*where))
+    total = session.execute(select(func.count()).select_from(Ticket).where(*where)).scalar_one()
     page = max(1, f.page)
     # Order and cut the page on the tickets alone, then fetch the names for those rows.
     ids = list(
@@ -257,7 +262,7 @@ class Detail:
     transcript: list[Said]
     events: list[TicketEvent]
     compensation: Compensation | None
-    policy: compensation.Policy
+    policy: Policy
     escalated_to: str | None
     canned: list = field(default_factory=list)
 

@@ -149,7 +149,7 @@ def record_member_message(
             created_at=at,
         )
     )
-    ticket = session.get(Ticket, state.ticket_id)
+    ticket = session.get_one(Ticket, state.ticket_id)
     ticket.updated_at = at
 
 

@@ -42,14 +42,14 @@ def build_gazetteer(data: TrainingData) -> tuple[dict[str, dict[str, str]], list
             value_entity.setdefault(value, span.entity)
     for entity, surfaces in data.lookups.items():
         for surface in surfaces:
-            value = synonyms.get(surface_key(surface))
-            if value is not None:
-                value_entity.setdefault(value, entity)
+            canonical = synonyms.get(surface_key(surface))
+            if canonical is not None:
+                value_entity.setdefault(canonical, entity)
     for key, value in synonyms.items():
-        entity = value_entity.get(value)
-        if entity is not None and entity not in OWN_EXTRACTORS:
-            table.setdefault(entity, {})[key] = value
-    unresolved = []
+        named = value_entity.get(value)
+        if named is not None and named not in OWN_EXTRACTORS:
+            table.setdefault(named, {})[key] = value
+    unresolved: list[str] = []
     for entity, surfaces in data.lookups.items():
         known = table.setdefault(entity, {})
         closed = bool(known) and any(v != k for k, v in known.items())
@@ -57,11 +57,11 @@ def build_gazetteer(data: TrainingData) -> tuple[dict[str, dict[str, str]], list
             key = surface_key(surface)
             if not key or key in known:
                 continue
-            value = _closest_value(key, known) if closed else surface
-            if value is None:
+            closest = _closest_value(key, known) if closed else surface
+            if closest is None:
                 unresolved.append(f"{entity}: {surface}")
             else:
-                known[key] = value
+                known[key] = closest
     return {entity: surfaces for entity, surfaces in table.items() if surfaces}, unresolved
 
 

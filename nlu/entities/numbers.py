@@ -91,8 +91,8 @@ def find_quantities(text: str) -> list[Candidate]:
             )
         )
     for match in _WORD_QUANTITY.finditer(text):
-        value = str(_WORDS[match.group(1)])
-        found.append(Candidate(match.start(), match.end(), "quantity", value, EXTRACTOR, 4))
+        word = str(_WORDS[match.group(1)])
+        found.append(Candidate(match.start(), match.end(), "quantity", word, EXTRACTOR, 4))
     return found
 
 
@@ -100,8 +100,8 @@ def find_amounts(text: str) -> list[Candidate]:
     found = []
     for regex in (_AMOUNT_PREFIX, _AMOUNT_SUFFIX):
         for match in regex.finditer(text):
-            value = number_value(match.group(1))
-            found.append(Candidate(match.start(), match.end(), "amount", value, EXTRACTOR, 2))
+            digits = number_value(match.group(1))
+            found.append(Candidate(match.start(), match.end(), "amount", digits, EXTRACTOR, 2))
     for match in _CN_AMOUNT.finditer(text):
         value = chinese_number(match.group(1))
         if value is not None:

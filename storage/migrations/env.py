@@ -4,7 +4,16 @@ from sqlalchemy import create_engine, pool
 from storage.models import Base
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
+
+
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic config has no sqlalchemy.url: migrate through storage.migrate")
+    return url
+
+
+url = _url()
 
 
 def run_migrations_offline() -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,7 +28,7 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(Text)
     order_id: Mapped[str | None] = mapped_column(String(40))
-    order_amount: Mapped[float | None] = mapped_column(Numeric(12, 2))
+    order_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     first_response_due: Mapped[datetime]
     resolution_due: Mapped[datetime]
