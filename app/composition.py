@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from core.config import Config, load_config
+
+if TYPE_CHECKING:  # built lazily: an entry point loads only what it uses
+    from bot.engine import Engine
+    from handlers.ports import Sender
+    from nlu.service import Parser
+    from storage.db import Database
 
 
 class App:
@@ -20,26 +27,26 @@ class App:
         return load_config(self._config_path)
 
     @cached_property
-    def database(self):
+    def database(self) -> Database:
         from storage.db import Database
 
         return Database(self.config.database_url())
 
     @cached_property
-    def parser(self):
+    def parser(self) -> Parser:
         """The NLU: the embedded engine or a Rasa server, as config.yml says."""
         from nlu.service import build_parser
 
         return build_parser(self.config)
 
     @cached_property
-    def engine(self):
+    def engine(self) -> Engine:
         """The dialogue engine every channel (console, Telegram, WeChat) talks to."""
         from bot.engine import Engine
 
         return Engine(self.database, self.config, self.parser)
 
-    def senders(self, echo: Callable[[str], None] | None = None) -> dict:
+    def senders(self, echo: Callable[[str], None] | None = None) -> dict[str, Sender]:
         """The console's sender and each chat channel's whose secrets are set."""
         from app.channels.setup import senders
         from schedules.senders import ConsoleSender

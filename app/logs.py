@@ -10,6 +10,7 @@ import logging
 import re
 
 import structlog
+from structlog.typing import EventDict, Processor
 
 from core.config import Logging
 
@@ -26,13 +27,13 @@ def mask(text: str) -> str:
     return EMAIL.sub(r"\1***@\2", text)
 
 
-def _mask_values(_logger, _name, event: dict) -> dict:
+def _mask_values(_logger: object, _name: str, event: EventDict) -> EventDict:
     return {key: mask(value) if isinstance(value, str) else value for key, value in event.items()}
 
 
 def configure(settings: Logging) -> None:
     """Route all logging through structlog's formatter; call once per process."""
-    shared = [
+    shared: list[Processor] = [
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -104,7 +104,7 @@ def preview(
             .limit(sample)
         ).all()
         return Preview(
-            Segment.from_json(campaign.segment), matching, can_reach, [tuple(r) for r in rows]
+            Segment.from_json(campaign.segment), matching, can_reach, [r.tuple() for r in rows]
         )
 
 

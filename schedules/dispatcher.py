@@ -42,7 +42,7 @@ from core.config import Config
 from handlers.ports import Delivery, Outcome, Sender
 from schedules.delivery_rules import Decision, after_failed_try, decide, preferred_identity
 from schedules.senders import OutboxOutgoing
-from storage.db import Database
+from storage.db import Database, rows_changed
 from storage.models import ChatIdentity, Member, OutboundMessage
 from storage.models.base import UTCDateTime
 
@@ -108,7 +108,7 @@ class Dispatcher:
                 .with_for_update(skip_locked=True)
             ).all()
             for row in stale:
-                if getattr(self.senders.get(row.channel), "idempotent", False):
+                if getattr(self.senders.get(row.channel or ""), "idempotent", False):
                     row.status, row.not_before = "queued", at
                     row.claimed_by = row.claimed_at = None
                     row.last_error = "interrupted: sent again; the channel ignores a repeat"
@@ -156,18 +156,21 @@ class Dispatcher:
                     ChatIdentity.member_id.in_(member_ids), ChatIdentity.reachable.is_(True)
                 )
             ):
-                identities.setdefault(ident.member_id, []).append(ident)
+                if ident.member_id is not None:  # as the query asks
+                    identities.setdefault(ident.member_id, []).append(ident)
             claimed = []
             for row in rows:
                 decision = decide(
                     row,
-                    members.get(row.member_id),
-                    identities.get(row.member_id, []),
+                    members.get(row.member_id) if row.member_id is not None else None,
+                    identities.get(row.member_id, []) if row.member_id is not None else [],
                     self.senders,
                     at,
                     self.config,
                 )
                 if decision.action == "send":
+                    if decision.identity is None:
+                        raise RuntimeError(f"outbox {row.id}: a decision to send names no chat")
                     row.claimed_by, row.claimed_at = self.name, at
                     claimed.append(self._job(row, decision.identity))
                 else:
@@ -211,7 +214,7 @@ class Dispatcher:
                 ),
             )
             session.commit()
-        if taken.rowcount != 1:
+        if rows_changed(taken) != 1:
             return  # the lease ran out and another dispatcher has it now
         try:
             delivery = self.senders[job.channel].send(job.message)
@@ -223,7 +226,8 @@ class Dispatcher:
     def _record(self, job: Claimed, delivery: Delivery) -> None:
         at = self.clock()
         if delivery.outcome is Outcome.SENT:
-            statement, values = FINISH_SENT, dict(at=at)
+            values: dict[str, object] = dict(at=at)
+            statement = FINISH_SENT
             self.tally["sent"] += 1
         else:
             decision = self._after(job, delivery, at)

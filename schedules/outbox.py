@@ -79,7 +79,7 @@ def queue(session: Session, messages: Iterable[Message], at: datetime) -> int:
     ]
     if not rows:
         return 0
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(OutboundMessage)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from storage.db import Database
 
@@ -34,7 +34,7 @@ class SchedulerLock:
     ):
         self.db, self.poll = database, poll_seconds
         self.on_wait = on_wait or log.warning
-        self._conn = None
+        self._conn: Connection | None = None
         self._fd: int | None = None
 
     def __enter__(self) -> SchedulerLock:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
@@ -123,7 +123,7 @@ class TicketPage(BaseModel):
     offset: int
 
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or wrong API key"},
     422: {"model": ValidationProblem, "description": "A field is missing or wrong"},
 }
@@ -269,7 +269,9 @@ def create(app) -> FastAPI:
                 found = find(session, ticket)
             except TicketError:
                 raise ApiError(404, "not_found", f"no ticket {ticket}") from None
-            return views.ticket_dict(session, found, now(), app.config)
+            return TicketDetailOut.model_validate(
+                views.ticket_dict(session, found, now(), app.config)
+            )
 
     return api
 

@@ -21,8 +21,17 @@ from staff.auth import Staff
 from staff.web import Refused, back, desk, guarded, language, render, signed_in
 
 router = APIRouter()
-FIELDS = ("name", "tier", "dormant_days", "birthday_month", "rfm", "consent")
-FIELDS += ("text_zh", "text_en", "at")
+FIELDS = (
+    "name",
+    "tier",
+    "dormant_days",
+    "birthday_month",
+    "rfm",
+    "consent",
+    "text_zh",
+    "text_en",
+    "at",
+)
 # Which form field a use case's refusal is about, by the words its message starts with.
 REFUSALS = {
     "unknown tier": "tier",
@@ -112,7 +121,7 @@ async def campaign_create(request: Request) -> Response:
     _supervisor(staff)
     the, at = desk(request), now()
     asked, segment, errors, when = _read(form, the.config, at)
-    if not errors:
+    if not errors and when is not None:  # a time that does not read is an error
         try:
             await run_in_threadpool(
                 campaigns.create,

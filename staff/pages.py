@@ -3,19 +3,23 @@ canned replies. Each post turns the form into one use case call and redirects ba
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from core.clock import now
 from core.ticket_rules import PRIORITIES
 from handlers.desk import canned_replies, compensation, desk_figures, staff_accounts
 from handlers.desk import ticket_lifecycle as lifecycle
 from handlers.desk import ticket_views as views
-from handlers.desk.ticket_lifecycle import STATUSES, TicketError
+from handlers.desk.ticket_lifecycle import STATUSES, Actor, TicketError
 from staff import charts, i18n
 from staff.auth import COOKIE, SESSION_HOURS, SIGNIN_COOKIE
-from staff.web import back, base, desk, guarded, language, render, signed_in
+from staff.web import back, base, desk, guarded, language, render, signed_in, text_field
 
 router = APIRouter()
 DONE = {"sent": "replied", "queued": "reply_queued"}
@@ -55,7 +59,7 @@ def _signin_form(request: Request, error: str | None = None, status_code: int = 
 async def signin(request: Request) -> Response:
     form = await request.form()
     sessions = desk(request).sessions
-    if not sessions.signin_ok(request.cookies.get(SIGNIN_COOKIE), form.get("csrf")):
+    if not sessions.signin_ok(request.cookies.get(SIGNIN_COOKIE), text_field(form, "csrf")):
         # A stale or forged form: refused, with a fresh form to try again.
         return _signin_form(request, error="session_over", status_code=403)
     user = await run_in_threadpool(
@@ -182,7 +186,12 @@ def ticket_page(request: Request, ref: str) -> Response:
         )
 
 
-async def _act(request: Request, ref: str, work, done: str) -> Response:
+async def _act(
+    request: Request,
+    ref: str,
+    work: Callable[[Actor, FormData], Any],
+    done: str | Callable[[Any], tuple[str, str]],
+) -> Response:
     """Run one use case for a posted form; back to the ticket with what happened."""
     staff, actor, form = await guarded(request)
     try:
@@ -192,8 +201,8 @@ async def _act(request: Request, ref: str, work, done: str) -> Response:
             return back(request, "/queue", error=str(exc))
         return back(request, f"/tickets/{ref}", error=str(exc))
     if callable(done):
-        done, detail = done(result)
-        return back(request, f"/tickets/{ref}", done=done, detail=detail)
+        said, detail = done(result)
+        return back(request, f"/tickets/{ref}", done=said, detail=detail)
     return back(request, f"/tickets/{ref}", done=done)
 
 
@@ -350,8 +359,8 @@ async def reject(request: Request, ref: str) -> Response:
 @router.get("/figures")
 def figures_page(request: Request) -> Response:
     staff = signed_in(request)
-    days = request.query_params.get("days", "30")
-    days = int(days) if days in ("7", "30", "90") else 30
+    asked = request.query_params.get("days", "30")
+    days = int(asked) if asked in ("7", "30", "90") else 30
     the, at = desk(request), now()
     with the.db.unit_of_work(write=False) as session:
         seen = desk_figures.figures(session, at, days, the.config.zone)

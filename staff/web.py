@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlencode, urlparse
 
 from fastapi import FastAPI, Request
@@ -17,10 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from core.clock import now
+from core.config import Config
 from handlers.desk.ticket_lifecycle import Actor
 from handlers.ports import Sender
 from staff import i18n
 from staff.auth import COOKIE, Sessions, Staff, csrf_ok
+from storage.db import Database
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "memberbot_staff_lang"
@@ -33,19 +36,29 @@ SECURITY_HEADERS = {
 }
 
 
+class Setup(Protocol):
+    """What the workbench takes from the composition root (app.composition.App)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def database(self) -> Database: ...
+
+
 @dataclass
 class Desk:
-    app: object  # app.composition.App: config and database
+    app: Setup
     senders: Mapping[str, Sender]
     sessions: Sessions
     templates: Jinja2Templates
 
     @property
-    def db(self):
+    def db(self) -> Database:
         return self.app.database
 
     @property
-    def config(self):
+    def config(self) -> Config:
         return self.app.config
 
 
@@ -57,7 +70,7 @@ class Refused(Exception):
     """A post without a live session or a valid CSRF token."""
 
 
-def create(app, senders: Mapping[str, Sender], secret: str | None = None) -> FastAPI:
+def create(app: Setup, senders: Mapping[str, Sender], secret: str | None = None) -> FastAPI:
     from staff import campaign_pages, pages
 
     workbench = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
@@ -122,9 +135,15 @@ async def guarded(request: Request) -> tuple[Staff, Actor, FormData]:
     """A form post from a signed-in browser carrying its session's CSRF token."""
     form = await request.form()
     staff = await run_in_threadpool(current, request)
-    if not csrf_ok(staff, form.get("csrf")) or not _same_origin(request):
+    if staff is None or not csrf_ok(staff, text_field(form, "csrf")) or not _same_origin(request):
         raise Refused()
     return staff, Actor(staff.username, staff.role), form
+
+
+def text_field(form: FormData, key: str) -> str | None:
+    """A form field typed in, not a file."""
+    value = form.get(key)
+    return value if isinstance(value, str) else None
 
 
 def _same_origin(request: Request) -> bool:

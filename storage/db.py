@@ -7,12 +7,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from threading import RLock
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE run through a Session changed. The session types
+    every result as Result; for these statements it is the driver's CursorResult."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} of a statement that changes no rows")
+    return result.rowcount
 
 
 class Database:

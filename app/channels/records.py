@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from handlers.ports import Delivery
-from storage.db import Database
+from storage.db import Database, rows_changed
 from storage.members import identity
 from storage.models import ChatIdentity, MessageLog
 from storage.models.channels import ChannelMenu, InboundClaim
@@ -31,7 +31,7 @@ def claim_inbound(db: Database, channel: str, key: str, external_id: str, at: da
                     .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
                     .values(last_inbound_at=at, reachable=True, unreachable_reason=None)
                 )
-                if not touched.rowcount:
+                if not rows_changed(touched):
                     identity(session, channel, external_id, at).last_inbound_at = at
                 session.commit()
                 return True
@@ -52,7 +52,7 @@ def forget_claims_before(db: Database, before: datetime) -> int:
     with db.unit_of_work() as session:
         gone = session.execute(delete(InboundClaim).where(InboundClaim.claimed_at < before))
         session.commit()
-        return gone.rowcount or 0
+        return rows_changed(gone)
 
 
 def _find(session, channel: str, external_id: str) -> ChatIdentity | None:

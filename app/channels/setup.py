@@ -83,22 +83,28 @@ def wechat_sender(app, env: Mapping[str, str]) -> WeChatSender | None:
 def senders(app, env: Mapping[str, str] | None = None) -> dict[str, Sender]:
     """The outbound sender of each channel whose secrets are set."""
     env = os.environ if env is None else env
-    found = {"telegram": telegram_sender(app, env), "wechat": wechat_sender(app, env)}
+    return _present(telegram_sender(app, env), wechat_sender(app, env))
+
+
+def _present(telegram: TelegramSender | None, wechat: WeChatSender | None) -> dict[str, Sender]:
+    found: dict[str, Sender | None] = {"telegram": telegram, "wechat": wechat}
     return {name: sender for name, sender in found.items() if sender is not None}
 
 
 def build(app, dialogue: Dialogue | None = None, env: Mapping[str, str] | None = None) -> Channels:
     env = os.environ if env is None else env
     dialogue = dialogue or EngineDialogue(app)
-    channels = Channels(senders=senders(app, env), dialogue=dialogue)
-    _telegram(app, env, dialogue, channels)
-    _wechat(app, env, dialogue, channels)
+    telegram, wechat = telegram_sender(app, env), wechat_sender(app, env)
+    channels = Channels(senders=_present(telegram, wechat), dialogue=dialogue)
+    _telegram(app, env, dialogue, channels, telegram)
+    _wechat(app, env, dialogue, channels, wechat)
     return channels
 
 
-def _telegram(app, env, dialogue: Dialogue, channels: Channels) -> None:
+def _telegram(
+    app, env, dialogue: Dialogue, channels: Channels, sender: TelegramSender | None
+) -> None:
     problems = channels.problems.setdefault("telegram", [])
-    sender = channels.senders.get("telegram")
     if sender is None:
         problems.append(
             "TELEGRAM_BOT_TOKEN is not set: the webhook answers 503 and nothing is sent"
@@ -113,9 +119,8 @@ def _telegram(app, env, dialogue: Dialogue, channels: Channels) -> None:
     channels.telegram = TelegramChannel(dialogue, sender, app.database, webhook_secret=secret)
 
 
-def _wechat(app, env, dialogue: Dialogue, channels: Channels) -> None:
+def _wechat(app, env, dialogue: Dialogue, channels: Channels, sender: WeChatSender | None) -> None:
     problems = channels.problems.setdefault("wechat", [])
-    sender = channels.senders.get("wechat")
     if sender is None:
         problems.append(
             "WECHAT_APP_ID and WECHAT_APP_SECRET are not both set: late replies and "

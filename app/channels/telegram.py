@@ -155,7 +155,7 @@ class TelegramChannel:
     async def _membership(self, update: Update) -> None:
         """The member blocked the bot (or unblocked it): known before any send fails."""
         change = update.my_chat_member
-        if change.chat.type != "private":
+        if change is None or change.chat.type != "private":
             return
         user, status = str(change.from_user.id), change.new_chat_member.status
         if status in ("kicked", "left"):

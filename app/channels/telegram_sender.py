@@ -116,7 +116,7 @@ class TelegramSender:
         return asyncio.run_coroutine_threadsafe(coro, self._ensure_loop())
 
     def close(self) -> None:
-        if self._loop is None:
+        if self._loop is None or self._thread is None:
             return
         self.submit(self.bot.shutdown()).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -141,13 +141,14 @@ class WeChatCallback:
         except TooLarge:
             return Response(status_code=413)
         encrypted = query.get("encrypt_type") == "aes"
-        if encrypted and self._crypto is None:
+        crypto = self._crypto if encrypted else None
+        if encrypted and crypto is None:
             log.error("wechat: an encrypted message arrived but WECHAT_AES_KEY is not set")
             return Response(status_code=503)
         try:
             xml = body
-            if encrypted:
-                xml = self._crypto.decrypt_message(
+            if crypto is not None:
+                xml = crypto.decrypt_message(
                     body, query.get("msg_signature", ""), query["timestamp"], query["nonce"]
                 )
             message = parse_message(xml)
@@ -162,8 +163,8 @@ class WeChatCallback:
         if text is None:
             return PlainTextResponse("success")
         reply = TextReply(message=message, content=text).render()
-        if encrypted:
-            reply = self._crypto.encrypt_message(reply, query["nonce"], query["timestamp"])
+        if crypto is not None:
+            reply = crypto.encrypt_message(reply, query["nonce"], query["timestamp"])
         return Response(reply, media_type="application/xml")
 
     # -- one message -------------------------------------------------------------------

@@ -15,7 +15,7 @@ from rich.table import Table
 from app.cli import BadInput, Failed, cli, pass_app
 from nlu.evaluation import Report, evaluate
 from nlu.parser import EmbeddedParser
-from nlu.service import build_parser, data_path, train_and_save
+from nlu.service import Parser, build_parser, data_path, train_and_save
 from nlu.training import train_model
 from nlu.training_data import TrainingDataError, load_training_data
 
@@ -78,6 +78,7 @@ def evaluate_command(app, test_file: str, train_file: str | None, as_json: bool)
         test = load_training_data(test_file)
         if not test.examples:
             raise BadInput(f"{test_file}: holds no labelled examples")
+        parser: Parser
         if train_file:
             data = load_training_data(train_file)
             with err.status(f"Training on {len(data.examples)} examples ..."):

@@ -10,7 +10,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from app import logs
 from app.cli import BadInput, Failed, cli, pass_app
@@ -33,7 +33,7 @@ def _check_schema(app) -> None:
         raise _not_ready(exc) from None
 
 
-def _not_ready(exc: Exception) -> Failed:
+def _not_ready(exc: DBAPIError) -> Failed:
     return Failed(f"the database is not ready ({exc.orig}): run `memberbot db upgrade`")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import socket
 
@@ -86,10 +85,10 @@ def poll(app, delete_webhook: bool) -> None:
 
     logs.configure(app.config.logging)
     _schema_ready(app)
-    if not os.environ.get("TELEGRAM_BOT_TOKEN"):
-        raise BadInput("set TELEGRAM_BOT_TOKEN to the token BotFather gave you")
     channels = setup.build(app)
     channel = channels.telegram
+    if channel is None:
+        raise BadInput("set TELEGRAM_BOT_TOKEN to the token BotFather gave you")
 
     async def run() -> None:
         stop = asyncio.Event()
