@@ -104,7 +104,10 @@ def preview(
             .limit(sample)
         ).all()
         return Preview(
-            Segment.from_json(campaign.segment), matching, can_reach, [r.tuple() for r in rows]
+            Segment.from_json(campaign.segment),
+            matching,
+            can_reach,
+            [(no, name, tier, lang) for no, name, tier, lang in rows],
         )
 
 
