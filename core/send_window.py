@@ -22,6 +22,12 @@ def member_zone(timezone: str | None, config: Config) -> ZoneInfo:
     return config.zone
 
 
+def reminder_time(day: date, zone: ZoneInfo, at: datetime, config: Config) -> datetime:
+    """When a daily reminder for the local `day` is due: the configured send time in
+    `zone`, or now if that has passed."""
+    return max(datetime.combine(day, config.reminders.send_time, tzinfo=zone), at)
+
+
 def in_quiet_hours(moment: time, config: Config) -> bool:
     start, end = config.quiet_hours.start, config.quiet_hours.end
     if start == end:

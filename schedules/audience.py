@@ -12,8 +12,11 @@ from sqlalchemy import ColumnElement, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from core.config import Config
-from core.send_window import member_zone
+from core.send_window import member_zone, reminder_time
 from storage.models import ChatIdentity, Member
+
+# Who a message is for: the columns every job reads first about each member it writes to.
+ADDRESSEE = (Member.id, Member.member_no, Member.name, Member.language)
 
 
 @dataclass(frozen=True)
@@ -28,9 +31,7 @@ class ZoneGroup:
         return datetime.combine(day, time(0), tzinfo=self.zone)
 
     def send_time(self, day: date, at: datetime, config: Config) -> datetime:
-        """When a daily reminder of `day` is due: the configured local time, or now if later."""
-        due = datetime.combine(day, config.reminders.send_time, tzinfo=self.zone)
-        return max(due, at)
+        return reminder_time(day, self.zone, at, config)
 
 
 def zone_groups(session: Session, config: Config) -> Iterator[ZoneGroup]:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from core.catalogue import language
 from core.config import Config
 from core.send_window import is_public_holiday, next_working_day
-from schedules.audience import chunks, reachable
+from schedules.audience import ADDRESSEE, chunks, reachable
 from schedules.outbox import MARKETING, Message, marketing_text, queue
 from schedules.segments import Segment, condition
 from storage.db import Database
@@ -134,11 +134,7 @@ def run(
     queued = 0
     for batch in chunks(list(ids), QUEUE_BATCH):
         with database.unit_of_work() as session:
-            members = session.execute(
-                select(Member.id, Member.member_no, Member.name, Member.language).where(
-                    Member.id.in_(batch)
-                )
-            )
+            members = session.execute(select(*ADDRESSEE).where(Member.id.in_(batch)))
             queued += queue(
                 session,
                 [

@@ -13,29 +13,17 @@ from sqlalchemy import select
 
 from core.catalogue import language, text
 from core.config import Config
-from core.send_window import member_zone
-from schedules.audience import reachable
+from core.send_window import member_zone, reminder_time
+from schedules.audience import ADDRESSEE, reachable
 from schedules.outbox import Message, queue_in_batches
 from storage.db import Database
 from storage.models import Benefit, Member, PointsLot, Voucher
 
 
-def _send_time(day: date, at: datetime, zone, config: Config) -> datetime:
-    return max(datetime.combine(day, config.reminders.send_time, tzinfo=zone), at)
-
-
 def points_expiry(database: Database, config: Config, at: datetime) -> int:
     window = timedelta(days=config.reminders.points_expiry_window_days)
     query = (
-        select(
-            Member.id,
-            Member.member_no,
-            Member.name,
-            Member.language,
-            Member.timezone,
-            PointsLot.remaining,
-            PointsLot.expires_at,
-        )
+        select(*ADDRESSEE, Member.timezone, PointsLot.remaining, PointsLot.expires_at)
         .join(Member, Member.id == PointsLot.member_id)
         .where(
             PointsLot.remaining > 0,
@@ -65,7 +53,7 @@ def points_expiry(database: Database, config: Config, at: datetime) -> int:
                 member_id,
                 "points_expiry",
                 text(m.language, "reminder.points_expiry", name=m.name, lines=lines),
-                _send_time(at.astimezone(zone).date(), at, zone, config),
+                reminder_time(at.astimezone(zone).date(), zone, at, config),
                 payload={"expiring": [[d.isoformat(), p] for d, p in per_day.items()]},
             )
         )
@@ -76,10 +64,7 @@ def voucher_expiry(database: Database, config: Config, at: datetime) -> int:
     ahead = config.reminders.voucher_expiry_days
     query = (
         select(
-            Member.id,
-            Member.member_no,
-            Member.name,
-            Member.language,
+            *ADDRESSEE,
             Member.timezone,
             Voucher.code,
             Voucher.expires_at,
@@ -107,8 +92,7 @@ def voucher_expiry(database: Database, config: Config, at: datetime) -> int:
     for (member_id, day), rows in due.items():
         m, zone = rows[0]
         lang = language(m.language)
-        names = "、" if lang == "zh" else ", "
-        vouchers = names.join(
+        vouchers = text(lang, "list.separator").join(
             f"{r.name_en if lang == 'en' else r.name_zh} ({r.code})" for r, _ in rows
         )
         messages.append(
@@ -124,7 +108,7 @@ def voucher_expiry(database: Database, config: Config, at: datetime) -> int:
                     days=ahead,
                     vouchers=vouchers,
                 ),
-                _send_time(at.astimezone(zone).date(), at, zone, config),
+                reminder_time(at.astimezone(zone).date(), zone, at, config),
                 payload={"vouchers": [r.code for r, _ in rows]},
             )
         )

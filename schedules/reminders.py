@@ -8,14 +8,14 @@ identity (the birthday gift is given to everyone)."""
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, extract, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, Select, extract, select
 
 from core.catalogue import language, text
 from core.config import Config
-from schedules.audience import ZoneGroup, chunks, reachable, zone_groups
+from schedules.audience import ADDRESSEE, ZoneGroup, chunks, reachable, zone_groups
 from schedules.outbox import MARKETING, Message, marketing_text, queue, queue_in_batches
 from storage.db import Database
 from storage.ledger import Ledger
@@ -33,12 +33,15 @@ def born_on(day: date) -> ColumnElement[bool]:
     return same
 
 
-def _per_zone(session: Session, config: Config, at: datetime, query) -> list:
+def _per_zone(
+    database: Database, config: Config, at: datetime, query: Callable[[ZoneGroup, date], Select]
+) -> list[tuple[ZoneGroup, date, Row]]:
     """Run `query(group, today)` for each time-zone group; rows come with group and day."""
     found = []
-    for group in zone_groups(session, config):
-        today = group.today(at)
-        found += [(group, today, row) for row in session.execute(query(group, today))]
+    with database.unit_of_work(write=False) as session:
+        for group in zone_groups(session, config):
+            today = group.today(at)
+            found += [(group, today, row) for row in session.execute(query(group, today))]
     return found
 
 
@@ -49,16 +52,14 @@ def _brand(config: Config, lang: str) -> str:
 def birthdays(database: Database, config: Config, at: datetime) -> int:
     """The birthday gift through the ledger (once a year) and the greeting that announces it."""
     gift = config.points.birthday_gift
-    columns = (Member.id, Member.member_no, Member.name, Member.language)
-    with database.unit_of_work(write=False) as session:
-        found = _per_zone(
-            session,
-            config,
-            at,
-            lambda g, today: select(*columns, reachable().label("reachable")).where(
-                g.members, born_on(today)
-            ),
-        )
+    found = _per_zone(
+        database,
+        config,
+        at,
+        lambda g, today: select(*ADDRESSEE, reachable().label("reachable")).where(
+            g.members, born_on(today)
+        ),
+    )
     queued = 0
     for batch in chunks(found, GIFT_BATCH):
         with database.unit_of_work() as session:
@@ -98,16 +99,14 @@ def birthdays(database: Database, config: Config, at: datetime) -> int:
 def membership_expiry(database: Database, config: Config, at: datetime) -> int:
     """Reminders the configured numbers of days before the membership expires."""
     offsets = config.reminders.membership_expiry_days
-    columns = (Member.id, Member.member_no, Member.name, Member.language, Member.membership_expires)
 
-    def query(group: ZoneGroup, today: date):
+    def query(group: ZoneGroup, today: date) -> Select:
         days = [today + timedelta(days=d) for d in offsets]
-        return select(*columns).where(
+        return select(*ADDRESSEE, Member.membership_expires).where(
             group.members, reachable(), Member.membership_expires.in_(days)
         )
 
-    with database.unit_of_work(write=False) as session:
-        found = _per_zone(session, config, at, query)
+    found = _per_zone(database, config, at, query)
     messages = []
     for group, today, m in found:
         days = (m.membership_expires - today).days
@@ -134,16 +133,14 @@ def membership_expiry(database: Database, config: Config, at: datetime) -> int:
 def new_member_followup(database: Database, config: Config, at: datetime) -> int:
     """A follow-up on the configured day after joining."""
     after = config.reminders.new_member_followup_days
-    columns = (Member.id, Member.member_no, Member.name, Member.language)
-    with database.unit_of_work(write=False) as session:
-        found = _per_zone(
-            session,
-            config,
-            at,
-            lambda g, today: select(*columns).where(
-                g.members, reachable(), Member.join_date == today - timedelta(days=after)
-            ),
-        )
+    found = _per_zone(
+        database,
+        config,
+        at,
+        lambda g, today: select(*ADDRESSEE).where(
+            g.members, reachable(), Member.join_date == today - timedelta(days=after)
+        ),
+    )
     messages = [
         Message(
             f"followup:{m.member_no}",
@@ -161,16 +158,15 @@ def dormant(database: Database, config: Config, at: datetime) -> int:
     """One wake-up offer per dormancy: on the day a consenting member reaches the configured
     number of days without a purchase (counted from joining when they never bought)."""
     idle = config.reminders.dormant_days
-    columns = (Member.id, Member.member_no, Member.name, Member.language, PointsAccount.balance)
 
-    def query(group: ZoneGroup, today: date):
+    def query(group: ZoneGroup, today: date) -> Select:
         since = today - timedelta(days=idle)
         bought_then = (Member.last_purchase_at >= group.midnight(since)) & (
             Member.last_purchase_at < group.midnight(since + timedelta(days=1))
         )
         joined_then = Member.last_purchase_at.is_(None) & (Member.join_date == since)
         return (
-            select(*columns)
+            select(*ADDRESSEE, PointsAccount.balance)
             .join(PointsAccount, PointsAccount.member_id == Member.id)
             .where(
                 group.members,
@@ -180,8 +176,7 @@ def dormant(database: Database, config: Config, at: datetime) -> int:
             )
         )
 
-    with database.unit_of_work(write=False) as session:
-        found = _per_zone(session, config, at, query)
+    found = _per_zone(database, config, at, query)
     messages = [
         Message(
             f"dormant:{m.member_no}:{today - timedelta(days=idle)}",

@@ -77,47 +77,8 @@ class PurchaseOut(BaseModel):
     created: bool = Field(description="False when the order number had been posted before")
 
 
-class TicketOut(BaseModel):
-    id: int
-    number: str
-    kind: str
-    category: str
-    priority: str
-    urgent: bool
-    status: str
-    description: str
-    member_no: str | None
-    member_name: str | None
-    tier: str | None
-    assignee: str | None
-    created_at: datetime
-    first_response_due: datetime
-    resolution_due: datetime
-    first_responded_at: datetime | None
-    resolved_at: datetime | None
-    rating: int | None
-    next_deadline: str | None
-    next_deadline_at: datetime | None
-    late: bool
-
-
-class TicketEventOut(BaseModel):
-    kind: str
-    actor: str
-    body: str | None
-    data: dict | None
-    at: datetime
-
-
-class TicketDetailOut(TicketOut):
-    order_id: str | None
-    events: list[TicketEventOut] = Field(
-        description="The ticket's history, internal notes left out"
-    )
-
-
 class TicketPage(BaseModel):
-    items: list[TicketOut]
+    items: list[views.TicketSummary]
     total: int
     limit: int
     offset: int
@@ -243,35 +204,38 @@ def create(app) -> FastAPI:
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> TicketPage:
         """Tickets, urgent first, then by priority and the soonest deadline."""
-        wanted = views.QueueFilter(
-            status=status,
-            priority=priority,
-            urgent=urgent,
-            late=late,
-            member_no=member_no,
-            per_page=limit,
-        )
         with app.database.unit_of_work(write=False) as session:
-            page = views.queue(session, wanted, now(), None, app.config, offset=offset)
+            page = views.listing(
+                session,
+                app.config,
+                now(),
+                status=status,
+                priority=priority,
+                urgent=urgent,
+                late=late,
+                member_no=member_no,
+                limit=limit,
+                offset=offset,
+            )
         return TicketPage(
-            items=[r.as_dict() for r in page.rows], total=page.total, limit=limit, offset=offset
+            items=[r.summary() for r in page.rows], total=page.total, limit=limit, offset=offset
         )
 
     @api.get(
-        "/tickets/{ticket}", response_model=TicketDetailOut, responses={404: {"model": Problem}}
+        "/tickets/{ticket}",
+        response_model=views.TicketHistory,
+        responses={404: {"model": Problem}},
     )
     def ticket_detail(
         ticket: Annotated[str, PathParam(pattern=r"^([Tt][0-9]{6,}|[0-9]{1,12})$")],
-    ) -> TicketDetailOut:
+    ) -> views.TicketHistory:
         """One ticket by number (T000123) or id, with its history."""
         with app.database.unit_of_work(write=False) as session:
             try:
                 found = find(session, ticket)
             except TicketError:
                 raise ApiError(404, "not_found", f"no ticket {ticket}") from None
-            return TicketDetailOut.model_validate(
-                views.ticket_dict(session, found, now(), app.config)
-            )
+            return views.history(session, found, now(), app.config)
 
     return api
 

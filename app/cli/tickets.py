@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 import click
 
@@ -11,6 +14,7 @@ from core.clock import now
 from handlers.desk import staff_accounts
 from handlers.desk import ticket_lifecycle as lifecycle
 from handlers.desk import ticket_views as views
+from handlers.desk.ticket_delivery import Delivered, Senders
 from handlers.desk.ticket_lifecycle import STATUSES, Actor, TicketError
 
 STATUS_CHOICES = ["open", "all", *STATUSES]
@@ -26,6 +30,10 @@ def _actor(app, username: str | None) -> Actor:
                 f"no active staff account {username!r}: create one with `memberbot staff add`"
             )
         return Actor(user.username, user.role)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=datetime.isoformat)
 
 
 def _refused(exc: TicketError) -> click.ClickException:
@@ -55,28 +63,23 @@ def tickets() -> None:
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
 @pass_app
-def listing(app, status, priority, urgent, late, assignee, member_no, limit, as_json) -> None:
+def listing(app, as_json: bool, **options: Any) -> None:
     """The queue: urgent first, then priority, then the soonest deadline."""
-    wanted = views.QueueFilter(
-        status=status,
-        priority=priority,
-        urgent=urgent,
-        late=late,
-        assignee=assignee,
-        member_no=member_no,
-        per_page=limit,
-    )
     with app.database.unit_of_work(write=False) as session:
-        page = views.queue(session, wanted, now(), None, app.config)
+        page = views.listing(session, app.config, now(), **options)
     if as_json:
-        click.echo(json.dumps([r.as_dict() for r in page.rows], ensure_ascii=False))
+        click.echo(_json([r.summary().model_dump() for r in page.rows]))
         return
     if not page.rows:
         click.echo("no tickets")
         return
     zone = app.config.zone
     for r in page.rows:
-        due = r.due_at.astimezone(zone).strftime("%m-%d %H:%M") if r.due_at else "-"
+        due = (
+            r.next_deadline_at.astimezone(zone).strftime("%m-%d %H:%M")
+            if r.next_deadline_at
+            else "-"
+        )
         flags = ("URGENT " if r.urgent else "") + ("LATE" if r.late else "")
         who = f"{r.member_name} {r.member_no}" if r.member_no else "-"
         click.echo(
@@ -99,9 +102,7 @@ def show(app, ticket, as_json) -> None:
         except TicketError as exc:
             raise BadInput(str(exc)) from None
         if as_json:
-            click.echo(
-                json.dumps(views.ticket_dict(session, found, now(), app.config), ensure_ascii=False)
-            )
+            click.echo(_json(views.history(session, found, now(), app.config).model_dump()))
             return
         seen = views.detail(session, found, now(), app.config)
         zone = app.config.zone
@@ -116,8 +117,10 @@ def show(app, ticket, as_json) -> None:
                 f"member    {seen.member.name} {seen.member.member_no} ({seen.member.tier}), {seen.balance} points"
             )
         click.echo(f"opened    {when(r.created_at)}")
-        if r.due_at:
-            click.echo(f"due       {r.due_kind} {when(r.due_at)}{'  LATE' if r.late else ''}")
+        if r.next_deadline_at:
+            click.echo(
+                f"due       {r.next_deadline} {when(r.next_deadline_at)}{'  LATE' if r.late else ''}"
+            )
         click.echo(f"assignee  {r.assignee or '-'}")
         click.echo(f"\n{found.description}\n")
         for said in seen.transcript:
@@ -129,7 +132,18 @@ def show(app, ticket, as_json) -> None:
             click.echo(f"  {when(event.created_at)} {event.kind} by {event.actor}{data}{body}")
 
 
-def _delivery(number: str, what: str, result) -> None:
+def _to_member(app, ticket: str, what: str, work: Callable[[Senders], Delivered]) -> None:
+    """Run a use case that writes to the ticket's member, with this process's senders."""
+    from schedules.senders import close_senders
+
+    senders = app.senders()
+    try:
+        result = work(senders)
+    except TicketError as exc:
+        raise _refused(exc) from None
+    finally:
+        close_senders(senders)
+    number = ticket.upper()
     if result.status in ("sent", "queued"):
         click.echo(f"{what} {number}: {result.status}")
         return
@@ -143,17 +157,15 @@ def _delivery(number: str, what: str, result) -> None:
 @pass_app
 def reply(app, ticket, text, username) -> None:
     """Answer the member on their own channel."""
-    from schedules.senders import close_senders
-
     actor = _actor(app, username)
-    senders = app.senders()
-    try:
-        result = lifecycle.reply(app.database, app.config, senders, ticket, text, actor, now())
-    except TicketError as exc:
-        raise _refused(exc) from None
-    finally:
-        close_senders(senders)
-    _delivery(ticket.upper(), "reply to", result)
+    _to_member(
+        app,
+        ticket,
+        "reply to",
+        lambda senders: lifecycle.reply(
+            app.database, app.config, senders, ticket, text, actor, now()
+        ),
+    )
 
 
 @tickets.command()
@@ -182,14 +194,12 @@ def assign(app, ticket, assignee, username) -> None:
 @pass_app
 def resolve(app, ticket, note, username) -> None:
     """Resolve: the bot takes the conversation back and asks the member for a rating."""
-    from schedules.senders import close_senders
-
     actor = _actor(app, username)
-    senders = app.senders()
-    try:
-        result = lifecycle.resolve(app.database, app.config, senders, ticket, actor, now(), note)
-    except TicketError as exc:
-        raise _refused(exc) from None
-    finally:
-        close_senders(senders)
-    _delivery(ticket.upper(), "rating request for", result)
+    _to_member(
+        app,
+        ticket,
+        "rating request for",
+        lambda senders: lifecycle.resolve(
+            app.database, app.config, senders, ticket, actor, now(), note
+        ),
+    )

@@ -94,6 +94,29 @@ def _member(row: dict[str, str], config: Config) -> NewMember:
     )
 
 
+def _each_row(
+    path: Path,
+    columns: list[str],
+    land: Callable[[dict[str, str]], bool],
+    progress: Callable[[int], None],
+) -> ImportReport:
+    """Every row through `land` (True: imported, False: there already); a ValueError
+    refuses the row, reported with its line."""
+    report = ImportReport()
+    for line, row in _rows(path, columns):
+        try:
+            landed = land(row)
+        except ValueError as exc:
+            report.errors.append((line, str(exc)))
+        else:
+            if landed:
+                report.imported += 1
+            else:
+                report.skipped += 1
+        progress(1)
+    return report
+
+
 def import_members(
     db: Database,
     config: Config,
@@ -101,23 +124,18 @@ def import_members(
     at: datetime,
     progress: Callable[[int], None] = lambda n: None,
 ) -> ImportReport:
-    report = ImportReport()
-    for line, row in _rows(path, MEMBER_COLUMNS):
-        try:
-            new = _member(row, config)
-            with db.unit_of_work() as session:
-                if by_number(session, row["member_no"]):
-                    report.skipped += 1
-                elif new.phone and by_phone(session, new.phone):
-                    raise ValueError(f"phone {new.phone} belongs to another member")
-                else:
-                    open_membership(session, config, new, at, source=f"import:{path.name}")
-                    session.commit()
-                    report.imported += 1
-        except ValueError as exc:
-            report.errors.append((line, str(exc)))
-        progress(1)
-    return report
+    def land(row: dict[str, str]) -> bool:
+        new = _member(row, config)
+        with db.unit_of_work() as session:
+            if by_number(session, row["member_no"]):
+                return False
+            if new.phone and by_phone(session, new.phone):
+                raise ValueError(f"phone {new.phone} belongs to another member")
+            open_membership(session, config, new, at, source=f"import:{path.name}")
+            session.commit()
+            return True
+
+    return _each_row(path, MEMBER_COLUMNS, land, progress)
 
 
 def import_purchases(
@@ -128,27 +146,22 @@ def import_purchases(
     progress: Callable[[int], None] = lambda n: None,
 ) -> ImportReport:
     """Each row posted as the REST API posts a purchase (handlers/desk/purchases.py)."""
-    report = ImportReport()
-    for line, row in _rows(path, PURCHASE_COLUMNS):
+
+    def land(row: dict[str, str]) -> bool:
         try:
             purchase = Purchase.model_validate(
                 {k: row[k] for k in PURCHASE_COLUMNS}
                 | {"purchased_at": row["purchased_at"] or None}
             )
-            posted = purchases.post(db, config, purchase, f"import:{path.name}", at)
+            return purchases.post(db, config, purchase, f"import:{path.name}", at).created
         except ValidationError as exc:
-            report.errors.append((line, _problems(exc)))
+            raise ValueError(_problems(exc)) from None
         except PurchaseRefused as refused:
-            report.errors.append(
-                (line, f"{refused.field}: {refused}" if refused.field else str(refused))
-            )
-        else:
-            if posted.created:
-                report.imported += 1
-            else:
-                report.skipped += 1
-        progress(1)
-    return report
+            raise ValueError(
+                f"{refused.field}: {refused}" if refused.field else str(refused)
+            ) from None
+
+    return _each_row(path, PURCHASE_COLUMNS, land, progress)
 
 
 def _problems(exc: ValidationError) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
@@ -47,8 +48,12 @@ class QueueFilter:
     per_page: int = PER_PAGE
 
 
-@dataclass(frozen=True)
-class Row:
+class TicketSummary(BaseModel):
+    """A ticket as a listing shows it outside the workbench: the REST API's shape and
+    `tickets list --json`'s."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: int
     number: str
     kind: str
@@ -67,35 +72,33 @@ class Row:
     first_responded_at: datetime | None
     resolved_at: datetime | None
     rating: int | None
-    due_kind: str | None
-    due_at: datetime | None
+    next_deadline: str | None = Field(description="first_response or resolution, while open")
+    next_deadline_at: datetime | None
     late: bool
+
+
+class Row(TicketSummary):
+    """A ticket in the workbench's queue: the summary, and whether its deadline is near."""
+
     near: bool
 
-    def as_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "number": self.number,
-            "kind": self.kind,
-            "category": self.category,
-            "priority": self.priority,
-            "urgent": self.urgent,
-            "status": self.status,
-            "description": self.description,
-            "member_no": self.member_no,
-            "member_name": self.member_name,
-            "tier": self.tier,
-            "assignee": self.assignee,
-            "created_at": self.created_at.isoformat(),
-            "first_response_due": self.first_response_due.isoformat(),
-            "resolution_due": self.resolution_due.isoformat(),
-            "first_responded_at": _iso(self.first_responded_at),
-            "resolved_at": _iso(self.resolved_at),
-            "rating": self.rating,
-            "next_deadline": self.due_kind,
-            "next_deadline_at": _iso(self.due_at),
-            "late": self.late,
-        }
+    def summary(self) -> TicketSummary:
+        return TicketSummary.model_validate(self.model_dump(exclude={"near"}))
+
+
+class HistoryEvent(BaseModel):
+    kind: str
+    actor: str
+    body: str | None
+    data: dict | None
+    at: datetime
+
+
+class TicketHistory(TicketSummary):
+    """One ticket for the REST API and `tickets show --json`: internal notes left out."""
+
+    order_id: str | None
+    events: list[HistoryEvent] = Field(description="The ticket's history, internal notes left out")
 
 
 @dataclass(frozen=True)
@@ -108,10 +111,6 @@ class Page:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 # -- the queue -----------------------------------------------------------------------------
@@ -212,6 +211,34 @@ def queue(
     return Page(rows, total, page, f.per_page)
 
 
+def listing(
+    session: Session,
+    config: Config,
+    at: datetime,
+    *,
+    status: str = "open",
+    priority: str | None = None,
+    urgent: bool = False,
+    late: bool = False,
+    assignee: str | None = None,
+    member_no: str | None = None,
+    limit: int = PER_PAGE,
+    offset: int = 0,
+) -> Page:
+    """The queue as the REST API and `tickets list` give it: the workbench's filters
+    without its search, a limit and an offset instead of pages."""
+    wanted = QueueFilter(
+        status=status,
+        priority=priority,
+        urgent=urgent,
+        late=late,
+        assignee=assignee,
+        member_no=member_no,
+        per_page=limit,
+    )
+    return queue(session, wanted, at, None, config, offset=offset)
+
+
 def _row(ticket: Ticket, member_no, name, tier, assignee, at: datetime, warn) -> Row:
     due = next_deadline(ticket)
     return Row(
@@ -233,8 +260,8 @@ def _row(ticket: Ticket, member_no, name, tier, assignee, at: datetime, warn) ->
         first_responded_at=ticket.first_responded_at,
         resolved_at=ticket.resolved_at,
         rating=ticket.rating,
-        due_kind=due[0] if due else None,
-        due_at=due[1] if due else None,
+        next_deadline=due[0] if due else None,
+        next_deadline_at=due[1] if due else None,
         late=bool(due and due[1] <= at),
         near=bool(due and at < due[1] <= at + warn),
     )
@@ -346,23 +373,17 @@ def transcript(session: Session, ticket: Ticket, events: list[TicketEvent]) -> l
     return said
 
 
-def ticket_dict(session: Session, ticket: Ticket, at: datetime, config: Config) -> dict:
-    """A ticket for the API and `tickets show --json`: internal notes left out."""
-    row = _ticket_row(session, ticket, at, config).as_dict()
+def history(session: Session, ticket: Ticket, at: datetime, config: Config) -> TicketHistory:
     events = session.scalars(
         select(TicketEvent)
         .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind.not_in(("note", "transcript")))
         .order_by(TicketEvent.created_at, TicketEvent.id)
     )
-    row["order_id"] = ticket.order_id
-    row["events"] = [
-        {
-            "kind": e.kind,
-            "actor": e.actor,
-            "body": e.body,
-            "data": e.data,
-            "at": e.created_at.isoformat(),
-        }
-        for e in events
-    ]
-    return row
+    return TicketHistory(
+        **_ticket_row(session, ticket, at, config).summary().model_dump(),
+        order_id=ticket.order_id,
+        events=[
+            HistoryEvent(kind=e.kind, actor=e.actor, body=e.body, data=e.data, at=e.created_at)
+            for e in events
+        ],
+    )
