@@ -1,7 +1,8 @@
 """The REST API for the brand's other systems: a point of sale posts purchases, a CRM
-reads members and tickets. Every route needs `Authorization: Bearer <key>` (keys from
-`memberbot staff api-key`); errors are JSON {"error", "message"}; validation errors are
-422 and name each field. OpenAPI: /api/openapi.json, read as a page at /api/docs."""
+reads members and tickets, a till checks and uses vouchers and posts refunds. Every route
+needs `Authorization: Bearer <key>` (keys from `memberbot staff api-key`); a key reaches
+only the routes of its scopes (members, purchases, vouchers, tickets), others are 403.
+Errors are JSON {"error", "message"}; validation errors are 422 and name each field. OpenAPI: /api/openapi.json, read as a page at /api/docs."""
 
 from __future__ import annotations
 
@@ -86,6 +87,7 @@ class TicketPage(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or wrong API key"},
+    403: {"model": Problem, "description": "The key's scopes do not reach this route"},
     422: {"model": ValidationProblem, "description": "A field is missing or wrong"},
 }
 
@@ -101,6 +103,8 @@ def create(app) -> FastAPI:
         dependencies=[Depends(bearer)],
         responses=ERRORS,
     )
+    from staff import api_till
+
     templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
     @api.middleware("http")
@@ -111,10 +115,20 @@ def create(app) -> FastAPI:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             return _unauthorized("missing API key: send the header Authorization: Bearer <key>")
-        name = await run_in_threadpool(_key_name, app, key.strip())
-        if name is None:
+        holder = await run_in_threadpool(_key_holder, app, key.strip())
+        if holder is None:
             return _unauthorized("the API key is wrong or revoked")
-        request.state.api_key = name
+        scope = path.strip("/").split("/", 1)[0]
+        if scope in staff_accounts.SCOPES and not holder.may(scope):
+            return JSONResponse(
+                {
+                    "error": "forbidden",
+                    "message": f"the key {holder.name!r} may not reach {scope}: "
+                    f"its scopes are {', '.join(holder.scopes or ())}",
+                },
+                status_code=403,
+            )
+        request.state.api_key = holder.name
         return await call_next(request)
 
     @api.exception_handler(ApiError)
@@ -237,12 +251,14 @@ def create(app) -> FastAPI:
                 raise ApiError(404, "not_found", f"no ticket {ticket}") from None
             return views.history(session, found, now(), app.config)
 
+    api.state.app = app
+    api.include_router(api_till.router)
     return api
 
 
-def _key_name(app, key: str) -> str | None:
+def _key_holder(app, key: str) -> staff_accounts.KeyHolder | None:
     with app.database.unit_of_work(write=False) as session:
-        return staff_accounts.api_key_name(session, key)
+        return staff_accounts.key_holder(session, key)
 
 
 def _unauthorized(message: str) -> JSONResponse:

@@ -36,6 +36,16 @@ class LedgerError(Exception):
         self.details = details
 
 
+def refuse_while_in_debt(debt: int) -> None:
+    """Redemptions wait until the debt of refunded, already spent points is repaid."""
+    if debt:
+        raise LedgerError(
+            "debt_outstanding",
+            f"{debt} points of a refunded purchase are to be repaid first",
+            debt=debt,
+        )
+
+
 @dataclass(frozen=True)
 class Posted:
     entry: LedgerEntry
@@ -85,6 +95,7 @@ class Ledger:
         self._add_lot(entry, at)
         if member.last_purchase_at is None or at > member.last_purchase_at:
             member.last_purchase_at = at
+        self._repay_debt(account, entry, at)
         self._recompute(account, at)
         self._upgrade(member, at)
         if first_purchase and member.referrer_id and self.config.points.referral_multiplier:
@@ -124,6 +135,7 @@ class Ledger:
             account, kind, points, key, at, actor, qualifying=kind == "referral", reason=reason
         )
         self._add_lot(entry, at, expires_at)
+        self._repay_debt(account, entry, at)
         self._recompute(account, at)
         if kind == "referral":
             self._upgrade(member, at)
@@ -147,6 +159,7 @@ class Ledger:
         if seen := self.entry_for(key):
             return Posted(seen, created=False)
         self._expire_due(account, at)
+        refuse_while_in_debt(account.debt)
         if points > account.balance:
             raise LedgerError(
                 "insufficient_points",
@@ -187,29 +200,40 @@ class Ledger:
         self._expire_due(account, at)  # points given back to a lot past its date expire now
         return Posted(entry, created=True)
 
-    def clawback(self, order_id: str, refund_id: str, amount: Decimal, actor: str) -> Posted:
-        """Take back points of a refunded purchase in proportion, never more than was earned."""
+    def clawback(self, order_id: str, refund_id: str, amount: Decimal | None, actor: str) -> Posted:
+        """Take back the points of a refunded amount of a purchase (None: all that is not
+        refunded yet), in proportion, once per refund id; never more than was bought.
+        Points already spent cannot be taken: the shortfall becomes a debt that later
+        earnings repay first, and redemptions wait until it is repaid."""
         purchase = self.session.scalar(
             select(LedgerEntry).where(LedgerEntry.idempotency_key == f"purchase:{order_id}")
         )
         if purchase is None or purchase.amount is None:
             raise LedgerError("unknown_order", f"no purchase with order number {order_id}")
         at = self.clock()
-        account, member = self.lock_account(purchase.member_id)
+        account, _ = self.lock_account(purchase.member_id)
         if seen := self.entry_for(f"clawback:{order_id}:{refund_id}"):
             return Posted(seen, created=False)
+        bought = Decimal(purchase.amount)
+        refunded, clawed = self.session.execute(
+            select(
+                func.coalesce(func.sum(LedgerEntry.amount), 0),
+                -func.coalesce(
+                    func.sum(LedgerEntry.points - func.coalesce(LedgerEntry.debt, 0)), 0
+                ),
+            ).where(LedgerEntry.kind == "clawback", LedgerEntry.order_id == order_id)
+        ).one()
+        left = bought - Decimal(refunded)
+        amount = left if amount is None else Decimal(amount)
+        if not amount.is_finite() or amount <= 0 or amount > left:
+            raise LedgerError(
+                "over_refund",
+                f"order {order_id} was bought for {bought} and {refunded} of it refunded "
+                f"already: at most {left} can be refunded, not {amount}",
+                left=left,
+            )
         self._expire_due(account, at)
-        clawed = -(
-            self.session.execute(
-                select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-                    LedgerEntry.kind == "clawback", LedgerEntry.order_id == order_id
-                )
-            ).scalar_one()
-        )
-        due = points_rules.clawback_points(
-            purchase.points, clawed, amount, Decimal(purchase.amount)
-        )
-        # Points already spent cannot be taken back: the shortfall is recorded, not forced.
+        due = points_rules.clawback_points(purchase.points, clawed, amount, bought)
         take = min(due, account.balance)
         entry = self._append(
             account,
@@ -221,11 +245,20 @@ class Ledger:
             qualifying=True,
             order_id=order_id,
             amount=amount,
+            reference=refund_id,
             reason=f"refund {refund_id}; due {due}, taken {take}",
+            debt=(due - take) or None,
         )
         self._draw(entry, take, at, prefer_entry=purchase.id)
         self._recompute(account, at)
         return Posted(entry, created=True)
+
+    def debt(self, member_id: int) -> int:
+        """Points owed from refunds (read-only)."""
+        owed = self.session.scalar(
+            select(PointsAccount.debt).where(PointsAccount.member_id == member_id)
+        )
+        return owed or 0
 
     def spendable(self, member_id: int, at: datetime | None = None) -> int:
         """The balance a spending at `at` could draw on: lots past their date expire
@@ -270,6 +303,7 @@ class Ledger:
         entry = self._append(account, "adjust", points, f"adjust:{key}", at, actor, reason=reason)
         if points > 0:
             self._add_lot(entry, at)
+            self._repay_debt(account, entry, at)
         else:
             self._draw(entry, -points, at)
         self._recompute(account, at)
@@ -404,13 +438,33 @@ class Ledger:
             by_id[lot_id].remaining -= take
             self.session.add(LotAllocation(entry_id=entry.id, lot_id=lot_id, points=-take))
 
+    def _repay_debt(self, account: PointsAccount, earned: LedgerEntry, at: datetime) -> None:
+        """Points just earned repay the member's debt first, from the lot they made."""
+        repay = min(account.debt, earned.points)
+        if repay <= 0:
+            return
+        entry = self._append(
+            account,
+            "repay",
+            -repay,
+            f"repay:{earned.id}",
+            at,
+            "system",
+            qualifying=True,
+            reference=str(earned.id),
+            debt=-repay,
+        )
+        self._draw(entry, repay, at, prefer_entry=earned.id)
+        account.debt -= repay
+
     def _recompute(self, account: PointsAccount, at: datetime) -> None:
         self.session.flush()
-        account.balance = self.session.execute(
-            select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-                LedgerEntry.member_id == account.member_id
-            )
-        ).scalar_one()
+        account.balance, account.debt = self.session.execute(
+            select(
+                func.coalesce(func.sum(LedgerEntry.points), 0),
+                func.coalesce(func.sum(LedgerEntry.debt), 0),
+            ).where(LedgerEntry.member_id == account.member_id)
+        ).one()
         account.updated_at = at
         self.session.flush()
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from storage.ledger import Ledger, LedgerError
+from storage.ledger import Ledger, LedgerError, refuse_while_in_debt
 from storage.models import Benefit, Member, Redemption, Voucher
 
 # No 0/O or 1/I: members read codes aloud to cashiers.
@@ -107,6 +107,7 @@ def quote(ledger: Ledger, member_id: int, benefit_code: str, quantity: int) -> i
     if benefit is None:
         raise LedgerError("unknown_benefit", f"no active benefit {benefit_code!r}")
     points = _checked(ledger, member, benefit, quantity, at)
+    refuse_while_in_debt(ledger.debt(member_id))
     balance = ledger.spendable(member_id, at)
     if points > balance:
         raise LedgerError(

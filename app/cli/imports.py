@@ -1,4 +1,4 @@
-"""`memberbot import members|purchases FILE`"""
+"""`memberbot import members|purchases|refunds FILE`"""
 
 from pathlib import Path
 
@@ -39,6 +39,7 @@ def import_() -> None:
 
     members: member_no,name,phone,birthday,join_date,language,marketing_consent
     purchases: order_id,member_no,amount,purchased_at
+    refunds: order_id,refund_id,amount
     """
 
 
@@ -56,3 +57,11 @@ def members(app, file: str) -> None:
 def purchases(app, file: str) -> None:
     """Purchases: order_id,member_no,amount (yuan),purchased_at (ISO 8601); earns points once per order."""
     _run(app, file, importer.import_purchases)
+
+
+@import_.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@pass_app
+def refunds(app, file: str) -> None:
+    """Refunds: order_id,refund_id,amount (yuan; empty: the rest of the order); takes back the points once per refund id."""
+    _run(app, file, importer.import_refunds)

@@ -1,4 +1,5 @@
-"""CSV import of members and purchases: bad rows are reported by line, good rows land once."""
+"""CSV import of members, purchases and refunds: bad rows are reported by line, good rows
+land once."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from core.config import Config
-from handlers.desk import purchases
+from handlers.desk import purchases, refunds
 from handlers.desk.purchases import Purchase, PurchaseRefused
+from handlers.desk.refunds import Refund, RefundRefused
 from storage.db import Database
 from storage.members import NewMember, by_number, by_phone, open_membership
 
@@ -26,6 +28,7 @@ MEMBER_COLUMNS = [
     "marketing_consent",
 ]
 PURCHASE_COLUMNS = ["order_id", "member_no", "amount", "purchased_at"]
+REFUND_COLUMNS = ["order_id", "refund_id", "amount"]
 TRUE = {"1", "true", "yes", "y", "是"}
 FALSE = {"0", "false", "no", "n", "否", ""}
 
@@ -162,6 +165,35 @@ def import_purchases(
             ) from None
 
     return _each_row(path, PURCHASE_COLUMNS, land, progress)
+
+
+def import_refunds(
+    db: Database,
+    config: Config,
+    path: Path,
+    at: datetime,
+    progress: Callable[[int], None] = lambda n: None,
+) -> ImportReport:
+    """Each row refunded as the REST API refunds (handlers/desk/refunds.py); an empty
+    amount refunds what is left of the order."""
+    report = ImportReport()
+    for line, row in _rows(path, REFUND_COLUMNS):
+        try:
+            asked = Refund.model_validate(
+                {"refund_id": row["refund_id"], "amount": row["amount"] or None}
+            )
+            done = refunds.refund(db, config, row["order_id"], asked, f"import:{path.name}", at)
+        except ValidationError as exc:
+            report.errors.append((line, _problems(exc)))
+        except RefundRefused as refused:
+            report.errors.append((line, str(refused)))
+        else:
+            if done.created:
+                report.imported += 1
+            else:
+                report.skipped += 1
+        progress(1)
+    return report
 
 
 def _problems(exc: ValidationError) -> str:

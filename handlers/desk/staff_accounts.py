@@ -22,6 +22,7 @@ from storage.db import Database
 from storage.models import ApiKey, AuditEvent, StaffUser
 
 ROLES = ("agent", "supervisor", "admin")
+SCOPES = ("members", "purchases", "vouchers", "tickets")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,49}$")
 MIN_PASSWORD = 8
 KEY_PREFIX = "mbk_"
@@ -39,6 +40,17 @@ class StaffError(Exception):
 class NewKey:
     name: str
     key: str  # shown once, never stored
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """Who is calling the API with a live key, and what the key may reach."""
+
+    name: str
+    scopes: tuple[str, ...] | None  # None: every scope
+
+    def may(self, scope: str) -> bool:
+        return self.scopes is None or scope in self.scopes
 
 
 def at_least(role: str, needed: str) -> bool:
@@ -133,10 +145,17 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_key(db: Database, name: str, actor: str, at: datetime) -> NewKey:
+def create_api_key(
+    db: Database, name: str, actor: str, at: datetime, scopes: list[str] | None = None
+) -> NewKey:
+    """A new key; `scopes` limit what it reaches (None or empty: everything)."""
     name = name.strip()
     if not name:
         raise StaffError("an API key needs a name saying who uses it, e.g. pos-shanghai")
+    unknown = [s for s in scopes or [] if s not in SCOPES]
+    if unknown:
+        raise StaffError(f"scope {unknown[0]!r}: use one of {', '.join(SCOPES)}")
+    chosen = sorted(set(scopes), key=SCOPES.index) if scopes else None
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     with db.unit_of_work() as session:
         if session.scalar(select(ApiKey).where(ApiKey.name == name)):
@@ -148,6 +167,7 @@ def create_api_key(db: Database, name: str, actor: str, at: datetime) -> NewKey:
                 key_hash=digest(key),
                 created_by=actor,
                 created_at=at,
+                scopes=chosen,
             )
         )
         session.add(
@@ -156,7 +176,7 @@ def create_api_key(db: Database, name: str, actor: str, at: datetime) -> NewKey:
                 action="api_key_created",
                 entity="api_key",
                 entity_id=name,
-                data=None,
+                data={"scopes": chosen},
                 created_at=at,
             )
         )
@@ -164,12 +184,14 @@ def create_api_key(db: Database, name: str, actor: str, at: datetime) -> NewKey:
     return NewKey(name, key)
 
 
-def api_key_name(session: Session, key: str) -> str | None:
-    """The name of the live key, or None for a missing, wrong or revoked one."""
+def key_holder(session: Session, key: str) -> KeyHolder | None:
+    """The live key's name and scopes, or None for a missing, wrong or revoked one."""
     if not key.startswith(KEY_PREFIX):
         return None
     found = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(key)))
     if found is None or found.revoked_at is not None:
         return None
     # The lookup was by digest; compare once more in constant time all the same.
-    return found.name if hmac.compare_digest(found.key_hash, digest(key)) else None
+    if not hmac.compare_digest(found.key_hash, digest(key)):
+        return None
+    return KeyHolder(found.name, tuple(found.scopes) if found.scopes else None)

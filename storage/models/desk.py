@@ -37,6 +37,7 @@ class ApiKey(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    scopes: Mapped[list | None]  # members, purchases, vouchers, tickets; None: all
 
 
 class CannedReply(Base):

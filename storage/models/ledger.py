@@ -10,13 +10,18 @@ from storage.models.base import Base
 
 
 class PointsAccount(Base):
-    """The row every ledger write locks first; `balance` caches the sum of the ledger."""
+    """The row every ledger write locks first; `balance` caches the sum of the ledger,
+    `debt` the sum of its debt column (refunded points that had been spent already)."""
 
     __tablename__ = "points_accounts"
-    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+        CheckConstraint("debt >= 0", name="debt_not_negative"),
+    )
 
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
     balance: Mapped[int] = mapped_column(default=0)
+    debt: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime]
 
 
@@ -37,6 +42,9 @@ class LedgerEntry(Base):
     reference: Mapped[str | None] = mapped_column(String(100))
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(String(500))
+    # How the entry changed the member's debt: + the shortfall of a refund whose points
+    # were spent already, - what a later earning repaid.
+    debt: Mapped[int | None]
     created_at: Mapped[datetime]
 
 

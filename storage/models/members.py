@@ -25,6 +25,8 @@ class Member(Base):
     marketing_consent: Mapped[bool] = mapped_column(default=False)
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     last_purchase_at: Mapped[datetime | None]
+    # Set when the member's personal data was erased on request (PIPL).
+    erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
     identities: Mapped[list[ChatIdentity]] = relationship(back_populates="member")

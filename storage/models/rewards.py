@@ -53,3 +53,6 @@ class Voucher(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20), default="active")
     extension_requested_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+    used_order_id: Mapped[str | None] = mapped_column(String(40))
+    used_store: Mapped[str | None] = mapped_column(String(100))

@@ -43,6 +43,8 @@ class Ticket(Base):
     response_breached_at: Mapped[datetime | None]
     resolution_breached_at: Mapped[datetime | None]
     rating: Mapped[int | None]
+    # The voucher a member asked to extend (kind request): staff extend it from the ticket.
+    voucher_id: Mapped[int | None] = mapped_column(ForeignKey("vouchers.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

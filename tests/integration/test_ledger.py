@@ -578,18 +578,31 @@ def test_a_full_refund_claws_back_every_point_the_purchase_earned(db, config):
     assert_books_balance(db, someone)
 
 
-def test_partial_refunds_add_up_and_never_claw_back_more_than_was_earned(db, config):
+def test_partial_refunds_add_up_and_refunding_more_than_was_bought_is_refused(db, config):
     someone = join(db, config)
     give(db, config, someone, 500)
     buy(db, config, someone, "A-1", "100")
 
     claw(db, config, "A-1", "R-1", "30")
     claw(db, config, "A-1", "R-2", "50")
-    claw(db, config, "A-1", "R-3", "40")
+    refused("over_refund", claw, db, config, "A-1", "R-3", "40")
+    claw(db, config, "A-1", "R-4", "20")
 
     assert [e.points for e in entries(db, someone, "clawback")] == [-30, -50, -20]
     assert balance(db, someone) == 500
     assert_books_balance(db, someone)
+
+
+def test_a_refund_without_an_amount_refunds_the_rest_of_the_order(db, config):
+    someone = join(db, config)
+    buy(db, config, someone, "A-1", "100")
+    claw(db, config, "A-1", "R-1", "25")
+
+    rest = post(db, config, T0, lambda ledger: ledger.clawback("A-1", "R-2", None, actor="pos"))
+
+    assert (rest.entry.points, rest.entry.amount) == (-75, 75)
+    assert balance(db, someone) == 0
+    refused("over_refund", claw, db, config, "A-1", "R-3", "0.01")
 
 
 def test_a_clawback_draws_the_refunded_purchases_own_lot_first(db, config):
@@ -625,7 +638,49 @@ def test_a_clawback_takes_only_what_is_left_when_the_points_were_spent(db, confi
     clawback = entries(db, someone, "clawback")[0]
     assert clawback.points == -100
     assert "due 300, taken 100" in clawback.reason
+    assert clawback.debt == 200
     assert balance(db, someone) == 0
+    assert_books_balance(db, someone)
+
+
+def in_debt(db, config) -> int:
+    """A member who spent 200 of a 300-point purchase that was then refunded: 200 owed."""
+    someone = join(db, config)
+    buy(db, config, someone, "A-1", "300")
+    add_benefit(db, "coffee", cost=200)
+    spend_on(db, config, someone)
+    claw(db, config, "A-1", "R-1", "300")
+    return someone
+
+
+def owed(db, member_id) -> int:
+    return read(db, select(PointsAccount.debt).where(PointsAccount.member_id == member_id))[0][0]
+
+
+def test_later_earnings_repay_the_debt_first(db, config):
+    someone = in_debt(db, config)
+
+    buy(db, config, someone, "A-2", "150")
+    assert (balance(db, someone), owed(db, someone)) == (0, 50)
+    buy(db, config, someone, "A-3", "80")
+
+    assert (balance(db, someone), owed(db, someone)) == (30, 0)
+    assert [(e.points, e.debt) for e in entries(db, someone, "repay")] == [(-150, -150), (-50, -50)]
+    assert lots(db, someone)[-1] == (80, 30)
+    assert_books_balance(db, someone)
+
+
+def test_redemptions_wait_until_the_debt_is_repaid(db, config):
+    someone = in_debt(db, config)
+    spent = read(db, select(Redemption.id))[0][0]
+    reverse(db, config, spent)  # the 200 points come back; the debt stays
+    assert (balance(db, someone), owed(db, someone)) == (200, 200)
+
+    refused("debt_outstanding", spend_on, db, config, someone, key="tap-2")
+    give(db, config, someone, 200, key="gift")
+
+    assert (balance(db, someone), owed(db, someone)) == (200, 0)
+    assert spend_on(db, config, someone, key="tap-3").created
     assert_books_balance(db, someone)
 
 

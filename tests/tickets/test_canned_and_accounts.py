@@ -103,11 +103,11 @@ def test_an_api_key_is_shown_once_and_stored_only_as_a_digest(sqlite_db):
         stored = session.scalar(select(ApiKey))
         assert stored.key_hash == staff_accounts.digest(made.key)
         assert made.key not in (stored.key_hash, stored.prefix)
-        assert staff_accounts.api_key_name(session, made.key) == "pos-shanghai"
-        assert staff_accounts.api_key_name(session, made.key + "x") is None
+        assert staff_accounts.key_holder(session, made.key).name == "pos-shanghai"
+        assert staff_accounts.key_holder(session, made.key + "x") is None
         stored.revoked_at = NOW
         session.flush()
-        assert staff_accounts.api_key_name(session, made.key) is None
+        assert staff_accounts.key_holder(session, made.key) is None
 
 
 def test_roles_rank_agent_below_supervisor_below_admin():
