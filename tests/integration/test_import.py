@@ -171,3 +171,48 @@ def test_the_importer_imports_each_row_once_on_either_database(db, config, tmp_p
     assert [line for line, _ in purchases_again.errors] == [3, 4, 5, 6]
     with db.unit_of_work(write=False) as session:
         assert views.balance(session, by_number(session, "M100001").id) == 100 + 100
+
+
+REFUNDS_CSV = """\
+order_id,refund_id,amount
+P-1,R-1,50.25
+P-1,R-2,
+P-1,R-3,1
+P-9,R-1,10
+P-4,R-1,-3
+"""
+
+
+def test_importing_refunds_takes_back_points_once_and_reports_bad_rows(
+    sqlite_file, tmp_path, config
+):
+    db = Database(f"sqlite:///{sqlite_file}")
+    with db.unit_of_work() as session:
+        for number in ("M200001", "M200002"):
+            open_membership(
+                session,
+                config,
+                NewMember(name=number, phone=None, birthday=None, member_no=number),
+                T0,
+                source="test",
+                welcome_bonus=False,
+            )
+        session.commit()
+    bought = write(tmp_path, "purchases.csv", PURCHASES_CSV.replace("M999999", "M200001"))
+    imports.import_purchases(db, config, bought, T0)
+    csv_file = write(tmp_path, "refunds.csv", REFUNDS_CSV)
+
+    first = memberbot(sqlite_file, "import", "refunds", str(csv_file))
+    again = memberbot(sqlite_file, "import", "refunds", str(csv_file))
+
+    assert first.returncode == 1
+    assert f"{csv_file}:4: order P-1 was bought for 100.50" in first.stderr
+    assert f"{csv_file}:5: no purchase with order number P-9" in first.stderr
+    assert f"{csv_file}:6: amount '-3': Input should be greater than 0" in first.stderr
+    assert "Traceback" not in first.stderr
+    assert "imported 2, already there 0, rejected 3" in first.stdout
+    assert "imported 0, already there 2, rejected 3" in again.stdout
+    with db.unit_of_work(write=False) as session:
+        left = views.balance(session, by_number(session, "M200001").id)
+    db.dispose()
+    assert left == 50  # 100 + 50 from the second order P-2, all of P-1 taken back

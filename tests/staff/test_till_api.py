@@ -1,0 +1,225 @@
+"""The till's REST API on SQLite and PostgreSQL: refunds take back points once per refund
+id (the debt rule when they were spent), vouchers are looked up and used once, and a
+key reaches only its scopes. The races run on PostgreSQL through a real HTTP server."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from threading import Barrier
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from handlers.desk import staff_accounts
+from storage.ledger import Ledger
+from storage.members import by_number
+from storage.models import OutboundMessage, PointsAccount, Voucher
+from storage.rewards import redeem
+from tests.staff.conftest import Served, build_web
+from tests.tickets.conftest import NOW, seed_desk
+
+
+@pytest.fixture
+def web(db, config, monkeypatch):
+    monkeypatch.setenv("STAFF_SESSION_SECRET", "tests-only-secret")
+    monkeypatch.setenv("MEMBERBOT_NOW", NOW.isoformat())
+    seed_desk(db, config)
+    return build_web(db, config, {})
+
+
+@pytest.fixture
+def key(db, web) -> str:
+    return staff_accounts.create_api_key(db, "till-1", "ada", NOW).key
+
+
+@pytest.fixture
+def api(web, key):
+    with TestClient(web, base_url="http://testserver") as client:
+        client.headers["Authorization"] = f"Bearer {key}"
+        yield client
+
+
+def coffee_voucher(db, config, member_no="M000002", key="till-test") -> str:
+    with db.unit_of_work() as session:
+        member = by_number(session, member_no)
+        ledger = Ledger(session, config, clock=lambda: NOW)
+        done = redeem(ledger, member.id, "coffee_voucher", 1, key)
+        session.commit()
+        return done.vouchers[0].code
+
+
+def balance(api, member_no="M000002") -> int:
+    return api.get(f"/api/members/{member_no}").json()["points"]
+
+
+# -- refunds ------------------------------------------------------------------------------
+
+
+def test_a_whole_refund_takes_back_the_orders_points_and_a_repeat_changes_nothing(api):
+    assert balance(api) == 520  # 420 from order DEMO-0101, 100 opening
+
+    first = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1"})
+    again = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1"})
+
+    assert first.status_code == 201
+    assert first.json() | {"balance": 100} == {
+        "order_id": "DEMO-0101",
+        "refund_id": "R-1",
+        "member_no": "M000002",
+        "amount": "420.00",
+        "points": 420,
+        "debt": 0,
+        "balance": 100,
+        "created": True,
+    }
+    assert again.status_code == 200 and again.json()["created"] is False
+    assert balance(api) == 100
+
+
+def test_a_partial_refund_takes_back_points_pro_rata_and_more_than_was_bought_is_409(api):
+    part = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 105})
+    over = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-2", "amount": 316})
+
+    assert part.status_code == 201 and part.json()["points"] == 105
+    assert over.status_code == 409 and over.json()["error"] == "over_refund"
+    assert "at most 315.00" in over.json()["message"]
+    assert balance(api) == 415
+
+
+def test_a_refund_id_reused_with_another_amount_is_409(api):
+    api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 10})
+    answer = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 20})
+    assert answer.status_code == 409 and answer.json()["error"] == "conflict"
+
+
+def test_refunding_an_unknown_order_is_404_and_a_bad_amount_422(api):
+    unknown = api.post("/api/purchases/NOPE-1/refunds", json={"refund_id": "R-1"})
+    negative = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R", "amount": -5})
+    assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
+    assert negative.status_code == 422 and negative.json()["fields"][0]["field"] == "amount"
+
+
+def test_points_already_spent_become_a_debt_the_next_purchase_repays(api, db, config):
+    coffee_voucher(db, config, key="a")
+    coffee_voucher(db, config, key="b")
+    assert balance(api) == 120
+
+    refunded = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1"}).json()
+    assert (refunded["points"], refunded["debt"], refunded["balance"]) == (120, 300, 0)
+
+    bought = api.post(
+        "/api/purchases",
+        json={"order_id": "NEW-1", "member_no": "M000002", "amount": "500"},
+    ).json()
+    assert bought["balance"] == 200  # 500 earned, 300 repaid
+    with db.unit_of_work(write=False) as session:
+        member = by_number(session, "M000002")
+        assert session.get(PointsAccount, member.id).debt == 0
+
+
+def test_the_member_is_told_of_the_refund_in_a_service_message(api, db):
+    api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 42})
+    api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 42})
+    with db.unit_of_work(write=False) as session:
+        told = session.scalars(select(OutboundMessage)).all()
+        assert len(told) == 1
+        assert told[0].category == "service" and told[0].status == "queued"
+        assert "DEMO-0101" in told[0].text and "42 points" in told[0].text  # Alice: English
+
+
+# -- vouchers -----------------------------------------------------------------------------
+
+
+def test_a_voucher_is_looked_up_and_used_once(api, db, config):
+    code = coffee_voucher(db, config)
+
+    seen = api.get(f"/api/vouchers/{code.lower()}").json()
+    used = api.post(f"/api/vouchers/{code}/use", json={"order_id": "POS-9", "store": "SH-01"})
+    again = api.post(f"/api/vouchers/{code}/use", json={})
+
+    assert (seen["code"], seen["status"], seen["benefit"], seen["member_no"]) == (
+        code,
+        "active",
+        "coffee_voucher",
+        "M000002",
+    )
+    assert used.status_code == 200 and used.json()["status"] == "used"
+    assert (used.json()["order_id"], used.json()["store"]) == ("POS-9", "SH-01")
+    assert again.status_code == 409 and again.json()["error"] == "used"
+    assert api.get(f"/api/vouchers/{code}").json()["status"] == "used"
+
+
+def test_an_expired_or_void_voucher_is_refused_with_the_reason_and_unknown_is_404(api, db, config):
+    expired, void = coffee_voucher(db, config, key="a"), coffee_voucher(db, config, key="b")
+    with db.unit_of_work() as session:
+        session.scalar(select(Voucher).where(Voucher.code == expired)).expires_at = NOW
+        session.scalar(select(Voucher).where(Voucher.code == void)).status = "void"
+        session.commit()
+
+    assert api.post(f"/api/vouchers/{expired}/use").json()["error"] == "expired"
+    assert api.post(f"/api/vouchers/{void}/use").status_code == 409
+    assert api.get(f"/api/vouchers/{expired}").json()["status"] == "expired"
+    assert api.get("/api/vouchers/ABCDE-FGHJK").status_code == 404
+    assert api.post("/api/vouchers/ABCDE-FGHJK/use").status_code == 404
+
+
+# -- scopes -------------------------------------------------------------------------------
+
+
+def test_a_key_reaches_only_the_routes_of_its_scopes(api, db):
+    till = staff_accounts.create_api_key(db, "till-2", "ada", NOW, scopes=["vouchers"]).key
+    headers = {"Authorization": f"Bearer {till}"}
+
+    assert api.get("/api/vouchers/ABCDE-FGHJK", headers=headers).status_code == 404
+    member = api.get("/api/members/M000001", headers=headers)
+    assert member.status_code == 403 and member.json()["error"] == "forbidden"
+    assert api.get("/api/tickets", headers=headers).status_code == 403
+    refund = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R"}, headers=headers)
+    assert refund.status_code == 403
+
+
+# -- races (PostgreSQL, a real server) ----------------------------------------------------
+
+
+def at_once(url: str, key: str, calls: int, path: str, body: dict) -> list[int]:
+    start = Barrier(calls)
+
+    def call(_):
+        with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+            start.wait()
+            return client.post(url + path, json=body).status_code
+
+    with ThreadPoolExecutor(calls) as pool:
+        return sorted(pool.map(call, range(calls)))
+
+
+@pytest.fixture
+def served(postgres_db, config, monkeypatch):
+    monkeypatch.setenv("MEMBERBOT_NOW", (NOW + timedelta(minutes=1)).isoformat())
+    seed_desk(postgres_db, config)
+    key = staff_accounts.create_api_key(postgres_db, "till-race", "ada", NOW).key
+    with Served(build_web(postgres_db, config, {})) as server:
+        yield server.url, key
+
+
+def test_parallel_uses_of_one_voucher_succeed_exactly_once(served, postgres_db, config):
+    url, key = served
+    code = coffee_voucher(postgres_db, config)
+
+    statuses = at_once(url, key, 8, f"/api/vouchers/{code}/use", {"store": "SH-01"})
+
+    assert statuses == [200] + [409] * 7
+
+
+def test_parallel_identical_refunds_take_back_the_points_exactly_once(served, postgres_db):
+    url, key = served
+
+    statuses = at_once(url, key, 8, "/api/purchases/DEMO-0101/refunds", {"refund_id": "R-1"})
+
+    assert statuses == [200] * 7 + [201]
+    with postgres_db.unit_of_work(write=False) as session:
+        member = by_number(session, "M000002")
+        assert session.get(PointsAccount, member.id).balance == 100
