@@ -9,6 +9,8 @@ import click
 from app.composition import App
 from core.clock import ClockError
 from core.config import ConfigError
+from handlers.desk import staff_accounts
+from handlers.desk.ticket_lifecycle import Actor
 
 
 class BadInput(click.ClickException):
@@ -32,6 +34,25 @@ class _Group(click.Group):
 
 
 pass_app = click.make_pass_decorator(App)
+as_option = click.option(
+    "--as",
+    "username",
+    envvar="MEMBERBOT_STAFF",
+    help="Your staff username (or MEMBERBOT_STAFF).",
+)
+
+
+def staff_actor(app: App, username: str | None) -> Actor:
+    """The active staff account a command acts as; a deactivated one acts no more."""
+    if not username:
+        raise BadInput("say who you are: --as USERNAME (or set MEMBERBOT_STAFF)")
+    with app.database.unit_of_work(write=False) as session:
+        user = staff_accounts.by_username(session, username)
+        if user is None or not user.active:
+            raise BadInput(
+                f"no active staff account {username!r}: create one with `memberbot staff add`"
+            )
+        return Actor(user.username, user.role)
 
 
 @click.group(cls=_Group)
@@ -50,7 +71,20 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 def _register() -> None:
     # Each module adds its commands to `cli` when imported.
-    from app.cli import campaign, chat, db, demo, imports, nlu, scheduler, serve, staff, tickets  # noqa: F401
+    from app.cli import (  # noqa: F401
+        campaign,
+        chat,
+        db,
+        demo,
+        imports,
+        nlu,
+        points,
+        scheduler,
+        serve,
+        staff,
+        tickets,
+        vouchers,
+    )
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import click
 from app.cli import BadInput, cli, pass_app
 from core.clock import now
 from handlers.desk import staff_accounts
-from handlers.desk.staff_accounts import ROLES, StaffError
+from handlers.desk.staff_accounts import ROLES, SCOPES, StaffError
 
 
 @cli.group()
@@ -29,10 +29,7 @@ def staff() -> None:
 @pass_app
 def add(app, username, role, display_name, language, password_stdin) -> None:
     """Create a staff account; the password is asked for (hidden) unless --password-stdin."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin)
     try:
         user = staff_accounts.add_staff(
             app.database,
@@ -48,14 +45,74 @@ def add(app, username, role, display_name, language, password_stdin) -> None:
     click.echo(f"staff account {user.username} ({user.role}) created")
 
 
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+by_option = click.option(
+    "--by", "actor", default="cli", help="Who asks (for the audit log of admin actions)."
+)
+
+
+@staff.command("deactivate")
+@click.argument("username")
+@by_option
+@pass_app
+def deactivate(app, username, actor) -> None:
+    """Deactivate an account: it signs in no more, its sessions end, `--as` refuses it."""
+    try:
+        staff_accounts.deactivate(app.database, username, actor, now())
+    except StaffError as exc:
+        raise BadInput(str(exc)) from None
+    click.echo(f"staff account {username} deactivated")
+
+
+@staff.command("password")
+@click.argument("username")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+@by_option
+@pass_app
+def password(app, username, password_stdin, actor) -> None:
+    """Set a new password (asked for, hidden); the account's sessions end."""
+    try:
+        staff_accounts.set_password(app.database, username, _password(password_stdin), actor, now())
+    except StaffError as exc:
+        raise BadInput(str(exc)) from None
+    click.echo(f"password of {username} changed; its sessions have ended")
+
+
+@staff.command("revoke-key")
+@click.argument("name")
+@by_option
+@pass_app
+def revoke_key(app, name, actor) -> None:
+    """Revoke an API key: it opens the API no more."""
+    try:
+        staff_accounts.revoke_key(app.database, name, actor, now())
+    except StaffError as exc:
+        raise BadInput(str(exc)) from None
+    click.echo(f"API key {name} revoked")
+
+
 @staff.command("api-key")
 @click.argument("name")
-@click.option("--by", "actor", default="cli", help="Who asked for the key (for the audit log).")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(SCOPES),
+    help="What the key reaches; repeat for more. None: everything.",
+)
+@by_option
 @pass_app
-def api_key(app, name, actor) -> None:
+def api_key(app, name, scopes, actor) -> None:
     """Create an API key for another system (e.g. pos-shanghai); it is shown only once."""
     try:
-        made = staff_accounts.create_api_key(app.database, name, actor, now())
+        made = staff_accounts.create_api_key(app.database, name, actor, now(), list(scopes))
     except StaffError as exc:
         raise BadInput(str(exc)) from None
     click.echo(made.key)

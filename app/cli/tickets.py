@@ -9,27 +9,14 @@ from typing import Any
 
 import click
 
-from app.cli import BadInput, Failed, cli, pass_app
+from app.cli import BadInput, Failed, as_option, cli, pass_app, staff_actor
 from core.clock import now
-from handlers.desk import staff_accounts
 from handlers.desk import ticket_lifecycle as lifecycle
 from handlers.desk import ticket_views as views
 from handlers.desk.ticket_delivery import Delivered, Senders
-from handlers.desk.ticket_lifecycle import STATUSES, Actor, TicketError
+from handlers.desk.ticket_lifecycle import STATUSES, TicketError
 
 STATUS_CHOICES = ["open", "all", *STATUSES]
-
-
-def _actor(app, username: str | None) -> Actor:
-    if not username:
-        raise BadInput("say who you are: --as USERNAME (or set MEMBERBOT_STAFF)")
-    with app.database.unit_of_work(write=False) as session:
-        user = staff_accounts.by_username(session, username)
-        if user is None or not user.active:
-            raise BadInput(
-                f"no active staff account {username!r}: create one with `memberbot staff add`"
-            )
-        return Actor(user.username, user.role)
 
 
 def _json(value: object) -> str:
@@ -38,14 +25,6 @@ def _json(value: object) -> str:
 
 def _refused(exc: TicketError) -> click.ClickException:
     return Failed(str(exc)) if exc.code == "bad_move" else BadInput(str(exc))
-
-
-as_option = click.option(
-    "--as",
-    "username",
-    envvar="MEMBERBOT_STAFF",
-    help="Your staff username (or MEMBERBOT_STAFF).",
-)
 
 
 @cli.group()
@@ -157,7 +136,7 @@ def _to_member(app, ticket: str, what: str, work: Callable[[Senders], Delivered]
 @pass_app
 def reply(app, ticket, text, username) -> None:
     """Answer the member on their own channel."""
-    actor = _actor(app, username)
+    actor = staff_actor(app, username)
     _to_member(
         app,
         ticket,
@@ -175,7 +154,7 @@ def reply(app, ticket, text, username) -> None:
 @pass_app
 def assign(app, ticket, assignee, username) -> None:
     """Give the ticket to a staff member (`-` puts it back in the queue)."""
-    actor = _actor(app, username)
+    actor = staff_actor(app, username)
     try:
         done = lifecycle.assign(
             app.database, ticket, None if assignee == "-" else assignee, actor, now()
@@ -194,7 +173,7 @@ def assign(app, ticket, assignee, username) -> None:
 @pass_app
 def resolve(app, ticket, note, username) -> None:
     """Resolve: the bot takes the conversation back and asks the member for a rating."""
-    actor = _actor(app, username)
+    actor = staff_actor(app, username)
     _to_member(
         app,
         ticket,

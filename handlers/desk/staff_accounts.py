@@ -15,11 +15,11 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.db import Database
-from storage.models import ApiKey, AuditEvent, StaffUser
+from storage.models import ApiKey, AuditEvent, StaffSession, StaffUser
 
 ROLES = ("agent", "supervisor", "admin")
 SCOPES = ("members", "purchases", "vouchers", "tickets")
@@ -76,8 +76,7 @@ def add_staff(
         raise StaffError(f"role {role!r}: use one of {', '.join(ROLES)}")
     if language not in ("zh", "en"):
         raise StaffError(f"language {language!r}: use zh or en")
-    if len(password) < MIN_PASSWORD:
-        raise StaffError(f"the password needs at least {MIN_PASSWORD} characters")
+    _check_password(password)
     with db.unit_of_work() as session:
         if session.scalar(select(StaffUser).where(StaffUser.username == username)):
             raise StaffError(f"a staff account {username!r} already exists")
@@ -91,19 +90,70 @@ def add_staff(
             created_at=at,
         )
         session.add(user)
-        session.add(
-            AuditEvent(
-                actor=actor,
-                action="staff_added",
-                entity="staff_user",
-                entity_id=username,
-                data={"role": role},
-                created_at=at,
-            )
-        )
+        _audit(session, actor, "staff_added", "staff_user", username, at, role=role)
         session.commit()
         session.expunge(user)
         return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(f"the password needs at least {MIN_PASSWORD} characters")
+
+
+def _audit(session: Session, actor: str, action: str, entity: str, ident: str, at, **data):
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=ident,
+            data=data or None,
+            created_at=at,
+        )
+    )
+
+
+def _account(session: Session, username: str) -> StaffUser:
+    user = by_username(session, username)
+    if user is None:
+        raise StaffError(
+            f"no staff account {username.strip().lower()!r}: see `memberbot staff list`"
+        )
+    return user
+
+
+def _end_sessions(session: Session, user: StaffUser, at: datetime) -> None:
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.staff_id == user.id, StaffSession.ended_at.is_(None))
+        .values(ended_at=at)
+    )
+
+
+def deactivate(db: Database, username: str, actor: str, at: datetime) -> None:
+    """The account signs in no more, its open sessions end now, and `--as` refuses it."""
+    with db.unit_of_work() as session:
+        user = _account(session, username)
+        if user.username == actor:
+            raise StaffError("you cannot deactivate your own account")
+        if not user.active:
+            raise StaffError(f"the staff account {user.username!r} is deactivated already")
+        user.active = False
+        _end_sessions(session, user, at)
+        _audit(session, actor, "staff_deactivated", "staff_user", user.username, at)
+        session.commit()
+
+
+def set_password(db: Database, username: str, password: str, actor: str, at: datetime) -> None:
+    """A new password; the account's open sessions end, so it signs in again with it."""
+    _check_password(password)
+    with db.unit_of_work() as session:
+        user = _account(session, username)
+        user.password_hash = _hasher.hash(password)
+        _end_sessions(session, user, at)
+        _audit(session, actor, "staff_password_set", "staff_user", user.username, at)
+        session.commit()
 
 
 def authenticate(db: Database, username: str, password: str) -> StaffUser | None:
@@ -123,6 +173,12 @@ def authenticate(db: Database, username: str, password: str) -> StaffUser | None
             session.commit()
         session.expunge(user)  # the caller keeps it after this unit of work ends
         return user
+
+
+def audit_trail(session: Session, limit: int = 50) -> list[AuditEvent]:
+    """The latest hand-made changes, newest first: who did what, when."""
+    query = select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    return list(session.scalars(query.limit(limit)))
 
 
 def staff_list(session: Session, active_only: bool = True) -> list[StaffUser]:
@@ -170,18 +226,28 @@ def create_api_key(
                 scopes=chosen,
             )
         )
-        session.add(
-            AuditEvent(
-                actor=actor,
-                action="api_key_created",
-                entity="api_key",
-                entity_id=name,
-                data={"scopes": chosen},
-                created_at=at,
-            )
-        )
+        _audit(session, actor, "api_key_created", "api_key", name, at, scopes=chosen)
         session.commit()
     return NewKey(name, key)
+
+
+def revoke_key(db: Database, name: str, actor: str, at: datetime) -> None:
+    """The key opens the API no more, from the next request on."""
+    with db.unit_of_work() as session:
+        found = session.scalar(select(ApiKey).where(ApiKey.name == name.strip()))
+        if found is None:
+            raise StaffError(f"no API key named {name.strip()!r}: see the accounts page")
+        if found.revoked_at is not None:
+            raise StaffError(f"the API key {found.name!r} is revoked already")
+        found.revoked_at = at
+        _audit(session, actor, "api_key_revoked", "api_key", found.name, at)
+        session.commit()
+
+
+def api_keys(session: Session) -> list[ApiKey]:
+    return list(
+        session.scalars(select(ApiKey).order_by(ApiKey.revoked_at.is_not(None), ApiKey.name))
+    )
 
 
 def key_holder(session: Session, key: str) -> KeyHolder | None:

@@ -1,0 +1,71 @@
+"""Corrections: a supervisor or admin adds or takes away points by hand, with a reason,
+through the ledger (an `adjust` entry with who and why, shown in the member's history).
+Agents are refused. The request key makes a repeated submission post once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.config import Config
+from handlers.desk.staff_accounts import at_least
+from handlers.desk.ticket_lifecycle import Actor
+from storage.db import Database
+from storage.ledger import Ledger, LedgerError
+from storage.members import by_number
+from storage.models import AuditEvent, PointsAccount
+
+
+class AdjustmentRefused(Exception):
+    """`code`: forbidden, not_found, bad_input, insufficient_points."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Adjusted:
+    member_no: str
+    points: int
+    balance: int
+    created: bool  # false: this request key was posted before, nothing changed
+
+
+def adjust(
+    db: Database,
+    config: Config,
+    member_no: str,
+    points: int,
+    reason: str,
+    actor: Actor,
+    at: datetime,
+    key: str,
+) -> Adjusted:
+    if not at_least(actor.role, "supervisor"):
+        raise AdjustmentRefused("forbidden", "only supervisors and admins correct points")
+    with db.unit_of_work() as session:
+        member = by_number(session, member_no.strip())
+        if member is None:
+            raise AdjustmentRefused("not_found", f"no member {member_no.strip().upper()}")
+        try:
+            posted = Ledger(session, config, clock=lambda: at).adjust(
+                member.id, points, actor.username, reason.strip()[:500], key
+            )
+        except LedgerError as exc:
+            code = "insufficient_points" if exc.code == "insufficient_points" else "bad_input"
+            raise AdjustmentRefused(code, str(exc)) from None
+        if posted.created:
+            session.add(
+                AuditEvent(
+                    actor=actor.username,
+                    action="points_adjusted",
+                    entity="member",
+                    entity_id=member.member_no,
+                    data={"points": points, "reason": reason.strip()[:500]},
+                    created_at=at,
+                )
+            )
+        balance = session.get(PointsAccount, member.id).balance
+        session.commit()
+        return Adjusted(member.member_no, posted.entry.points, balance, posted.created)

@@ -1,0 +1,190 @@
+"""The desk's commands on SQLite and PostgreSQL: points corrections, voucher extensions,
+and staff accounts and keys (deactivate, password, scopes, revoke), each an audit event."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from app.cli import _register, cli
+from handlers.desk import staff_accounts
+from staff.auth import Sessions
+from storage.ledger import Ledger
+from storage.members import by_number
+from storage.models import ApiKey, AuditEvent, LedgerEntry, OutboundMessage, PointsAccount, Voucher
+from storage.rewards import redeem
+from tests.conftest import ROOT
+from tests.tickets.conftest import NOW, PASSWORD, seed_desk
+
+
+@pytest.fixture
+def run(db, config, monkeypatch):
+    seed_desk(db, config)
+    monkeypatch.setenv("DATABASE_URL", db.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("MEMBERBOT_NOW", NOW.isoformat())
+    monkeypatch.delenv("MEMBERBOT_STAFF", raising=False)
+    _register()
+    runner = CliRunner()
+
+    def invoke(*args, stdin=None):
+        return runner.invoke(cli, ["--config", str(ROOT / "config.yml"), *args], input=stdin)
+
+    return invoke
+
+
+def points_of(db, member_no="M000002") -> int:
+    with db.unit_of_work(write=False) as session:
+        return session.get(PointsAccount, by_number(session, member_no).id).balance
+
+
+def audit(db) -> list[tuple[str, str, str]]:
+    with db.unit_of_work(write=False) as session:
+        rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        return [(e.actor, e.action, e.entity_id) for e in rows]
+
+
+# -- points adjust ------------------------------------------------------------------------
+
+
+def test_a_supervisor_corrects_points_with_a_reason_through_the_ledger(run, db):
+    added = run("points", "adjust", "M000002", "50", "--reason", "till was offline", "--as", "sam")
+    taken = run("points", "adjust", "m000002", "-20", "--reason", "double credit", "--as", "sam")
+
+    assert added.exit_code == 0, added.output
+    assert "M000002: +50 points, balance 570" in added.output
+    assert taken.exit_code == 0 and "balance 550" in taken.output
+    with db.unit_of_work(write=False) as session:
+        entries = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "adjust")).all()
+        assert [(e.points, e.actor, e.reason) for e in entries] == [
+            (50, "sam", "till was offline"),
+            (-20, "sam", "double credit"),
+        ]
+    assert ("sam", "points_adjusted", "M000002") in audit(db)
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["M000002", "50", "--reason", "x", "--as", "amy"], "only supervisors and admins"),
+        (["M000002", "50", "--reason", "  ", "--as", "sam"], "needs a reason"),
+        (["M000002", "0", "--reason", "x", "--as", "sam"], "changes nothing"),
+        (["M999999", "5", "--reason", "x", "--as", "sam"], "no member M999999"),
+        (["M000002", "5", "--reason", "x"], "--as USERNAME"),
+        (["M000002", "lots", "--reason", "x", "--as", "sam"], "not a valid integer"),
+    ],
+)
+def test_a_correction_the_rules_refuse_exits_2_and_changes_nothing(run, db, args, problem):
+    result = run("points", "adjust", *args)
+    assert result.exit_code == 2
+    assert problem in result.output
+    assert points_of(db) == 520
+
+
+def test_taking_more_points_than_the_balance_fails_with_exit_1(run, db):
+    result = run("points", "adjust", "M000002", "-521", "--reason", "x", "--as", "ada")
+    assert result.exit_code == 1 and "balance is 520" in result.output
+
+
+# -- vouchers extend ----------------------------------------------------------------------
+
+
+def voucher(db, config) -> str:
+    with db.unit_of_work() as session:
+        member = by_number(session, "M000002")
+        made = redeem(
+            Ledger(session, config, clock=lambda: NOW), member.id, "coffee_voucher", 1, "k"
+        )
+        session.commit()
+        return made.vouchers[0].code
+
+
+def test_a_supervisor_extends_a_voucher_and_the_member_is_told(run, db, config):
+    code = voucher(db, config)
+
+    result = run("vouchers", "extend", code, "--days", "14", "--as", "sam")
+
+    assert result.exit_code == 0, result.output
+    with db.unit_of_work(write=False) as session:
+        extended = session.scalar(select(Voucher).where(Voucher.code == code))
+        assert extended.expires_at == NOW + timedelta(days=30 + 14)
+        told = session.scalars(select(OutboundMessage.text)).all()
+    assert told == [
+        f"Your voucher Coffee voucher {code} has been extended; it is valid until "
+        f"{(NOW + timedelta(days=44)).date().isoformat()}."
+    ]
+    assert ("sam", "voucher_extended", code) in audit(db)
+
+
+def test_an_agent_cannot_extend_and_a_used_voucher_is_not_extended(run, db, config):
+    code = voucher(db, config)
+    agent = run("vouchers", "extend", code, "--days", "14", "--as", "amy")
+    with db.unit_of_work() as session:
+        session.scalar(select(Voucher).where(Voucher.code == code)).status = "used"
+        session.commit()
+    used = run("vouchers", "extend", code, "--days", "14", "--as", "sam")
+    unknown = run("vouchers", "extend", "NOPE-NOPE", "--days", "14", "--as", "sam")
+
+    assert agent.exit_code == 2 and "only supervisors and admins" in agent.output
+    assert used.exit_code == 1 and "used already" in used.output
+    assert unknown.exit_code == 2 and "no voucher NOPE-NOPE" in unknown.output
+
+
+# -- staff accounts and keys --------------------------------------------------------------
+
+
+def test_a_deactivated_account_signs_in_no_more_its_session_ends_and_as_refuses_it(run, db):
+    sessions = Sessions(db, "secret")
+    user = staff_accounts.authenticate(db, "sam", PASSWORD)
+    cookie = sessions.open(user, NOW)
+    assert sessions.current(cookie, NOW) is not None
+
+    result = run("staff", "deactivate", "sam", "--by", "ada")
+
+    assert result.exit_code == 0, result.output
+    assert sessions.current(cookie, NOW) is None
+    assert staff_accounts.authenticate(db, "sam", PASSWORD) is None
+    acting = run("points", "adjust", "M000002", "5", "--reason", "x", "--as", "sam")
+    assert acting.exit_code == 2 and "no active staff account 'sam'" in acting.output
+    assert run("staff", "deactivate", "sam").exit_code == 2
+    assert ("ada", "staff_deactivated", "sam") in audit(db)
+
+
+def test_a_new_password_opens_the_account_and_ends_its_sessions(run, db):
+    sessions = Sessions(db, "secret")
+    cookie = sessions.open(staff_accounts.authenticate(db, "amy", PASSWORD), NOW)
+
+    short = run("staff", "password", "amy", "--password-stdin", stdin="short\n")
+    result = run("staff", "password", "amy", "--password-stdin", stdin="a-new-long-secret\n")
+
+    assert short.exit_code == 2 and "at least 8 characters" in short.output
+    assert result.exit_code == 0, result.output
+    assert sessions.current(cookie, NOW) is None
+    assert staff_accounts.authenticate(db, "amy", PASSWORD) is None
+    assert staff_accounts.authenticate(db, "amy", "a-new-long-secret") is not None
+    assert ("cli", "staff_password_set", "amy") in audit(db)
+
+
+def test_a_scoped_key_is_made_and_a_key_revoked(run, db):
+    made = run("staff", "api-key", "till-7", "--scope", "vouchers", "--scope", "purchases")
+    bad = run("staff", "api-key", "till-8", "--scope", "everything")
+
+    assert made.exit_code == 0, made.output
+    key = made.stdout.strip().splitlines()[-1]
+    with db.unit_of_work(write=False) as session:
+        assert staff_accounts.key_holder(session, key).scopes == ("purchases", "vouchers")
+    assert bad.exit_code == 2
+
+    revoked = run("staff", "revoke-key", "till-7", "--by", "ada")
+    assert revoked.exit_code == 0, revoked.output
+    with db.unit_of_work(write=False) as session:
+        assert staff_accounts.key_holder(session, key) is None
+        assert session.scalar(select(ApiKey.revoked_at)) is not None
+    assert run("staff", "revoke-key", "till-7").exit_code == 2
+    assert run("staff", "revoke-key", "nobody").exit_code == 2
+    assert [a for a in audit(db) if a[2] == "till-7"] == [
+        ("cli", "api_key_created", "till-7"),
+        ("ada", "api_key_revoked", "till-7"),
+    ]
