@@ -13,6 +13,7 @@ from handlers.conversation import (
     binding,
     complaints,
     points,
+    privacy,
     profile,
     rules,
     smalltalk,
@@ -51,6 +52,8 @@ ROUTES: dict[str, Route] = {
     "subscribe": Route(profile.subscribe, needs_member=True),
     "bind_account": Route(binding.BIND),
     "register": Route(binding.REGISTER),  # from a button only
+    "unlink_account": Route(privacy.unlink),
+    "erase_data": Route(privacy.ERASE, needs_member=True),
     "ask_rules": Route(rules.ask_rules),
     "file_complaint": Route(complaints.COMPLAINT),
     "ticket_status": Route(complaints.ticket_status),

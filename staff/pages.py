@@ -13,13 +13,14 @@ from starlette.datastructures import FormData
 
 from core.clock import now
 from core.ticket_rules import PRIORITIES
-from handlers.desk import canned_replies, compensation, desk_figures, staff_accounts
+from handlers.desk import canned_replies, compensation, desk_figures, staff_accounts, vouchers
 from handlers.desk import ticket_lifecycle as lifecycle
 from handlers.desk import ticket_views as views
 from handlers.desk.ticket_lifecycle import STATUSES, Actor, TicketError
 from staff import charts, i18n
 from staff.auth import COOKIE, SESSION_HOURS, SIGNIN_COOKIE
 from staff.web import back, base, desk, guarded, language, render, signed_in, text_field
+from storage.models import Voucher
 
 router = APIRouter()
 DONE = {"sent": "replied", "queued": "reply_queued"}
@@ -180,6 +181,7 @@ def ticket_page(request: Request, ref: str) -> Response:
             countdown=lambda due: _countdown(request, staff, due, at),
             member_lang=seen.member.language if seen.member else the.config.default_language,
             supervisor=staff_accounts.at_least(staff.role, "supervisor"),
+            voucher=session.get(Voucher, ticket.voucher_id) if ticket.voucher_id else None,
             done=request.query_params.get("done"),
             detail=request.query_params.get("detail"),
             error=request.query_params.get("error"),
@@ -351,6 +353,21 @@ async def reject(request: Request, ref: str) -> Response:
         ),
         "rejected",
     )
+
+
+@router.post("/tickets/{ref}/extend-voucher")
+async def extend_voucher(request: Request, ref: str) -> Response:
+    the = desk(request)
+
+    def work(actor, form):
+        days = str(form.get("days", "")).strip()
+        if not days.isdigit():
+            raise TicketError("bad_input", "days: give a whole number of days")
+        return vouchers.extend_on_ticket(
+            the.db, the.config, the.senders, ref, int(days), actor, now()
+        )
+
+    return await _act(request, ref, work, "extended")
 
 
 # -- figures and canned replies ------------------------------------------------------------

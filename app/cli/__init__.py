@@ -77,6 +77,7 @@ def _register() -> None:
         db,
         demo,
         imports,
+        members,
         nlu,
         points,
         scheduler,

@@ -118,6 +118,7 @@ def got_confirm(ctx: Context) -> str | None:
         member=ctx.member,
         identity=ctx.identity,
     )
+    ticket.voucher_id = voucher.id  # staff extend it from the ticket
     ctx.say(
         "vouchers.extend_requested", number=ticket.number, due=ctx.when(ticket.first_response_due)
     )
