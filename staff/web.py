@@ -71,7 +71,7 @@ class Refused(Exception):
 
 
 def create(app: Setup, senders: Mapping[str, Sender], secret: str | None = None) -> FastAPI:
-    from staff import campaign_pages, pages
+    from staff import account_pages, campaign_pages, member_pages, pages
 
     workbench = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -80,6 +80,8 @@ def create(app: Setup, senders: Mapping[str, Sender], secret: str | None = None)
     workbench.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     workbench.include_router(pages.router)
     workbench.include_router(campaign_pages.router)
+    workbench.include_router(member_pages.router)
+    workbench.include_router(account_pages.router)
 
     @workbench.middleware("http")
     async def security_headers(request: Request, call_next):
