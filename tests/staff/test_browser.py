@@ -146,6 +146,77 @@ def test_a_post_without_a_session_is_refused(served, browser, sqlite_db, config)
     context.close()
 
 
+def signed_in_as(browser, server, username: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{server.url}/staff/signin?lang=en")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/staff/queue"))
+    return page
+
+
+def test_a_supervisor_corrects_points_on_the_member_page(served, browser, tmp_path):
+    server, _ = served
+    page = signed_in_as(browser, server, "sam")
+    page.goto(f"{server.url}/staff/members/M000002")
+
+    page.fill("section.adjust input[name=points]", "-20")
+    page.fill("section.adjust input[name=reason]", "double credit at the till")
+    page.click("section.adjust button[type=submit]")
+
+    page.wait_for_selector(".flash.ok")
+    assert "Points adjusted" in page.inner_text(".flash.ok")
+    assert page.inner_text(".facts .points") == "500"
+    row = page.locator("table.ledger tr.adjust").first
+    assert "-20" in row.inner_text() and "double credit at the till" in row.inner_text()
+    page.screenshot(path=str(tmp_path / "member.png"), full_page=True)
+
+
+def test_a_supervisor_extends_a_requested_voucher_and_the_member_is_told(
+    served, browser, sqlite_db, config
+):
+    from tests.staff.test_desk_pages import extension_request
+
+    server, fake = served
+    code, number = extension_request(sqlite_db, config)
+    page = signed_in_as(browser, server, "sam")
+    page.goto(f"{server.url}/staff/tickets/{number}")
+    assert code in page.inner_text("section.extension")
+
+    page.fill("section.extension input[name=days]", "14")
+    page.click("section.extension button[type=submit]")
+
+    page.wait_for_selector("text=Voucher extended; the ticket is resolved")
+    assert "Resolved" in page.inner_text(".ticket-head")
+    assert any(code in text and "已延期" in text for text in _texts(fake))
+
+
+def test_an_admin_manages_keys_and_accounts_on_the_accounts_page(served, browser, tmp_path):
+    server, _ = served
+    page = signed_in_as(browser, server, "ada")
+    page.click("nav a[href$='/accounts']")
+    page.wait_for_url("**/staff/accounts")
+
+    page.fill("form.create-key input[name=name]", "till-shanghai")
+    page.check("form.create-key input[value=vouchers]")
+    page.click("form.create-key button[type=submit]")
+    key = page.inner_text("code.key")
+    assert key.startswith("mbk_")
+    assert "vouchers" in page.inner_text("tr[data-key=till-shanghai]")
+    page.click("tr[data-key=till-shanghai] form.revoke button")
+    page.wait_for_selector("text=Key revoked")
+    assert "Revoked" in page.inner_text("tr[data-key=till-shanghai]")
+
+    page.click("tr[data-user=amy] form.deactivate button")
+    page.wait_for_selector("text=Account deactivated")
+    assert "Deactivated" in page.inner_text("tr[data-user=amy]")
+    assert "ada" in page.inner_text("ol.trail") and "staff_deactivated" in page.inner_text(
+        "ol.trail"
+    )
+    page.screenshot(path=str(tmp_path / "accounts.png"), full_page=True)
+
+
 if os.environ.get("MEMBERBOT_SHOTS"):  # keep the screenshots for a person to look at
 
     @pytest.fixture
