@@ -215,7 +215,7 @@ class Ledger:
         if seen := self.entry_for(f"clawback:{order_id}:{refund_id}"):
             return Posted(seen, created=False)
         bought = Decimal(purchase.amount)
-        refunded, clawed = self.session.execute(
+        row = self.session.execute(
             select(
                 func.coalesce(func.sum(LedgerEntry.amount), 0),
                 -func.coalesce(
@@ -223,7 +223,8 @@ class Ledger:
                 ),
             ).where(LedgerEntry.kind == "clawback", LedgerEntry.order_id == order_id)
         ).one()
-        left = bought - Decimal(refunded)
+        refunded, clawed = Decimal(row[0] or 0), int(row[1] or 0)
+        left = bought - refunded
         amount = left if amount is None else Decimal(amount)
         if not amount.is_finite() or amount <= 0 or amount > left:
             raise LedgerError(
@@ -459,12 +460,13 @@ class Ledger:
 
     def _recompute(self, account: PointsAccount, at: datetime) -> None:
         self.session.flush()
-        account.balance, account.debt = self.session.execute(
+        sums = self.session.execute(
             select(
                 func.coalesce(func.sum(LedgerEntry.points), 0),
                 func.coalesce(func.sum(LedgerEntry.debt), 0),
             ).where(LedgerEntry.member_id == account.member_id)
         ).one()
+        account.balance, account.debt = int(sums[0] or 0), int(sums[1] or 0)
         account.updated_at = at
         self.session.flush()
 

@@ -20,7 +20,7 @@ def ask_erase(ctx: Context) -> None:
 @confirmation(dropped="erasure.dropped")
 def got_erase(ctx: Context) -> None:
     ctx.confirmation_key()
-    erase_personal_data(ctx.session, ctx.member, f"chat:{ctx.identity.channel}", ctx.now)
+    erase_personal_data(ctx.session, ctx.bound_member, f"chat:{ctx.identity.channel}", ctx.now)
     ctx.member = None
     ctx.say("erasure.done")
     return None

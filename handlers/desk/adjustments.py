@@ -66,6 +66,6 @@ def adjust(
                     created_at=at,
                 )
             )
-        balance = session.get(PointsAccount, member.id).balance
+        balance = session.get_one(PointsAccount, member.id).balance
         session.commit()
         return Adjusted(member.member_no, posted.entry.points, balance, posted.created)

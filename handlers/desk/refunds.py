@@ -68,23 +68,20 @@ def refund(
             code = {"unknown_order": "not_found"}.get(exc.code, exc.code)
             raise RefundRefused(code, str(exc)) from None
         entry = posted.entry
-        if (
-            not posted.created
-            and asked.amount is not None
-            and Decimal(entry.amount) != asked.amount
-        ):
+        refunded = Decimal(entry.amount or 0)
+        if not posted.created and asked.amount is not None and refunded != asked.amount:
             raise RefundRefused(
                 "conflict",
                 f"refund {asked.refund_id} of order {order_id} was posted before "
                 f"with amount {entry.amount}",
             )
-        member = session.get(Member, entry.member_id)
-        balance = session.get(PointsAccount, member.id).balance
+        member = session.get_one(Member, entry.member_id)
+        balance = session.get_one(PointsAccount, member.id).balance
         done = Refunded(
             order_id=order_id,
             refund_id=asked.refund_id,
             member_no=member.member_no,
-            amount=Decimal(entry.amount),
+            amount=refunded,
             points=-entry.points,
             debt=entry.debt or 0,
             balance=balance,

@@ -56,12 +56,11 @@ def status(voucher: Voucher, at: datetime) -> str:
 
 def look_up(session: Session, code: str, at: datetime) -> Seen:
     voucher = _find(session, code)
-    member_no = session.scalar(select(Member.member_no).where(Member.id == voucher.member_id))
     return Seen(
         code=voucher.code,
         status=status(voucher, at),
-        benefit=session.scalar(select(Benefit.code).where(Benefit.id == voucher.benefit_id)),
-        member_no=member_no,
+        benefit=session.get_one(Benefit, voucher.benefit_id).code,
+        member_no=session.get_one(Member, voucher.member_id).member_no,
         expires_at=voucher.expires_at,
         used_at=voucher.used_at,
         order_id=voucher.used_order_id,
@@ -109,7 +108,7 @@ def extend_on_ticket(
         ticket = lifecycle.find(session, ref, lock=True)
         if ticket.voucher_id is None:
             raise TicketError("bad_move", f"ticket {ticket.number} asks for no voucher extension")
-        voucher = session.get(Voucher, ticket.voucher_id)
+        voucher = session.get_one(Voucher, ticket.voucher_id)
         try:
             _extended(session, voucher.code, days, actor, at)
         except VoucherRefused as exc:
@@ -124,7 +123,7 @@ def extend_on_ticket(
                 created_at=at,
             )
         )
-        member = session.get(Member, voucher.member_id)
+        member = session.get_one(Member, voucher.member_id)
         message = catalogue.text(
             member.language, "vouchers.extended", **_fields(session, config, voucher, member)
         )
@@ -189,14 +188,14 @@ def _extended(session: Session, code: str, days: int, actor: Actor, at: datetime
 
 def _fields(session: Session, config: Config, voucher: Voucher, member: Member) -> dict:
     """The voucher as the member reads it: its name, code and last valid local day."""
-    benefit = session.get(Benefit, voucher.benefit_id)
+    benefit = session.get_one(Benefit, voucher.benefit_id)
     zone = ZoneInfo(member.timezone) if member.timezone else config.zone
     last_day = (voucher.expires_at - timedelta(microseconds=1)).astimezone(zone).date()
     return {"name": benefit.name(member.language), "code": voucher.code, "until": last_day}
 
 
 def _tell(session: Session, config: Config, voucher: Voucher, at: datetime) -> None:
-    member = session.get(Member, voucher.member_id)
+    member = session.get_one(Member, voucher.member_id)
     member_notices.tell(
         session,
         member,
