@@ -188,3 +188,24 @@ def test_a_scoped_key_is_made_and_a_key_revoked(run, db):
         ("cli", "api_key_created", "till-7"),
         ("ada", "api_key_revoked", "till-7"),
     ]
+
+
+# -- members erase ------------------------------------------------------------------------
+
+
+def test_an_admin_erases_a_member_and_the_ledger_keeps_its_sums(run, db):
+    refused = run("members", "erase", "M000002", "--as", "sam")
+    erased = run("members", "erase", "M000002", "--as", "ada")
+    again = run("members", "erase", "M000002", "--as", "ada")
+    unknown = run("members", "erase", "M999999", "--as", "ada")
+
+    assert refused.exit_code == 2 and "only admins" in refused.output
+    assert erased.exit_code == 0, erased.output
+    assert "M000002: personal data erased" in erased.output
+    assert again.exit_code == 0 and "erased before" in again.output
+    assert unknown.exit_code == 2 and "no member M999999" in unknown.output
+    with db.unit_of_work(write=False) as session:
+        member = by_number(session, "M000002")
+        assert (member.name, member.phone, member.birthday) == ("", None, None)
+    assert points_of(db) == 520
+    assert ("ada", "member_erased", "M000002") in audit(db)
