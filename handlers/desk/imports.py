@@ -176,24 +176,21 @@ def import_refunds(
 ) -> ImportReport:
     """Each row refunded as the REST API refunds (handlers/desk/refunds.py); an empty
     amount refunds what is left of the order."""
-    report = ImportReport()
-    for line, row in _rows(path, REFUND_COLUMNS):
+
+    def land(row: dict[str, str]) -> bool:
         try:
             asked = Refund.model_validate(
                 {"refund_id": row["refund_id"], "amount": row["amount"] or None}
             )
-            done = refunds.refund(db, config, row["order_id"], asked, f"import:{path.name}", at)
+            return refunds.refund(
+                db, config, row["order_id"], asked, f"import:{path.name}", at
+            ).created
         except ValidationError as exc:
-            report.errors.append((line, _problems(exc)))
+            raise ValueError(_problems(exc)) from None
         except RefundRefused as refused:
-            report.errors.append((line, str(refused)))
-        else:
-            if done.created:
-                report.imported += 1
-            else:
-                report.skipped += 1
-        progress(1)
-    return report
+            raise ValueError(str(refused)) from None
+
+    return _each_row(path, REFUND_COLUMNS, land, progress)
 
 
 def _problems(exc: ValidationError) -> str:
