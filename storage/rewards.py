@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 
-from storage.ledger import Ledger, LedgerError, refuse_while_in_debt
+from storage.ledger import Ledger, LedgerError
 from storage.models import Benefit, Member, Redemption, Voucher
+
+BENEFITS = Benefit.__table__
+REDEMPTIONS = Redemption.__table__
+VOUCHERS = Voucher.__table__
 
 # No 0/O or 1/I: members read codes aloud to cashiers.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -31,64 +35,123 @@ def voucher_code() -> str:
 def redeem(
     ledger: Ledger, member_id: int, benefit_code: str, quantity: int, request_key: str
 ) -> Redeemed:
-    """Spend points on a benefit; the request key makes a double tap redeem once."""
-    session, config = ledger.session, ledger.config
+    """Spend points on a benefit; the request key makes a double tap redeem once.
+
+    Under the account lock: one read for the benefit, an earlier redemption of the same
+    request and this month's count; the benefit's row is written (and so locked) only
+    when its stock is limited, by one conditional decrement."""
     if quantity < 1:
         raise LedgerError("bad_quantity", f"quantity must be at least 1, got {quantity}")
     at = ledger.clock()
-    account, member = ledger.lock_account(member_id)  # the account row first, then the benefit row
-    earlier = session.scalar(select(Redemption).where(Redemption.request_key == request_key))
+    account = ledger.lock(member_id)  # the account row first, then the benefit row
+    benefit = _benefit_for(ledger, member_id, benefit_code, request_key, at)
+    earlier = benefit.earlier if benefit is not None else _earlier_id(ledger, request_key)
     if earlier is not None:
-        vouchers = session.scalars(select(Voucher).where(Voucher.redemption_id == earlier.id)).all()
-        return Redeemed(earlier, list(vouchers), created=False)
-    benefit = session.scalar(
-        select(Benefit)
-        .where(Benefit.code == benefit_code, Benefit.active.is_(True))
-        .with_for_update()
-        .execution_options(populate_existing=True)  # the stock as it is under the lock
-    )
+        return _redeemed_before(ledger, earlier)
     if benefit is None:
         raise LedgerError("unknown_benefit", f"no active benefit {benefit_code!r}")
-    points = _checked(ledger, member, benefit, quantity, at)
-    spent = ledger.spend(
-        member.id,
-        "redeem",
-        points,
-        f"redeem:{request_key}",
-        "member",
-        reference=benefit.code,
-        at=at,
-    )
+    points = _checked(ledger.config, account.tier, benefit, quantity, benefit.used)
+    lots = ledger.open_lots(account, at)
+    ledger.require(account, points)
     if benefit.stock is not None:
-        benefit.stock -= quantity
-    redemption = Redemption(
-        member_id=member.id,
-        benefit_id=benefit.id,
-        quantity=quantity,
-        points=points,
-        request_key=request_key,
-        entry_id=spent.entry.id,
-        status="done",
-        created_at=at,
-    )
-    session.add(redemption)
-    session.flush()
-    days = benefit.voucher_validity_days or config.benefits.voucher_validity_days
+        _take_stock(ledger, benefit, quantity)
+    spent = ledger.take(
+        account, "redeem", points, f"redeem:{request_key}", "member", at, lots,
+        reference=benefit.code,
+    )  # fmt: skip
+    connection = ledger.session.connection()
+    redemption = {
+        "member_id": member_id, "benefit_id": benefit.id, "quantity": quantity,
+        "points": points, "request_key": request_key, "entry_id": spent.entry.id,
+        "status": "done", "created_at": at,
+    }  # fmt: skip
+    redemption["id"] = connection.execute(
+        insert(REDEMPTIONS).values(redemption).returning(REDEMPTIONS.c.id)
+    ).scalar_one()
+    days = benefit.voucher_validity_days or ledger.config.benefits.voucher_validity_days
     vouchers = [
-        Voucher(
-            code=voucher_code(),
-            redemption_id=redemption.id,
-            member_id=member.id,
-            benefit_id=benefit.id,
-            issued_at=at,
-            expires_at=at + timedelta(days=days),
-            status="active",
-        )
+        {
+            "code": voucher_code(),
+            "redemption_id": redemption["id"],
+            "member_id": member_id,
+            "benefit_id": benefit.id,
+            "issued_at": at,
+            "expires_at": at + timedelta(days=days),
+            "status": "active",
+            "extension_requested_at": None,
+        }  # fmt: skip
         for _ in range(quantity)
     ]
-    session.add_all(vouchers)
-    session.flush()
-    return Redeemed(redemption, vouchers, created=True)
+    ids = connection.execute(
+        insert(VOUCHERS).returning(VOUCHERS.c.id, sort_by_parameter_order=True), vouchers
+    ).scalars()
+    issued = [Voucher(id=voucher_id, **v) for voucher_id, v in zip(ids, vouchers, strict=True)]
+    return Redeemed(Redemption(**redemption), issued, created=True)
+
+
+def _benefit_for(ledger: Ledger, member_id: int, code: str, request_key: str, at: datetime):
+    """The active benefit, with the redemption of this request if there was one and what
+    the member redeemed of it this month; None when no such benefit is active."""
+    local = at.astimezone(ZoneInfo(ledger.config.timezone))
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    used = (
+        select(func.coalesce(func.sum(REDEMPTIONS.c.quantity), 0))
+        .where(
+            REDEMPTIONS.c.member_id == member_id,
+            REDEMPTIONS.c.benefit_id == BENEFITS.c.id,
+            REDEMPTIONS.c.status == "done",
+            REDEMPTIONS.c.created_at >= month_start,
+        )
+        .scalar_subquery()
+    )
+    row = select(
+        BENEFITS, used.label("used"), _earlier_query(request_key).scalar_subquery().label("earlier")
+    ).where(BENEFITS.c.code == code, BENEFITS.c.active.is_(True))
+    return ledger.session.connection().execute(row).first()
+
+
+def _earlier_query(request_key: str):
+    return select(REDEMPTIONS.c.id).where(REDEMPTIONS.c.request_key == request_key)
+
+
+def _earlier_id(ledger: Ledger, request_key: str) -> int | None:
+    return ledger.session.connection().execute(_earlier_query(request_key)).scalar()
+
+
+def _redeemed_before(ledger: Ledger, redemption_id: int) -> Redeemed:
+    session = ledger.session
+    earlier = session.get(Redemption, redemption_id)
+    vouchers = session.scalars(select(Voucher).where(Voucher.redemption_id == earlier.id)).all()
+    return Redeemed(earlier, list(vouchers), created=False)
+
+
+def _take_stock(ledger: Ledger, benefit, quantity: int) -> None:
+    """Decrement the stock if enough is left, in one statement: concurrent redemptions of
+    the last items queue on the benefit's row and each sees what the one before took."""
+    left = (
+        ledger.session.connection()
+        .execute(
+            update(BENEFITS)
+            .where(BENEFITS.c.id == benefit.id, BENEFITS.c.stock >= quantity)
+            .values(stock=BENEFITS.c.stock - quantity)
+            .returning(BENEFITS.c.stock)
+        )
+        .scalar()
+    )
+    if left is None:
+        stock = (
+            ledger.session.connection()
+            .execute(select(BENEFITS.c.stock).where(BENEFITS.c.id == benefit.id))
+            .scalar_one()
+        )
+        raise LedgerError("out_of_stock", f"{benefit.code} has {stock} left", stock=stock)
+    _forget_benefit(ledger, benefit.id)
+
+
+def _forget_benefit(ledger: Ledger, benefit_id: int) -> None:
+    held = ledger.session.identity_map.get(ledger.session.identity_key(Benefit, benefit_id))
+    if held is not None:
+        ledger.session.expire(held)
 
 
 def quote(ledger: Ledger, member_id: int, benefit_code: str, quantity: int) -> int:
@@ -106,8 +169,8 @@ def quote(ledger: Ledger, member_id: int, benefit_code: str, quantity: int) -> i
     )
     if benefit is None:
         raise LedgerError("unknown_benefit", f"no active benefit {benefit_code!r}")
-    points = _checked(ledger, member, benefit, quantity, at)
-    refuse_while_in_debt(ledger.debt(member_id))
+    used = _redeemed_this_month(ledger, member, benefit, at)
+    points = _checked(ledger.config, member.tier, benefit, quantity, used)
     balance = ledger.spendable(member_id, at)
     if points > balance:
         raise LedgerError(
@@ -119,21 +182,20 @@ def quote(ledger: Ledger, member_id: int, benefit_code: str, quantity: int) -> i
     return points
 
 
-def _checked(ledger: Ledger, member: Member, benefit: Benefit, quantity: int, at: datetime) -> int:
-    """Tier, stock and the monthly limit; the points it costs."""
-    if member.tier not in benefit.tiers:
+def _checked(config, tier: str, benefit, quantity: int, used: int) -> int:
+    """Tier, stock and the monthly limit (`used` so far); the points it costs."""
+    if tier not in benefit.tiers:
         raise LedgerError(
             "not_eligible",
             f"{benefit.code} is for tiers {benefit.tiers}",
             tiers=benefit.tiers,
-            tier=member.tier,
+            tier=tier,
         )
     if benefit.stock is not None and benefit.stock < quantity:
         raise LedgerError(
             "out_of_stock", f"{benefit.code} has {benefit.stock} left", stock=benefit.stock
         )
-    limit = benefit.per_member_limit or ledger.config.benefits.per_member_limit
-    used = _redeemed_this_month(ledger, member, benefit, at)
+    limit = benefit.per_member_limit or config.benefits.per_member_limit
     if used + quantity > limit:
         raise LedgerError(
             "limit_reached",
@@ -150,25 +212,23 @@ def reverse_redemption(ledger: Ledger, redemption_id: int, actor: str, reason: s
     redemption = session.get(Redemption, redemption_id)
     if redemption is None:
         raise LedgerError("unknown_redemption", f"no redemption {redemption_id}")
-    ledger.lock_account(redemption.member_id)
+    ledger.lock(redemption.member_id)
     session.refresh(redemption)
     if redemption.status == "reversed":
         return redemption
     vouchers = session.scalars(select(Voucher).where(Voucher.redemption_id == redemption.id)).all()
     if any(v.status == "used" for v in vouchers):
         raise LedgerError("voucher_used", "a voucher of this redemption was already used")
-    benefit = session.execute(
-        select(Benefit)
-        .where(Benefit.id == redemption.benefit_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
     spent = ledger.entry_for(f"redeem:{redemption.request_key}")
     if spent is None:
         raise LedgerError("unknown_redemption", f"redemption {redemption_id} spent no points")
     ledger.give_back(spent, f"reverse:{redemption.id}", actor, reason)
-    if benefit.stock is not None:
-        benefit.stock += redemption.quantity
+    session.connection().execute(
+        update(BENEFITS)
+        .where(BENEFITS.c.id == redemption.benefit_id, BENEFITS.c.stock.is_not(None))
+        .values(stock=BENEFITS.c.stock + redemption.quantity)
+    )
+    _forget_benefit(ledger, redemption.benefit_id)
     for voucher in vouchers:
         voucher.status = "void"
     redemption.status = "reversed"

@@ -234,8 +234,7 @@ def _grant(session, config, ticket, found: Compensation, actor: str, at: datetim
     )
     ticket.updated_at = at
     session.flush()
-    account, _ = Ledger(session, config).lock_account(ticket.member_id)
-    return account.balance
+    return Ledger(session, config).lock(ticket.member_id).balance
 
 
 def _pending(session: Session, ticket: Ticket) -> Compensation:
