@@ -1,238 +1,315 @@
-"""Ledger throughput: earn and redeem operations per second on SQLite and PostgreSQL.
+"""Ledger throughput: earn and redeem operations per second, in separate processes, beside
+the machine's floor measured in the same run.
 
-Seeds N generated members (default 100,000) with handlers.desk.demo.seed_generated and prints how
-long that took, then runs each operation for a few seconds with 1 and 4 worker threads,
-each operation in its own unit of work on a random member, as the bot does. Prints one
-Markdown table with both databases side by side.
+Seeds M generated members (handlers.desk.demo.seed_generated), then runs, each for S
+seconds in N processes released together, on random members, each operation in its own
+unit of work as the bot does:
+  earn    Ledger.earn_purchase of a new order number
+  redeem  storage.rewards.redeem of a 10-point voucher with unlimited stock
+  floor   the raw driver (psycopg, or sqlite3), one transaction per operation: lock the
+          account row, insert an entry, update the balance (tables of its own)
+then checks the books: every member's cached balance equals their ledger and their lots,
+none is negative, and every redemption spent exactly once (`double_spend` counts members
+or redemptions for which that fails).
 
-    .venv/bin/python bench/ledger.py [--members 100000] [--seconds 5] [--workers 1,4]
+    .venv/bin/python bench/ledger.py --databases postgres --processes 4 --seconds 10 --json
 
-PostgreSQL: BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server; the script creates a
-fresh database there and drops it at the end. Without either, only SQLite runs. SQLite uses
-a temporary file.
+PostgreSQL: BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server; a fresh database is
+created there and dropped at the end. SQLite uses a temporary file. `--write` replaces the
+section of bench/RESULTS.md for this database and process count. The last line with
+`--json` is one JSON object: {"database", "processes", "earn", "redeem", "refused",
+"double_spend"}, earn and redeem in operations per second.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
 import os
 import random
 import sqlite3
+import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from report import machine
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
-
-from core.config import Config, load_config
-from handlers.desk.demo import seed_generated
-from storage.db import Database
-from storage.ledger import Ledger, LedgerError
-from storage.migrate import upgrade
-from storage.models import Benefit, Member
-from storage.rewards import redeem
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from report import machine, write_section  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from core.config import load_config  # noqa: E402
+from handlers.desk.demo import seed_generated  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.ledger import Ledger, LedgerError  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Benefit, LedgerEntry, Member, PointsAccount, PointsLot, Redemption  # noqa: E402
+from storage.rewards import redeem  # noqa: E402
+
 BENEFIT = "bench_coffee"
-
-
-@dataclass
-class Cell:
-    ops: int
-    refused: int
-    seconds: float
-    latencies_ms: list[float]
-
-    @property
-    def rate(self) -> float:
-        return self.ops / self.seconds
-
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
-@contextmanager
-def sqlite_database() -> Iterator[tuple[str, Database]]:
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        upgrade(url, "heads")
-        database = Database(url)
-        try:
-            yield f"SQLite {sqlite3.sqlite_version}", database
-        finally:
-            database.dispose()
+WARM_UP = 20  # operations per process before the clock starts
+FLOOR_TABLES = {
+    "postgres": [
+        "CREATE TABLE floor_accounts (member_id integer PRIMARY KEY, balance integer NOT NULL)",
+        "CREATE TABLE floor_entries (id bigserial PRIMARY KEY, member_id integer NOT NULL,"
+        " points integer NOT NULL, idempotency_key varchar(200) UNIQUE NOT NULL,"
+        " created_at timestamptz NOT NULL)",
+    ],
+    "sqlite": [
+        "CREATE TABLE floor_accounts (member_id integer PRIMARY KEY, balance integer NOT NULL)",
+        "CREATE TABLE floor_entries (id integer PRIMARY KEY, member_id integer NOT NULL,"
+        " points integer NOT NULL, idempotency_key varchar(200) UNIQUE NOT NULL,"
+        " created_at timestamp NOT NULL)",
+    ],
+}
 
 
 @contextmanager
-def postgres_database(admin_url: str) -> Iterator[tuple[str, Database]]:
+def database(kind: str) -> Iterator[tuple[str, str]]:
+    """(description, SQLAlchemy URL) of a fresh, migrated database."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{Path(folder) / 'bench.db'}"
+            upgrade(url, "heads")
+            yield f"SQLite {sqlite3.sqlite_version}", url
+        return
+    admin_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if not admin_url:
+        sys.exit("set BENCH_DATABASE_URL or TEST_DATABASE_URL to a PostgreSQL server")
     name = f"memberbot_bench_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         version = conn.execute(text("SHOW server_version")).scalar().split()[0]
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    database = None
     try:
         upgrade(url, "heads")
-        database = Database(url)
-        yield f"PostgreSQL {version}", database
+        yield f"PostgreSQL {version}", url
     finally:
-        if database is not None:
-            database.dispose()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
-def prepare(db: Database, config: Config, members: int) -> tuple[float, list[int]]:
-    """Seed the members (timed) and a cheap benefit everyone may redeem often."""
-    at = datetime.now(UTC)
+def prepare(url: str, kind: str, members: int) -> tuple[float, list[int]]:
+    """Seed the members (timed), a cheap benefit everyone may redeem often, and the
+    floor's own copy of the accounts."""
+    config = load_config(ROOT / "config.yml")
+    db = Database(url)
     started = time.perf_counter()
-    seed_generated(db, config, at, members)
+    seed_generated(db, config, datetime.now(UTC), members)
     seeded_in = time.perf_counter() - started
     with db.unit_of_work() as session:
         session.add(
             Benefit(
-                code=BENEFIT,
-                name_zh="咖啡券",
-                name_en="Coffee voucher",
-                cost=10,
-                stock=None,
-                tiers=[t.name for t in config.tiers],
-                per_member_limit=1_000_000,
+                code=BENEFIT, name_zh="咖啡券", name_en="Coffee voucher", cost=10, stock=None,
+                tiers=[t.name for t in config.tiers], per_member_limit=1_000_000,
                 voucher_validity_days=None,
             )
+        )  # fmt: skip
+        for statement in FLOOR_TABLES[kind]:
+            session.execute(text(statement))
+        session.execute(
+            text("INSERT INTO floor_accounts SELECT member_id, balance FROM points_accounts")
         )
         session.commit()
     with db.unit_of_work(write=False) as session:
         ids = list(session.scalars(select(Member.id).where(Member.member_no.like("G%"))))
+    db.dispose()
     return seeded_in, ids
 
 
-def earn(db: Database, config: Config, member_id: int, rng: random.Random) -> None:
-    with db.unit_of_work() as session:
-        Ledger(session, config).earn_purchase(
-            member_id, f"B-{uuid.uuid4().hex[:16]}", Decimal(rng.randint(10, 2000))
+# -- the operations, each in its own transaction -----------------------------------------
+
+
+def ledger_operation(url: str, name: str):
+    config = load_config(ROOT / "config.yml")
+    db = Database(url)
+
+    def earn(member_id: int, rng: random.Random) -> None:
+        with db.unit_of_work() as session:
+            Ledger(session, config).earn_purchase(
+                member_id, f"B-{uuid.uuid4().hex[:16]}", Decimal(rng.randint(10, 2000))
+            )
+            session.commit()
+
+    def spend(member_id: int, rng: random.Random) -> None:
+        with db.unit_of_work() as session:
+            redeem(Ledger(session, config), member_id, BENEFIT, 1, f"R-{uuid.uuid4().hex[:16]}")
+            session.commit()
+
+    return {"earn": earn, "redeem": spend}[name]
+
+
+def floor_operation(url: str, kind: str):
+    """Lock the account row, insert an entry, update the balance: the driver alone."""
+    if kind == "postgres":
+        import psycopg
+
+        conn = psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+        lock = "SELECT balance FROM floor_accounts WHERE member_id = %s FOR UPDATE"
+        add = (
+            "INSERT INTO floor_entries (member_id, points, idempotency_key, created_at)"
+            " VALUES (%s, %s, %s, now())"
         )
-        session.commit()
+        move = "UPDATE floor_accounts SET balance = balance + %s WHERE member_id = %s"
+
+        def operation(member_id: int, rng: random.Random) -> None:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(lock, (member_id,))
+                cur.fetchone()
+                points = rng.randint(1, 100)
+                cur.execute(add, (member_id, points, f"F-{uuid.uuid4().hex[:16]}"))
+                cur.execute(move, (points, member_id))
+
+        return operation
+
+    conn = sqlite3.connect(make_url(url).database, timeout=30, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+
+    def operation(member_id: int, rng: random.Random) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("SELECT balance FROM floor_accounts WHERE member_id = ?", (member_id,))
+        points = rng.randint(1, 100)
+        conn.execute(
+            "INSERT INTO floor_entries (member_id, points, idempotency_key, created_at)"
+            " VALUES (?, ?, ?, datetime('now'))",
+            (member_id, points, f"F-{uuid.uuid4().hex[:16]}"),
+        )
+        conn.execute(
+            "UPDATE floor_accounts SET balance = balance + ? WHERE member_id = ?",
+            (points, member_id),
+        )
+        conn.execute("COMMIT")
+
+    return operation
 
 
-def spend(db: Database, config: Config, member_id: int, rng: random.Random) -> None:
-    with db.unit_of_work() as session:
-        redeem(Ledger(session, config), member_id, BENEFIT, 1, f"R-{uuid.uuid4().hex[:16]}")
-        session.commit()
+def worker(task: tuple, ready, results) -> None:
+    """In its own process: warm up, wait for the others, run for the given seconds; puts
+    (operations, refused) on `results`."""
+    url, kind, name, ids, seed, seconds = task
+    rng = random.Random(seed)
+    operation = floor_operation(url, kind) if name == "floor" else ledger_operation(url, name)
+    for _ in range(WARM_UP):
+        operation(rng.choice(ids), rng)
+    ready.wait()
+    ops = refused = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        try:
+            operation(rng.choice(ids), rng)
+        except LedgerError:
+            refused += 1
+        ops += 1
+    results.put((ops, refused))
 
 
-def measure(
-    db: Database, config: Config, ids: list[int], operation: Callable, workers: int, seconds: float
-) -> Cell:
-    latencies: list[float] = []
-    counts = {"ops": 0, "refused": 0}
-    lock = threading.Lock()
-    deadline = [0.0]
+def measure(url: str, kind: str, name: str, ids: list[int], processes: int, seconds: float):
+    """(operations per second, refused) of `processes` processes released together."""
+    context = multiprocessing.get_context("spawn")
+    ready, results = context.Barrier(processes + 1), context.Queue()
+    workers = [
+        context.Process(target=worker, args=((url, kind, name, ids, n, seconds), ready, results))
+        for n in range(processes)
+    ]
+    for process in workers:
+        process.start()
+    ready.wait()
+    counts = [results.get() for _ in workers]
+    for process in workers:
+        process.join()
+    return sum(ops for ops, _ in counts) / seconds, sum(refused for _, refused in counts)
 
-    def open_the_gate() -> None:  # runs once, before any worker is released
-        deadline[0] = time.perf_counter() + seconds
 
-    start = threading.Barrier(workers + 1, action=open_the_gate)
-
-    def worker(seed: int) -> None:
-        rng = random.Random(seed)
-        mine, refused = [], 0
-        for _ in range(20):  # warm the connection pool and caches, untimed
-            operation(db, config, rng.choice(ids), rng)
-        start.wait()
-        while time.perf_counter() < deadline[0]:
-            began = time.perf_counter()
-            try:
-                operation(db, config, rng.choice(ids), rng)
-            except LedgerError:
-                refused += 1
-            mine.append((time.perf_counter() - began) * 1000)
-        with lock:
-            latencies.extend(mine)
-            counts["ops"] += len(mine)
-            counts["refused"] += refused
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(workers)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = deadline[0] - seconds
-    for thread in threads:
-        thread.join()
-    return Cell(counts["ops"], counts["refused"], time.perf_counter() - began, latencies)
+def double_spends(url: str) -> int:
+    """Members whose cached balance is not their ledger's sum and their lots' remainder
+    (or is negative), plus redemptions without exactly their one spending entry."""
+    db = Database(url)
+    with db.unit_of_work(write=False) as session:
+        cached = dict(session.execute(select(PointsAccount.member_id, PointsAccount.balance)).all())
+        ledger = dict(
+            session.execute(
+                select(LedgerEntry.member_id, func.sum(LedgerEntry.points)).group_by(
+                    LedgerEntry.member_id
+                )
+            ).all()
+        )
+        lots = dict(
+            session.execute(
+                select(PointsLot.member_id, func.sum(PointsLot.remaining)).group_by(
+                    PointsLot.member_id
+                )
+            ).all()
+        )
+        spent = session.scalar(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "redeem")
+        )
+        redemptions = session.scalar(select(func.count()).select_from(Redemption))
+    db.dispose()
+    wrong = sum(
+        1
+        for member, balance in cached.items()
+        if balance < 0 or balance != ledger.get(member, 0) or balance != lots.get(member, 0)
+    )
+    return wrong + abs(spent - redemptions)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=100_000)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--workers", default="1,4", help="comma-separated worker counts")
+    parser.add_argument("--databases", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
+    parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args()
-    workers = [int(n) for n in args.workers.split(",")]
-    config = load_config(ROOT / "config.yml")
-    admin_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    kind, n = args.databases, args.processes
 
-    backends = [sqlite_database()]
-    if admin_url:
-        backends.append(postgres_database(admin_url))
-    names, seeded, cells = [], [], {}
-    for backend in backends:
-        with backend as (name, db):
-            print(f"{name}: seeding {args.members:,} members ...", flush=True)
-            seeded_in, ids = prepare(db, config, args.members)
-            names.append(name)
-            seeded.append(seeded_in)
-            for count in workers:
-                for label, operation in (("earn", earn), ("redeem", spend)):
-                    cell = measure(db, config, ids, operation, count, args.seconds)
-                    cells[(name, label, count)] = cell
-                    print(
-                        f"  {label:6} x{count}: {cell.rate:7.0f} ops/s "
-                        f"(p50 {cell.percentile(50):.1f} ms, p99 {cell.percentile(99):.1f} ms, "
-                        f"{cell.refused} refused)",
-                        flush=True,
-                    )
+    with database(kind) as (name, url):
+        print(f"{name}: seeding {args.members:,} members ...", flush=True)
+        seeded_in, ids = prepare(url, kind, args.members)
+        rates, refused = {}, 0
+        for operation in ("floor", "earn", "redeem"):
+            rates[operation], turned_down = measure(url, kind, operation, ids, n, args.seconds)
+            refused += turned_down
+            print(f"  {operation:6} x{n}: {rates[operation]:7.0f} ops/s", flush=True)
+        wrong = double_spends(url)
 
-    print()
-    print(
-        f"{datetime.now(UTC):%Y-%m-%d}, {machine()}, load average "
-        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; {args.members:,} members, "
-        f"{args.seconds:g} s per cell, each operation its own unit of work on a random member"
+    floor = rates["floor"]
+    earn_ratio, redeem_ratio = rates["earn"] / floor, rates["redeem"] / floor
+    print(f"  earn = {earn_ratio:.2f} x floor, redeem = {redeem_ratio:.2f} x floor")
+    print(f"  refused {refused}, double spend {wrong}")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    section = (
+        f"## Ledger, {name.split()[0]}, {n} processes (issue 14)\n\n"
+        f"`.venv/bin/python bench/ledger.py --databases {kind} --processes {n} "
+        f"--seconds {args.seconds:g} --write`: {args.members:,} generated members (seeded in "
+        f"{seeded_in:.1f} s), each operation its own transaction on a random member, "
+        f"{n} separate processes released together, {args.seconds:g} s per row.\n\n"
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, {name}, load average {load} "
+        "at the end.\n\n"
+        "| operation | ops/s | × floor |\n|---|---:|---:|\n"
+        f"| floor: the raw driver, lock + insert + update | {floor:,.0f} | 1.00 |\n"
+        f"| earn (`Ledger.earn_purchase`) | {rates['earn']:,.0f} | {earn_ratio:.2f} |\n"
+        f"| redeem (`storage.rewards.redeem`) | {rates['redeem']:,.0f} | {redeem_ratio:.2f} |\n"
+        f"\nRefused by the rules: {refused}. Double spend: {wrong}.\n"
     )
-    print()
-    print("| | " + " | ".join(names) + " |")
-    print("|---|" + "---:|" * len(names))
-    print(
-        f"| seed {args.members:,} members | "
-        + " | ".join(f"{s:.1f} s ({args.members / s:,.0f} members/s)" for s in seeded)
-        + " |"
-    )
-    print()
-    header = " | ".join(f"{n} ops/s | p50 ms | p99 ms" for n in names)
-    print(f"| operation | workers | {header} |")
-    print("|---|---:|" + "---:|---:|---:|" * len(names))
-    for count in workers:
-        for label in ("earn", "redeem"):
-            row = " | ".join(
-                f"{c.rate:,.0f} | {c.percentile(50):.1f} | {c.percentile(99):.1f}"
-                for c in (cells[(n, label, count)] for n in names)
-            )
-            print(f"| {label} | {count} | {row} |")
-    refused = sum(c.refused for c in cells.values())
-    if refused:
-        print(f"\n{refused} operations were refused by the rules (counted in ops/s).")
+    if args.write:
+        write_section(section)
+    if args.json:
+        summary = {"database": kind, "processes": n, "earn": round(rates["earn"], 1)}
+        summary |= {"redeem": round(rates["redeem"], 1), "refused": refused}
+        print(json.dumps(summary | {"double_spend": wrong}))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The ledger's statements, in SQLAlchemy Core on the session's connection: each step of
-the ledger's template is one statement (or one executemany), with no ORM flush.
+the ledger's template is one statement (or one executemany), built once at import with
+bound parameters, so a step costs a round trip and little Python.
 
 Rows of these tables the session holds as objects are expired after a write here, so
 the next read through the ORM sees what was written."""
@@ -24,6 +25,66 @@ ALLOCATIONS = LotAllocation.__table__
 ENTRY_DEFAULTS = {"qualifying": False, "order_id": None, "amount": None}
 ENTRY_DEFAULTS |= {"reference": None, "reason": None}
 
+LOCK = (
+    select(ACCOUNTS.c.balance).where(ACCOUNTS.c.member_id == bindparam("member")).with_for_update()
+)
+MEMBER = select(
+    MEMBERS.c.tier, MEMBERS.c.member_no, MEMBERS.c.referrer_id, MEMBERS.c.last_purchase_at
+).where(MEMBERS.c.id == bindparam("member"))
+MOVE_BALANCE = (
+    update(ACCOUNTS)
+    .where(ACCOUNTS.c.member_id == bindparam("member"))
+    .values(balance=ACCOUNTS.c.balance + bindparam("points"), updated_at=bindparam("at"))
+)
+UPDATE_MEMBER = update(MEMBERS).where(MEMBERS.c.id == bindparam("member"))  # SET: the params
+APPEND = {  # a new entry's id; nothing when its idempotency key was taken before
+    name: dialect.insert(ENTRIES)
+    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    .returning(ENTRIES.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+SEEN = select(ENTRIES.c.id).where(ENTRIES.c.idempotency_key == bindparam("key"))
+CLAWED_BACK = select(func.coalesce(func.sum(ENTRIES.c.points), 0)).where(
+    ENTRIES.c.kind == "clawback", ENTRIES.c.order_id == bindparam("order")
+)
+EXPIRIES = select(func.count()).where(
+    ENTRIES.c.member_id == bindparam("member"),
+    ENTRIES.c.kind == "expire",
+    ENTRIES.c.reference == bindparam("lot"),
+)
+EARNED = select(func.coalesce(func.sum(ENTRIES.c.points), 0)).where(
+    ENTRIES.c.member_id == bindparam("member"),
+    ENTRIES.c.qualifying.is_(True),
+    ENTRIES.c.created_at > bindparam("since"),
+    ENTRIES.c.created_at <= bindparam("at"),
+)
+ADD_LOT = insert(LOTS)
+OPEN_LOTS = (
+    select(LOTS.c.id, LOTS.c.remaining, LOTS.c.expires_at, LOTS.c.earned_at, LOTS.c.entry_id)
+    .where(LOTS.c.member_id == bindparam("member"), LOTS.c.remaining > 0)
+    .order_by(LOTS.c.expires_at, LOTS.c.id)
+)
+DUE_LOTS = OPEN_LOTS.where(LOTS.c.expires_at <= bindparam("at"))
+DRAW = (
+    update(LOTS)
+    .where(LOTS.c.id == bindparam("lot"))
+    .values(remaining=LOTS.c.remaining - bindparam("take"))
+)
+ALLOCATE = insert(ALLOCATIONS)
+DRAWN_BY = select(ALLOCATIONS.c.lot_id, ALLOCATIONS.c.points).where(
+    ALLOCATIONS.c.entry_id == bindparam("entry")
+)
+SPENDABLE = select(
+    ACCOUNTS.c.balance
+    - select(func.coalesce(func.sum(LOTS.c.remaining), 0))
+    .where(
+        LOTS.c.member_id == bindparam("member"),
+        LOTS.c.remaining > 0,
+        LOTS.c.expires_at <= bindparam("at"),
+    )
+    .scalar_subquery()
+).where(ACCOUNTS.c.member_id == bindparam("member"))
+
 
 @dataclass
 class Account:
@@ -40,13 +101,13 @@ class Account:
 class Rows:
     def __init__(self, session: Session):
         self.session = session
-        dialect = session.get_bind().dialect.name
-        self._insert_new = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        self._append = APPEND[session.get_bind().dialect.name]
 
-    def _run(self, statement, params=None):
+    def run(self, statement, params=None):
         return self.session.connection().execute(statement, params)
 
-    def _forget(self, model, key) -> None:
+    def forget(self, model, key) -> None:
+        """Expire the session's object for this row, if it holds one."""
         held = self.session.identity_map.get(self.session.identity_key(model, key))
         if held is not None:
             self.session.expire(held)
@@ -57,35 +118,24 @@ class Rows:
         """The account row FOR UPDATE, then the member as committed now (a statement of
         its own: PostgreSQL re-reads only the locked row after waiting for its lock)."""
         self.session.flush()  # the caller's pending rows (a member just opened) first
-        balance = self._run(
-            select(ACCOUNTS.c.balance).where(ACCOUNTS.c.member_id == member_id).with_for_update()
-        ).scalar()
+        balance = self.run(LOCK, {"member": member_id}).scalar()
         if balance is None:
             return None
-        member = self._run(
-            select(
-                MEMBERS.c.tier, MEMBERS.c.member_no, MEMBERS.c.referrer_id,
-                MEMBERS.c.last_purchase_at,
-            ).where(MEMBERS.c.id == member_id)
-        ).one()  # fmt: skip
+        member = self.run(MEMBER, {"member": member_id}).one()
         return Account(member_id, balance, *member)
 
     def move_balance(self, account: Account, points: int, at: datetime) -> None:
-        self._run(
-            update(ACCOUNTS)
-            .where(ACCOUNTS.c.member_id == account.member_id)
-            .values(balance=ACCOUNTS.c.balance + points, updated_at=at)
-        )
+        self.run(MOVE_BALANCE, {"member": account.member_id, "points": points, "at": at})
         account.balance += points
-        self._forget(PointsAccount, account.member_id)
+        self.forget(PointsAccount, account.member_id)
 
     def update_member(self, account: Account, changes: dict) -> None:
         if not changes:
             return
-        self._run(update(MEMBERS).where(MEMBERS.c.id == account.member_id).values(changes))
+        self.run(UPDATE_MEMBER, {"member": account.member_id} | changes)
         account.tier = changes.get("tier", account.tier)
         account.last_purchase_at = changes.get("last_purchase_at", account.last_purchase_at)
-        self._forget(Member, account.member_id)
+        self.forget(Member, account.member_id)
 
     # -- entries -----------------------------------------------------------------------
 
@@ -98,99 +148,55 @@ class Rows:
             "member_id": account.member_id, "kind": kind, "points": points,
             "idempotency_key": key, "created_at": at, "actor": actor,
         } | ENTRY_DEFAULTS | fields  # fmt: skip
-        entry_id = self._run(
-            self._insert_new(ENTRIES)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(ENTRIES.c.id)
-        ).scalar()
+        entry_id = self.run(self._append, values).scalar()
         return None if entry_id is None else LedgerEntry(id=entry_id, **values)
 
     def seen(self, key: str) -> bool:
-        return (
-            self._run(select(ENTRIES.c.id).where(ENTRIES.c.idempotency_key == key)).first()
-            is not None
-        )
+        return self.run(SEEN, {"key": key}).first() is not None
 
     def entry(self, key: str) -> LedgerEntry | None:
         return self.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == key))
 
     def clawed_back(self, order_id: str) -> int:
-        return self._run(
-            select(func.coalesce(func.sum(ENTRIES.c.points), 0)).where(
-                ENTRIES.c.kind == "clawback", ENTRIES.c.order_id == order_id
-            )
-        ).scalar_one()
+        return self.run(CLAWED_BACK, {"order": order_id}).scalar_one()
 
     def expiries_of(self, member_id: int, lot_id: int) -> int:
-        return self._run(
-            select(func.count()).where(
-                ENTRIES.c.member_id == member_id,
-                ENTRIES.c.kind == "expire",
-                ENTRIES.c.reference == str(lot_id),
-            )
-        ).scalar_one()
+        return self.run(EXPIRIES, {"member": member_id, "lot": str(lot_id)}).scalar_one()
 
     def earned_last_year(self, member_id: int, at: datetime) -> int:
-        return self._run(
-            select(func.coalesce(func.sum(ENTRIES.c.points), 0)).where(
-                ENTRIES.c.member_id == member_id,
-                ENTRIES.c.qualifying.is_(True),
-                ENTRIES.c.created_at > at - relativedelta(years=1),
-                ENTRIES.c.created_at <= at,
-            )
-        ).scalar_one()
+        since = at - relativedelta(years=1)
+        return self.run(EARNED, {"member": member_id, "since": since, "at": at}).scalar_one()
 
     # -- lots --------------------------------------------------------------------------
 
     def add_lot(self, entry: LedgerEntry, at: datetime, expires_at: datetime | None) -> None:
-        self._run(
-            insert(LOTS).values(
-                member_id=entry.member_id, entry_id=entry.id, points=entry.points,
-                remaining=entry.points, earned_at=at, expires_at=expires_at,
-            )
+        self.run(
+            ADD_LOT,
+            {
+                "member_id": entry.member_id, "entry_id": entry.id, "points": entry.points,
+                "remaining": entry.points, "earned_at": at, "expires_at": expires_at,
+            },
         )  # fmt: skip
 
-    def lots_with_points(self, member_id: int, due_by: datetime | None = None) -> list:
-        """The member's lots with points left (only those due by `due_by`, when given)."""
-        query = select(
-            LOTS.c.id, LOTS.c.remaining, LOTS.c.expires_at, LOTS.c.earned_at, LOTS.c.entry_id
-        ).where(LOTS.c.member_id == member_id, LOTS.c.remaining > 0)
-        if due_by is not None:
-            query = query.where(LOTS.c.expires_at <= due_by)
-        return list(self._run(query.order_by(LOTS.c.expires_at, LOTS.c.id)))
+    def lots_with_points(self, member_id: int) -> list:
+        return list(self.run(OPEN_LOTS, {"member": member_id}))
 
     def due_lots(self, member_id: int, at: datetime) -> list:
-        return self.lots_with_points(member_id, due_by=at)
+        return list(self.run(DUE_LOTS, {"member": member_id, "at": at}))
 
     def draw(self, entry: LedgerEntry, plan: list[tuple[int, int]]) -> None:
         """Take `points` from each lot of the plan (negative: give back), recorded."""
         if not plan:
             return
-        self._run(
-            update(LOTS)
-            .where(LOTS.c.id == bindparam("lot"))
-            .values(remaining=LOTS.c.remaining - bindparam("take")),
-            [{"lot": lot, "take": take} for lot, take in plan],
-        )
-        self._run(
-            insert(ALLOCATIONS),
-            [{"entry_id": entry.id, "lot_id": lot, "points": -take} for lot, take in plan],
+        self.run(DRAW, [{"lot": lot, "take": take} for lot, take in plan])
+        self.run(
+            ALLOCATE, [{"entry_id": entry.id, "lot_id": lot, "points": -take} for lot, take in plan]
         )
         for lot, _ in plan:
-            self._forget(PointsLot, lot)
+            self.forget(PointsLot, lot)
 
     def drawn_by(self, entry_id: int) -> list[tuple[int, int]]:
-        allocations = select(ALLOCATIONS.c.lot_id, ALLOCATIONS.c.points)
-        return [
-            tuple(row) for row in self._run(allocations.where(ALLOCATIONS.c.entry_id == entry_id))
-        ]
+        return [(lot, points) for lot, points in self.run(DRAWN_BY, {"entry": entry_id})]
 
     def spendable(self, member_id: int, at: datetime) -> int:
-        due = (
-            select(func.coalesce(func.sum(LOTS.c.remaining), 0))
-            .where(LOTS.c.member_id == member_id, LOTS.c.remaining > 0, LOTS.c.expires_at <= at)
-            .scalar_subquery()
-        )
-        balance = select(ACCOUNTS.c.balance - due).where(ACCOUNTS.c.member_id == member_id)
-        return self._run(balance).scalar() or 0
+        return self.run(SPENDABLE, {"member": member_id, "at": at}).scalar() or 0

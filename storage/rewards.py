@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from storage.ledger import Ledger, LedgerError
 from storage.models import Benefit, Member, Redemption, Voucher
@@ -18,6 +18,37 @@ VOUCHERS = Voucher.__table__
 
 # No 0/O or 1/I: members read codes aloud to cashiers.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+EARLIER = select(REDEMPTIONS.c.id).where(REDEMPTIONS.c.request_key == bindparam("request"))
+USED_THIS_MONTH = (
+    select(func.coalesce(func.sum(REDEMPTIONS.c.quantity), 0))
+    .where(
+        REDEMPTIONS.c.member_id == bindparam("member"),
+        REDEMPTIONS.c.benefit_id == BENEFITS.c.id,
+        REDEMPTIONS.c.status == "done",
+        REDEMPTIONS.c.created_at >= bindparam("month_start"),
+    )
+    .scalar_subquery()
+)
+# The active benefit, what the member redeemed of it this month, and the redemption of
+# this request if there was one: one read.
+BENEFIT = select(
+    BENEFITS, USED_THIS_MONTH.label("used"), EARLIER.scalar_subquery().label("earlier")
+).where(BENEFITS.c.code == bindparam("code"), BENEFITS.c.active.is_(True))
+TAKE_STOCK = (
+    update(BENEFITS)
+    .where(BENEFITS.c.id == bindparam("benefit"), BENEFITS.c.stock >= bindparam("quantity"))
+    .values(stock=BENEFITS.c.stock - bindparam("quantity"))
+    .returning(BENEFITS.c.stock)
+)
+RESTOCK = (
+    update(BENEFITS)
+    .where(BENEFITS.c.id == bindparam("benefit"), BENEFITS.c.stock.is_not(None))
+    .values(stock=BENEFITS.c.stock + bindparam("quantity"))
+)
+STOCK = select(BENEFITS.c.stock).where(BENEFITS.c.id == bindparam("benefit"))
+ADD_REDEMPTION = insert(REDEMPTIONS).returning(REDEMPTIONS.c.id)
+ISSUE = insert(VOUCHERS).returning(VOUCHERS.c.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True)
@@ -37,15 +68,25 @@ def redeem(
 ) -> Redeemed:
     """Spend points on a benefit; the request key makes a double tap redeem once.
 
-    Under the account lock: one read for the benefit, an earlier redemption of the same
-    request and this month's count; the benefit's row is written (and so locked) only
+    Under the account lock: one read for the benefit, this month's count and an earlier
+    redemption of the same request; the benefit's row is written (and so locked) only
     when its stock is limited, by one conditional decrement."""
     if quantity < 1:
         raise LedgerError("bad_quantity", f"quantity must be at least 1, got {quantity}")
     at = ledger.clock()
+    rows = ledger.rows
     account = ledger.lock(member_id)  # the account row first, then the benefit row
-    benefit = _benefit_for(ledger, member_id, benefit_code, request_key, at)
-    earlier = benefit.earlier if benefit is not None else _earlier_id(ledger, request_key)
+    local = at.astimezone(ZoneInfo(ledger.config.timezone))
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    benefit = rows.run(
+        BENEFIT,
+        {"code": benefit_code, "member": member_id, "month_start": month_start,
+         "request": request_key},
+    ).first()  # fmt: skip
+    if benefit is None:
+        earlier = rows.run(EARLIER, {"request": request_key}).scalar()
+    else:
+        earlier = benefit.earlier
     if earlier is not None:
         return _redeemed_before(ledger, earlier)
     if benefit is None:
@@ -59,15 +100,12 @@ def redeem(
         account, "redeem", points, f"redeem:{request_key}", "member", at, lots,
         reference=benefit.code,
     )  # fmt: skip
-    connection = ledger.session.connection()
     redemption = {
         "member_id": member_id, "benefit_id": benefit.id, "quantity": quantity,
         "points": points, "request_key": request_key, "entry_id": spent.entry.id,
         "status": "done", "created_at": at,
     }  # fmt: skip
-    redemption["id"] = connection.execute(
-        insert(REDEMPTIONS).values(redemption).returning(REDEMPTIONS.c.id)
-    ).scalar_one()
+    redemption["id"] = rows.run(ADD_REDEMPTION, redemption).scalar_one()
     days = benefit.voucher_validity_days or ledger.config.benefits.voucher_validity_days
     vouchers = [
         {
@@ -82,40 +120,9 @@ def redeem(
         }  # fmt: skip
         for _ in range(quantity)
     ]
-    ids = connection.execute(
-        insert(VOUCHERS).returning(VOUCHERS.c.id, sort_by_parameter_order=True), vouchers
-    ).scalars()
+    ids = rows.run(ISSUE, vouchers).scalars()
     issued = [Voucher(id=voucher_id, **v) for voucher_id, v in zip(ids, vouchers, strict=True)]
     return Redeemed(Redemption(**redemption), issued, created=True)
-
-
-def _benefit_for(ledger: Ledger, member_id: int, code: str, request_key: str, at: datetime):
-    """The active benefit, with the redemption of this request if there was one and what
-    the member redeemed of it this month; None when no such benefit is active."""
-    local = at.astimezone(ZoneInfo(ledger.config.timezone))
-    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    used = (
-        select(func.coalesce(func.sum(REDEMPTIONS.c.quantity), 0))
-        .where(
-            REDEMPTIONS.c.member_id == member_id,
-            REDEMPTIONS.c.benefit_id == BENEFITS.c.id,
-            REDEMPTIONS.c.status == "done",
-            REDEMPTIONS.c.created_at >= month_start,
-        )
-        .scalar_subquery()
-    )
-    row = select(
-        BENEFITS, used.label("used"), _earlier_query(request_key).scalar_subquery().label("earlier")
-    ).where(BENEFITS.c.code == code, BENEFITS.c.active.is_(True))
-    return ledger.session.connection().execute(row).first()
-
-
-def _earlier_query(request_key: str):
-    return select(REDEMPTIONS.c.id).where(REDEMPTIONS.c.request_key == request_key)
-
-
-def _earlier_id(ledger: Ledger, request_key: str) -> int | None:
-    return ledger.session.connection().execute(_earlier_query(request_key)).scalar()
 
 
 def _redeemed_before(ledger: Ledger, redemption_id: int) -> Redeemed:
@@ -128,30 +135,11 @@ def _redeemed_before(ledger: Ledger, redemption_id: int) -> Redeemed:
 def _take_stock(ledger: Ledger, benefit, quantity: int) -> None:
     """Decrement the stock if enough is left, in one statement: concurrent redemptions of
     the last items queue on the benefit's row and each sees what the one before took."""
-    left = (
-        ledger.session.connection()
-        .execute(
-            update(BENEFITS)
-            .where(BENEFITS.c.id == benefit.id, BENEFITS.c.stock >= quantity)
-            .values(stock=BENEFITS.c.stock - quantity)
-            .returning(BENEFITS.c.stock)
-        )
-        .scalar()
-    )
-    if left is None:
-        stock = (
-            ledger.session.connection()
-            .execute(select(BENEFITS.c.stock).where(BENEFITS.c.id == benefit.id))
-            .scalar_one()
-        )
+    params = {"benefit": benefit.id, "quantity": quantity}
+    if ledger.rows.run(TAKE_STOCK, params).scalar() is None:
+        stock = ledger.rows.run(STOCK, params).scalar_one()
         raise LedgerError("out_of_stock", f"{benefit.code} has {stock} left", stock=stock)
-    _forget_benefit(ledger, benefit.id)
-
-
-def _forget_benefit(ledger: Ledger, benefit_id: int) -> None:
-    held = ledger.session.identity_map.get(ledger.session.identity_key(Benefit, benefit_id))
-    if held is not None:
-        ledger.session.expire(held)
+    ledger.rows.forget(Benefit, benefit.id)
 
 
 def quote(ledger: Ledger, member_id: int, benefit_code: str, quantity: int) -> int:
@@ -223,12 +211,8 @@ def reverse_redemption(ledger: Ledger, redemption_id: int, actor: str, reason: s
     if spent is None:
         raise LedgerError("unknown_redemption", f"redemption {redemption_id} spent no points")
     ledger.give_back(spent, f"reverse:{redemption.id}", actor, reason)
-    session.connection().execute(
-        update(BENEFITS)
-        .where(BENEFITS.c.id == redemption.benefit_id, BENEFITS.c.stock.is_not(None))
-        .values(stock=BENEFITS.c.stock + redemption.quantity)
-    )
-    _forget_benefit(ledger, redemption.benefit_id)
+    ledger.rows.run(RESTOCK, {"benefit": redemption.benefit_id, "quantity": redemption.quantity})
+    ledger.rows.forget(Benefit, redemption.benefit_id)
     for voucher in vouchers:
         voucher.status = "void"
     redemption.status = "reversed"
