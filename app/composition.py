@@ -22,6 +22,10 @@ class App:
         if config is not None:
             self.__dict__["config"] = config
 
+    @property
+    def config_path(self) -> str | None:
+        return self._config_path
+
     @cached_property
     def config(self) -> Config:
         return load_config(self._config_path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -15,8 +16,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 import staff
+from app import logs, metrics
 from app.channels import records, setup
 from app.channels.setup import Channels
+from app.composition import App
 from core.clock import now
 
 log = logging.getLogger(__name__)
@@ -84,7 +87,20 @@ def create_app(app, channels: Channels | None = None) -> FastAPI:
         }
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
+    @web.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        body, content_type = await asyncio.to_thread(metrics.exposition, app.database)
+        return Response(body, media_type=content_type)
+
     return web
+
+
+def worker_app() -> FastAPI:
+    """The app factory each `serve --workers N` process calls: configuration and database
+    from the environment the parent set (MEMBERBOT_CONFIG, DATABASE_URL)."""
+    app = App(os.environ.get("MEMBERBOT_CONFIG"))
+    logs.configure(app.config.logging)
+    return create_app(app)
 
 
 def _ping(database) -> None:

@@ -3,13 +3,15 @@ transactions), PostgreSQL through DATABASE_URL."""
 
 from __future__ import annotations
 
+import fcntl
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from threading import RLock
+from threading import Lock, RLock
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -35,6 +37,7 @@ class Database:
         # SQLite has one writer at a time; writers of this process queue here instead of
         # sleeping and polling on the database lock (busy timeout), which ruins p99.
         self._sqlite_writer = RLock()
+        self._exclusive_in_memory = Lock()
 
     def _sqlite_engine(self, echo: bool) -> Engine:
         if self.url.database and self.url.database != ":memory:":
@@ -79,6 +82,31 @@ class Database:
         finally:
             session.rollback()
             session.close()
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the lock called `name` against every process using this database: a
+        PostgreSQL advisory lock, or a file lock beside the SQLite file (one process
+        with an in-memory database: a lock in memory)."""
+        if not self.is_sqlite:
+            key = zlib.crc32(name.encode())
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    conn.commit()
+        elif not self.url.database or self.url.database == ":memory:":
+            with self._exclusive_in_memory:
+                yield
+        else:
+            with open(f"{self.url.database}.{name}.lock", "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 
+from app import metrics
 from core import catalogue, payloads
 from core.messages import Inbound, Reply
 from storage.db import Database
@@ -40,17 +41,21 @@ async def replies(
     """What to answer one message: the engine's replies, or the catalogue text `fixed`
     (an unsupported message); when the engine fails, an apology in the member's language,
     so a member is never left without an answer."""
+    metrics.MESSAGES_IN.labels(channel).inc()
     try:
         if fixed is not None or inbound is None:
             lang = await asyncio.to_thread(dialogue.language, channel, user)
-            return [Reply(catalogue.text(lang, fixed or "channel.unsupported"))]
-        return await asyncio.to_thread(dialogue.handle, inbound)
+            answer = [Reply(catalogue.text(lang, fixed or "channel.unsupported"))]
+        else:
+            answer = await asyncio.to_thread(dialogue.handle, inbound)
     except Exception:
         log.exception("%s: the engine failed on a message from %s", channel, user)
         lang = "zh"
         with contextlib.suppress(Exception):
             lang = await asyncio.to_thread(dialogue.language, channel, user)
-        return [Reply(catalogue.text(lang, "channel.failed"))]
+        answer = [Reply(catalogue.text(lang, "channel.failed"))]
+    metrics.MESSAGES_OUT.labels(channel).inc(len(answer))
+    return answer
 
 
 def bind_payload(argument: str | None) -> str | None:
@@ -79,7 +84,10 @@ class EngineDialogue:
         self.engine  # noqa: B018 - building it is the point
 
     def handle(self, inbound: Inbound) -> list[Reply]:
-        turn = self.engine.handle(inbound)
+        with metrics.TURN_SECONDS.labels(inbound.channel).time():
+            turn = self.engine.handle(inbound)
+        if turn.intent == "nlu_fallback":
+            metrics.NLU_FALLBACKS.labels(inbound.channel).inc()
         # A repeat the engine answered from its log was already delivered.
         return [] if turn.duplicate else list(turn.replies)
 

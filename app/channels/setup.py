@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from wechatpy.crypto import WeChatCrypto
 
+from app.channels import rate_limit
 from app.channels.dialogue import Dialogue, EngineDialogue
 from app.channels.telegram import TelegramChannel
 from app.channels.telegram_sender import TelegramSender
@@ -59,11 +60,15 @@ def telegram_sender(app, env: Mapping[str, str]) -> TelegramSender | None:
     token = env.get("TELEGRAM_BOT_TOKEN")
     if not token:
         return None
+    settings = app.config.channels.telegram
     return TelegramSender(
         token,
-        app.config.channels.telegram,
+        settings,
         app.database,
         base_url=env.get("TELEGRAM_API_BASE_URL") or None,
+        limiter=rate_limit.for_channel(
+            app.database, "telegram", settings.rate_per_second, settings.per_chat_interval_seconds
+        ),
     )
 
 

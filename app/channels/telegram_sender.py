@@ -30,6 +30,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from app import metrics
 from app.channels import records
 from app.channels.rate_limit import RateLimiter
 from core.clock import now
@@ -82,6 +83,7 @@ class TelegramSender:
         max_retry_wait: float = 30.0,
         attempts: int = 3,
         pool_size: int = 64,
+        limiter: RateLimiter | None = None,
     ):
         self.bot = Bot(
             token,
@@ -89,7 +91,9 @@ class TelegramSender:
             request=HTTPXRequest(connection_pool_size=pool_size, pool_timeout=10.0),
             get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=60.0),
         )
-        self.limiter = RateLimiter(settings.rate_per_second, settings.per_chat_interval_seconds)
+        self.limiter = limiter or RateLimiter(
+            settings.rate_per_second, settings.per_chat_interval_seconds
+        )
         self._db = database
         self._clock = clock
         self._max_retry_wait = max_retry_wait
@@ -161,6 +165,7 @@ class TelegramSender:
                 sent = await self.bot.send_message(chat_id=chat, text=text, reply_markup=markup)
                 return Delivery(Outcome.SENT, via="message"), f"{chat}:{sent.message_id}"
             except RetryAfter as exc:
+                metrics.RATE_LIMITED.labels(CHANNEL).inc()
                 wait = _seconds(exc.retry_after)
                 if wait > self._max_retry_wait or attempt == self._attempts:
                     return Delivery(Outcome.RETRY, f"429: retry after {wait:g}s", wait), None
@@ -197,6 +202,7 @@ class TelegramSender:
         return Delivery(Outcome.RETRY, "attempts exhausted"), None
 
     def _record(self, message: Outgoing, delivery: Delivery, platform_id: str | None) -> None:
+        metrics.SENDS.labels(CHANNEL, delivery.outcome.value).inc()
         at = self._clock()
         try:
             if delivery.outcome is Outcome.UNREACHABLE:

@@ -1,8 +1,9 @@
 """WeChat's outbound sender: a customer-service message inside the window since the
 member's last message (48 hours by default), a pre-approved template message outside it.
 
-The access token lives in the database (wechatpy session storage), so the server and the
-scheduler share one; a lock makes concurrent sends refresh it once. Platform errors are
+The access token lives in the database (wechatpy session storage), so the server's
+workers and the scheduler share one; a lock across processes (Database.exclusive) makes
+concurrent sends refresh it once. Platform errors are
 classified, never raised: unreachable (43004, and 45015/45047 when no template can stand
 in), retry later (-1, 45009, network), or failed with what to fix."""
 
@@ -12,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +22,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
+from app import metrics
 from app.channels import records
 from core.clock import now
 from core.config import WeChat
@@ -47,6 +50,7 @@ CONFIG_ERRORS = {
     48001: "the account may not call this API: a verified service account is needed",
 }
 TOKEN_MARGIN = timedelta(seconds=120)  # refresh this long before the token expires
+TOKEN_LOCK = "wechat-access-token"
 MENU_LINK = '<a href="weixin://bizmsgmenu?msgmenucontent={content}&msgmenuid={number}">{title}</a>'
 
 
@@ -108,12 +112,21 @@ class DatabaseTokenStorage(SessionStorage):
 
 
 class Client(WeChatClient):
-    """wechatpy's client with its base URL from configuration and one token refresher."""
+    """wechatpy's client with its base URL from configuration and one token refresher
+    (one across processes when `exclusive` is a lock every process shares)."""
 
-    def __init__(self, appid: str, secret: str, base_url: str, session: SessionStorage):
+    def __init__(
+        self,
+        appid: str,
+        secret: str,
+        base_url: str,
+        session: SessionStorage,
+        exclusive: Callable[[], AbstractContextManager] = nullcontext,
+    ):
         super().__init__(appid, secret, session=session, timeout=5, auto_retry=False)
         self.API_BASE_URL = base_url
         self._refresh_lock = threading.Lock()
+        self._exclusive = exclusive
 
     def fetch_access_token(self):
         return self._fetch_access_token(
@@ -127,7 +140,7 @@ class Client(WeChatClient):
 
     def refresh(self, stale: str | None) -> str:
         """A fresh token, fetched once however many senders found `stale` refused."""
-        with self._refresh_lock:
+        with self._refresh_lock, self._exclusive():
             if isinstance(self.session, DatabaseTokenStorage):
                 self.session.forget(self.access_token_key)
             current = self.session.get(self.access_token_key)
@@ -164,6 +177,7 @@ class WeChatSender:
             app_secret,
             base_url or DEFAULT_BASE_URL,
             storage or DatabaseTokenStorage(database),
+            exclusive=lambda: database.exclusive(TOKEN_LOCK),
         )
         self._settings = settings
         self._db = database
@@ -239,6 +253,8 @@ class WeChatSender:
                     detail = f"{text}: {CONFIG_ERRORS[code]}"
                     return Sent(Delivery(Outcome.FAILED, detail, via=via), errcode=code)
                 if code in BUSY or code is None:  # None: an HTTP error from the platform
+                    if code in BUSY:
+                        metrics.RATE_LIMITED.labels(CHANNEL).inc()
                     if attempt == self._attempts:
                         return Sent(Delivery(Outcome.RETRY, text, via=via), errcode=code)
                     time.sleep(self._backoff * attempt)
@@ -260,6 +276,7 @@ class WeChatSender:
             log.warning("wechat: access token refresh failed: %s", exc)
 
     def _record(self, message: Outgoing, sent: Sent, at: datetime) -> None:
+        metrics.SENDS.labels(CHANNEL, sent.delivery.outcome.value).inc()
         try:
             if sent.errcode == UNSUBSCRIBED:
                 reason = f"wechat {sent.delivery.detail}"

@@ -41,20 +41,33 @@ def _port_free(host: str, port: int) -> None:
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port."
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes answering on the one port (more than one needs PostgreSQL).",
+)
 @pass_app
-def serve(app, host: str, port: int) -> None:
+def serve(app, host: str, port: int, workers: int) -> None:
     """The HTTP server: WeChat callback at /wechat, Telegram webhook at
-    /telegram/webhook, /healthz. Channel secrets come from the environment; a channel
-    without them answers 503 and the rest runs."""
+    /telegram/webhook, staff workbench, REST API, /healthz and /metrics. Channel secrets
+    come from the environment; a channel without them answers 503 and the rest runs."""
     import uvicorn
 
+    from app import metrics
     from app.web import create_app
 
     logs.configure(app.config.logging)
+    if workers > 1 and app.database.is_sqlite:
+        raise BadInput(
+            f"--workers {workers} needs PostgreSQL (SQLite has one writer): set DATABASE_URL "
+            "to a PostgreSQL database, or run one worker"
+        )
     _schema_ready(app)
     _port_free(host, port)
-    uvicorn.run(
-        create_app(app),
+    metrics.prepare(workers)
+    settings = dict(
         host=host,
         port=port,
         log_config=None,  # uvicorn's records go through our structured, masked logging
@@ -62,6 +75,14 @@ def serve(app, host: str, port: int) -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+    if workers == 1:
+        uvicorn.run(create_app(app), **settings)
+        return
+    # Each worker process builds its own App from the same environment (app.web.worker_app).
+    if app.config_path:
+        os.environ["MEMBERBOT_CONFIG"] = os.path.abspath(app.config_path)
+    os.environ["DATABASE_URL"] = app.database.url.render_as_string(hide_password=False)
+    uvicorn.run("app.web:worker_app", factory=True, workers=workers, **settings)
 
 
 @cli.group()

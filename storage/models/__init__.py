@@ -1,7 +1,7 @@
 """The records: SQLAlchemy 2.0 typed models, one module per area."""
 
 from storage.models.base import Base
-from storage.models.channels import ChannelMenu, ChannelToken, InboundClaim
+from storage.models.channels import ChannelMenu, ChannelToken, InboundClaim, SendLimit
 from storage.models.conversation import ConversationState, MessageLog
 from storage.models.desk import ApiKey, CannedReply, Compensation, StaffAlert, StaffSession
 from storage.models.ledger import LedgerEntry, LotAllocation, PointsAccount, PointsLot
@@ -20,6 +20,7 @@ __all__ = [
     "CannedReply",
     "ChannelMenu",
     "ChannelToken",
+    "SendLimit",
     "ChatIdentity",
     "Compensation",
     "InboundClaim",

@@ -35,6 +35,17 @@ class ChannelToken(Base):
     expires_at: Mapped[datetime | None]
 
 
+class SendLimit(Base):
+    """One send limit shared by every process (app/channels/shared_limits.py): `next_at`
+    is the limit's theoretical arrival time, in seconds since the epoch on the database
+    server's clock."""
+
+    __tablename__ = "send_limits"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    next_at: Mapped[float]
+
+
 class ChannelMenu(Base):
     """The buttons last offered to a user on a channel without real buttons (WeChat text
     links): a click comes back as a numbered menu id and is turned into the payload."""
