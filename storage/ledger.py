@@ -84,7 +84,7 @@ class Ledger:
         self.rows.move_balance(account, points, at)
         first_purchase = account.last_purchase_at is None
         changes = self._upgrade(account, at)
-        if first_purchase or at > account.last_purchase_at:
+        if account.last_purchase_at is None or at > account.last_purchase_at:
             changes["last_purchase_at"] = at
         self.rows.update_member(account, changes)
         if first_purchase and account.referrer_id and self.config.points.referral_multiplier:
@@ -171,7 +171,7 @@ class Ledger:
         lots: list, **fields,
     ) -> Posted:  # fmt: skip
         """The spending entry, drawn from `lots` (open_lots) after `require` said yes."""
-        entry = self.rows.append(account, kind, -points, key, at, actor, **fields)
+        entry = self.rows.append_new(account, kind, -points, key, at, actor, **fields)
         self.rows.draw(entry, self._plan(lots, points))
         self.rows.move_balance(account, -points, at)
         return Posted(entry, created=True)
@@ -208,7 +208,7 @@ class Ledger:
         )
         # Points already spent cannot be taken back: the shortfall is recorded, not forced.
         take = min(due, account.balance)
-        entry = self.rows.append(
+        entry = self.rows.append_new(
             account, "clawback", -take, key, at, actor, qualifying=True, order_id=order_id,
             amount=amount, reason=f"refund {refund_id}; due {due}, taken {take}",
         )  # fmt: skip
@@ -245,7 +245,7 @@ class Ledger:
                 needed=-points,
                 balance=account.balance,
             )
-        entry = self.rows.append(
+        entry = self.rows.append_new(
             account, "adjust", points, f"adjust:{key}", at, actor, reason=reason
         )
         if points > 0:
@@ -282,14 +282,17 @@ class Ledger:
         return self.rows.entry(key)
 
     def _earlier(self, key: str) -> Posted:
-        return Posted(self.rows.entry(key), created=False)
+        entry = self.rows.entry(key)
+        if entry is None:
+            raise RuntimeError(f"ledger key {key!r} was seen but has no entry")
+        return Posted(entry, created=False)
 
     def _expire(self, account: Account, due: list, at: datetime) -> int:
         for lot in due:
             # A reversal can give points back to a lot that has already expired: they
             # expire again, now, in an entry (and under a key) of their own.
             earlier = self.rows.expiries_of(account.member_id, lot.id)
-            entry = self.rows.append(
+            entry = self.rows.append_new(
                 account,
                 "expire",
                 -lot.remaining,

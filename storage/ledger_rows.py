@@ -151,6 +151,16 @@ class Rows:
         entry_id = self.run(self._append, values).scalar()
         return None if entry_id is None else LedgerEntry(id=entry_id, **values)
 
+    def append_new(
+        self, account: Account, kind: str, points: int, key: str, at: datetime, actor: str,
+        **fields,
+    ) -> LedgerEntry:  # fmt: skip
+        """The new entry of a key the caller found unused under the account's lock."""
+        entry = self.append(account, kind, points, key, at, actor, **fields)
+        if entry is None:
+            raise RuntimeError(f"ledger key {key!r} was taken while the account was locked")
+        return entry
+
     def seen(self, key: str) -> bool:
         return self.run(SEEN, {"key": key}).first() is not None
 
