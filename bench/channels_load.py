@@ -2,6 +2,7 @@
 steady rates to a running `memberbot serve` on loopback.
 
     .venv/bin/python bench/channels_load.py [--rates 5,10,20,40,60,80] [--seconds 10]
+        [--postgres URL --workers 2]
 
 It builds a fresh SQLite database (demo data plus `--users` generated members, each bound
 to a WeChat openid and a Telegram user id), starts the fake Telegram and WeChat APIs
@@ -156,7 +157,9 @@ def start_fakes(env: dict) -> tuple[subprocess.Popen, dict]:
     return fakes, exports
 
 
-def start_serve(env: dict, config: Path, port: int, cores: str | None) -> subprocess.Popen:
+def start_serve(
+    env: dict, config: Path, port: int, cores: str | None, workers: int = 1
+) -> subprocess.Popen:
     command = [
         str(ROOT / ".venv/bin/memberbot"),
         "--config",
@@ -164,10 +167,27 @@ def start_serve(env: dict, config: Path, port: int, cores: str | None) -> subpro
         "serve",
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
     if cores and shutil.which("taskset"):
         command = ["taskset", "-c", cores, *command]
     return subprocess.Popen(command, cwd=ROOT, env=env)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children (serve's workers) so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        this, parent = int(stat.parent.name), int(fields[1])
+        if this == pid or parent == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 async def wait_healthy(url: str, timeout: float = 300) -> None:
@@ -265,7 +285,7 @@ async def run(args) -> list[dict]:
     fakes, exports = start_fakes(env)
     env.update(exports)
     port = free_port()
-    serve = start_serve(env, config, port, args.cores)
+    serve = start_serve(env, config, port, args.cores, args.workers)
     url = f"http://127.0.0.1:{port}"
     rows = []
     try:
@@ -279,7 +299,10 @@ async def run(args) -> list[dict]:
                 if time.monotonic() > deadline:
                     print("time bound reached", file=sys.stderr)
                     break
+                cpu_before = cpu_seconds(serve.pid)
                 row = (await load.step(client, rate, args.seconds)).row()
+                used = cpu_seconds(serve.pid) - cpu_before
+                row["cpu_ms_per_req"] = round(used * 1000 / max(row["ok"], 1), 1)
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr)
                 if row["p99_ms"] > 1000 or row["errors"] > row["sent"] * 0.05:
@@ -341,14 +364,14 @@ def sent_outcomes(url: str) -> dict:
 def table(rows: list[dict], args) -> str:
     lines = [
         "| offered req/s | sent | answered req/s | p50 ms | p99 ms | max ms "
-        "| WeChat p99 ms | Telegram p99 ms | errors |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| WeChat p99 ms | Telegram p99 ms | errors | serve CPU ms/req |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['rate']:g} | {r['sent']} | {r['answered_per_s']} | {r['p50_ms']} | "
             f"{r['p99_ms']} | {r['max_ms']} | {r['wechat_p99_ms']} | {r['telegram_p99_ms']} "
-            f"| {r['errors']} |"
+            f"| {r['errors']} | {r['cpu_ms_per_req']} |"
         )
     over = next((r["rate"] for r in rows if r["p99_ms"] > 1000), None)
     under = [r["rate"] for r in rows if r["p99_ms"] <= 1000]
@@ -385,6 +408,9 @@ def main() -> None:
         metavar="URL",
         help="run on a fresh database created on this PostgreSQL server instead of SQLite",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="serve --workers N (more than one: PostgreSQL)"
+    )
     parser.add_argument("--json", action="store_true", help="print rows as JSON instead")
     args = parser.parse_args()
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -394,7 +420,10 @@ def main() -> None:
         return
     database = "PostgreSQL" if args.postgres else "SQLite"
     print(f"date: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; machine: {machine()}")
-    print(f"database: {database}; load average before the run: {load_before}")
+    print(
+        f"database: {database}; serve workers: {args.workers}; "
+        f"load average before the run: {load_before}"
+    )
     print(table(rows, args))
 
 
