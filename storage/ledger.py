@@ -63,7 +63,7 @@ class Ledger:
     ) -> Posted:
         """Points for a purchase, at the member's tier multiplier, once per order number."""
         at = at or self.clock()
-        account = self.lock(member_id)
+        account = self.lock(member_id, earning_at=at)
         key = f"purchase:{order_id}"
         if not Decimal(amount).is_finite() or not 0 < amount < MAX_PURCHASE_AMOUNT:
             if self.rows.seen(key):
@@ -83,7 +83,7 @@ class Ledger:
         self.rows.add_lot(entry, at, points_rules.lot_expiry(at, self.config))
         self.rows.move_balance(account, points, at)
         first_purchase = account.last_purchase_at is None
-        changes = self._upgrade(account, at)
+        changes = self._upgrade(account, at, points)
         if account.last_purchase_at is None or at > account.last_purchase_at:
             changes["last_purchase_at"] = at
         self.rows.update_member(account, changes)
@@ -271,9 +271,10 @@ class Ledger:
 
     # -- the template's steps ----------------------------------------------------------
 
-    def lock(self, member_id: int) -> Account:
-        """Always the account row first, then anything else: one lock order, no deadlocks."""
-        account = self.rows.lock(member_id)
+    def lock(self, member_id: int, earning_at: datetime | None = None) -> Account:
+        """Always the account row first, then anything else: one lock order, no deadlocks.
+        With `earning_at`, also what the member earned towards their tier by then."""
+        account = self.rows.lock(member_id, earning_at)
         if account is None:
             raise LedgerError("unknown_member", f"no points account for member id {member_id}")
         return account
@@ -315,9 +316,13 @@ class Ledger:
         ]
         return points_rules.allocate(open_lots, points, first=preferred) if points else []
 
-    def _upgrade(self, account: Account, at: datetime) -> dict:
+    def _upgrade(self, account: Account, at: datetime, earning: int = 0) -> dict:
+        """The tier after `earning` qualifying points (already appended) at `at`."""
         if account.tier == self.config.tiers[-1].name:
             return {}  # the top tier: nothing to count
-        earned = self.earned_last_year(account.member_id, at)
+        if account.earned is not None:  # counted under the lock, before the new entry
+            earned = account.earned + earning
+        else:
+            earned = self.earned_last_year(account.member_id, at)
         new = tiers.after_earning(account.tier, earned, self.config)
         return {"tier": new, "tier_since": at} if new != account.tier else {}

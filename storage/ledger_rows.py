@@ -58,6 +58,11 @@ EARNED = select(func.coalesce(func.sum(ENTRIES.c.points), 0)).where(
     ENTRIES.c.created_at > bindparam("since"),
     ENTRIES.c.created_at <= bindparam("at"),
 )
+# The member with what they earned towards their tier in the year up to `at`: read after
+# the lock, so nothing of theirs can be appended meanwhile.
+MEMBER_EARNING = select(*MEMBER.selected_columns, EARNED.scalar_subquery().label("earned")).where(
+    MEMBERS.c.id == bindparam("member")
+)
 ADD_LOT = insert(LOTS)
 OPEN_LOTS = (
     select(LOTS.c.id, LOTS.c.remaining, LOTS.c.expires_at, LOTS.c.earned_at, LOTS.c.entry_id)
@@ -96,6 +101,7 @@ class Account:
     member_no: str
     referrer_id: int | None
     last_purchase_at: datetime | None
+    earned: int | None = None  # qualifying points in the year up to the lock's `earning_at`
 
 
 class Rows:
@@ -114,15 +120,20 @@ class Rows:
 
     # -- the account -------------------------------------------------------------------
 
-    def lock(self, member_id: int) -> Account | None:
+    def lock(self, member_id: int, earning_at: datetime | None = None) -> Account | None:
         """The account row FOR UPDATE, then the member as committed now (a statement of
-        its own: PostgreSQL re-reads only the locked row after waiting for its lock)."""
+        its own: PostgreSQL re-reads only the locked row after waiting for its lock), with
+        what they earned in the year up to `earning_at` when given."""
         self.session.flush()  # the caller's pending rows (a member just opened) first
         balance = self.run(LOCK, {"member": member_id}).scalar()
         if balance is None:
             return None
-        member = self.run(MEMBER, {"member": member_id}).one()
-        return Account(member_id, balance, *member)
+        if earning_at is None:
+            member = self.run(MEMBER, {"member": member_id}).one()
+            return Account(member_id, balance, *member)
+        since = earning_at - relativedelta(years=1)
+        params = {"member": member_id, "since": since, "at": earning_at}
+        return Account(member_id, balance, *self.run(MEMBER_EARNING, params).one())
 
     def move_balance(self, account: Account, points: int, at: datetime) -> None:
         self.run(MOVE_BALANCE, {"member": account.member_id, "points": points, "at": at})
