@@ -31,6 +31,8 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR"
+if os.environ.get(MULTIPROCESS):  # any process counting into it (the scheduler too)
+    Path(os.environ[MULTIPROCESS]).mkdir(parents=True, exist_ok=True)
 
 MESSAGES_IN = Counter(
     "memberbot_messages_in_total", "Member messages received, by channel.", ["channel"]
