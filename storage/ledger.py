@@ -38,6 +38,16 @@ class LedgerError(Exception):
         self.details = details
 
 
+def refuse_while_in_debt(debt: int) -> None:
+    """Redemptions wait until the debt of refunded, already spent points is repaid."""
+    if debt:
+        raise LedgerError(
+            "debt_outstanding",
+            f"{debt} points of a refunded purchase are to be repaid first",
+            debt=debt,
+        )
+
+
 @dataclass(frozen=True)
 class Posted:
     entry: LedgerEntry
@@ -80,10 +90,11 @@ class Ledger:
         )  # fmt: skip
         if entry is None:
             return self._earlier(key)
-        self.rows.add_lot(entry, at, points_rules.lot_expiry(at, self.config))
+        lot = self.rows.add_lot(entry, at, points_rules.lot_expiry(at, self.config))
         self.rows.move_balance(account, points, at)
+        repaid = self._repay_debt(account, entry, lot, at)
         first_purchase = account.last_purchase_at is None
-        changes = self._upgrade(account, at, points)
+        changes = self._upgrade(account, at, points - repaid)
         if account.last_purchase_at is None or at > account.last_purchase_at:
             changes["last_purchase_at"] = at
         self.rows.update_member(account, changes)
@@ -122,8 +133,9 @@ class Ledger:
         )
         if entry is None:
             return self._earlier(key)
-        self.rows.add_lot(entry, at, expires_at or points_rules.lot_expiry(at, self.config))
+        lot = self.rows.add_lot(entry, at, expires_at or points_rules.lot_expiry(at, self.config))
         self.rows.move_balance(account, points, at)
+        self._repay_debt(account, entry, lot, at)
         if kind == "referral":
             self.rows.update_member(account, self._upgrade(account, at))
         return Posted(entry, created=True)
@@ -146,6 +158,7 @@ class Ledger:
         if self.rows.seen(key):
             return self._earlier(key)
         lots = self.open_lots(account, at)
+        refuse_while_in_debt(account.debt)
         self.require(account, points)
         return self.take(account, kind, points, key, actor, at, lots, reference=reference)
 
@@ -191,8 +204,11 @@ class Ledger:
         self._expire(account, self.rows.due_lots(account.member_id, at), at)  # given back late
         return Posted(entry, created=True)
 
-    def clawback(self, order_id: str, refund_id: str, amount: Decimal, actor: str) -> Posted:
-        """Take back points of a refunded purchase in proportion, never more than was earned."""
+    def clawback(self, order_id: str, refund_id: str, amount: Decimal | None, actor: str) -> Posted:
+        """Take back the points of a refunded amount of a purchase (None: all that is not
+        refunded yet), in proportion, once per refund id; never more than was bought.
+        Points already spent cannot be taken: the shortfall becomes a debt that later
+        earnings repay first, and redemptions wait until it is repaid."""
         purchase = self.rows.entry(f"purchase:{order_id}")
         if purchase is None or purchase.amount is None:
             raise LedgerError("unknown_order", f"no purchase with order number {order_id}")
@@ -201,20 +217,32 @@ class Ledger:
         key = f"clawback:{order_id}:{refund_id}"
         if self.rows.seen(key):
             return self._earlier(key)
+        bought = Decimal(purchase.amount)
+        refunded, clawed = self.rows.refunded(order_id)
+        left = bought - refunded
+        amount = left if amount is None else Decimal(amount)
+        if not amount.is_finite() or amount <= 0 or amount > left:
+            raise LedgerError(
+                "over_refund",
+                f"order {order_id} was bought for {bought} and {refunded} of it refunded "
+                f"already: at most {left} can be refunded, not {amount}",
+                left=left,
+            )
         lots = self.open_lots(account, at)
-        clawed = -self.rows.clawed_back(order_id)
-        due = points_rules.clawback_points(
-            purchase.points, clawed, amount, Decimal(purchase.amount)
-        )
-        # Points already spent cannot be taken back: the shortfall is recorded, not forced.
+        due = points_rules.clawback_points(purchase.points, clawed, amount, bought)
         take = min(due, account.balance)
         entry = self.rows.append_new(
             account, "clawback", -take, key, at, actor, qualifying=True, order_id=order_id,
-            amount=amount, reason=f"refund {refund_id}; due {due}, taken {take}",
+            amount=amount, reference=refund_id,
+            reason=f"refund {refund_id}; due {due}, taken {take}", debt=(due - take) or None,
         )  # fmt: skip
         self.rows.draw(entry, self._plan(lots, take, prefer_entry=purchase.id))
-        self.rows.move_balance(account, -take, at)
+        self.rows.move_balance(account, -take, at, owed=due - take)
         return Posted(entry, created=True)
+
+    def debt(self, member_id: int) -> int:
+        """Points owed from refunds (read-only)."""
+        return self.rows.debt(member_id)
 
     def spendable(self, member_id: int, at: datetime | None = None) -> int:
         """The balance a spending at `at` could draw on: lots past their date expire
@@ -248,11 +276,12 @@ class Ledger:
         entry = self.rows.append_new(
             account, "adjust", points, f"adjust:{key}", at, actor, reason=reason
         )
+        self.rows.move_balance(account, points, at)
         if points > 0:
-            self.rows.add_lot(entry, at, points_rules.lot_expiry(at, self.config))
+            lot = self.rows.add_lot(entry, at, points_rules.lot_expiry(at, self.config))
+            self._repay_debt(account, entry, lot, at)
         else:
             self.rows.draw(entry, self._plan(lots, -points))
-        self.rows.move_balance(account, points, at)
         return Posted(entry, created=True)
 
     # -- tiers -------------------------------------------------------------------------
@@ -306,6 +335,20 @@ class Ledger:
         if due:
             self.rows.move_balance(account, -sum(lot.remaining for lot in due), at)
         return len(due)
+
+    def _repay_debt(self, account: Account, earned: LedgerEntry, lot: int, at: datetime) -> int:
+        """Points just earned repay the member's debt first, from the lot they made; the
+        points repaid."""
+        repay = min(account.debt, earned.points)
+        if repay <= 0:
+            return 0
+        entry = self.rows.append_new(
+            account, "repay", -repay, f"repay:{earned.id}", at, "system", qualifying=True,
+            reference=str(earned.id), debt=-repay,
+        )  # fmt: skip
+        self.rows.draw(entry, [(lot, repay)])
+        self.rows.move_balance(account, -repay, at, owed=-repay)
+        return repay
 
     @staticmethod
     def _plan(lots: list, points: int, prefer_entry: int | None = None) -> list[tuple[int, int]]:

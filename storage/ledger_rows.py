@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import bindparam, func, insert, select, update
@@ -23,10 +24,12 @@ ENTRIES = LedgerEntry.__table__
 LOTS = PointsLot.__table__
 ALLOCATIONS = LotAllocation.__table__
 ENTRY_DEFAULTS = {"qualifying": False, "order_id": None, "amount": None}
-ENTRY_DEFAULTS |= {"reference": None, "reason": None}
+ENTRY_DEFAULTS |= {"reference": None, "reason": None, "debt": None}
 
 LOCK = (
-    select(ACCOUNTS.c.balance).where(ACCOUNTS.c.member_id == bindparam("member")).with_for_update()
+    select(ACCOUNTS.c.balance, ACCOUNTS.c.debt)
+    .where(ACCOUNTS.c.member_id == bindparam("member"))
+    .with_for_update()
 )
 MEMBER = select(
     MEMBERS.c.tier, MEMBERS.c.member_no, MEMBERS.c.referrer_id, MEMBERS.c.last_purchase_at
@@ -34,7 +37,11 @@ MEMBER = select(
 MOVE_BALANCE = (
     update(ACCOUNTS)
     .where(ACCOUNTS.c.member_id == bindparam("member"))
-    .values(balance=ACCOUNTS.c.balance + bindparam("points"), updated_at=bindparam("at"))
+    .values(
+        balance=ACCOUNTS.c.balance + bindparam("points"),
+        debt=ACCOUNTS.c.debt + bindparam("owed"),
+        updated_at=bindparam("at"),
+    )
 )
 UPDATE_MEMBER = update(MEMBERS).where(MEMBERS.c.id == bindparam("member"))  # SET: the params
 APPEND = {  # a new entry's id; nothing when its idempotency key was taken before
@@ -44,9 +51,6 @@ APPEND = {  # a new entry's id; nothing when its idempotency key was taken befor
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 SEEN = select(ENTRIES.c.id).where(ENTRIES.c.idempotency_key == bindparam("key"))
-CLAWED_BACK = select(func.coalesce(func.sum(ENTRIES.c.points), 0)).where(
-    ENTRIES.c.kind == "clawback", ENTRIES.c.order_id == bindparam("order")
-)
 EXPIRIES = select(func.count()).where(
     ENTRIES.c.member_id == bindparam("member"),
     ENTRIES.c.kind == "expire",
@@ -63,7 +67,12 @@ EARNED = select(func.coalesce(func.sum(ENTRIES.c.points), 0)).where(
 MEMBER_EARNING = select(*MEMBER.selected_columns, EARNED.scalar_subquery().label("earned")).where(
     MEMBERS.c.id == bindparam("member")
 )
-ADD_LOT = insert(LOTS)
+ADD_LOT = insert(LOTS).returning(LOTS.c.id)
+DEBT = select(ACCOUNTS.c.debt).where(ACCOUNTS.c.member_id == bindparam("member"))
+REFUNDED = select(  # of an order: the amount refunded so far, and the points due for it
+    func.coalesce(func.sum(ENTRIES.c.amount), 0),
+    -func.coalesce(func.sum(ENTRIES.c.points - func.coalesce(ENTRIES.c.debt, 0)), 0),
+).where(ENTRIES.c.kind == "clawback", ENTRIES.c.order_id == bindparam("order"))
 OPEN_LOTS = (
     select(LOTS.c.id, LOTS.c.remaining, LOTS.c.expires_at, LOTS.c.earned_at, LOTS.c.entry_id)
     .where(LOTS.c.member_id == bindparam("member"), LOTS.c.remaining > 0)
@@ -97,6 +106,7 @@ class Account:
 
     member_id: int
     balance: int
+    debt: int  # refunded points that had been spent already: later earnings repay them
     tier: str
     member_no: str
     referrer_id: int | None
@@ -125,20 +135,26 @@ class Rows:
         its own: PostgreSQL re-reads only the locked row after waiting for its lock), with
         what they earned in the year up to `earning_at` when given."""
         self.session.flush()  # the caller's pending rows (a member just opened) first
-        balance = self.run(LOCK, {"member": member_id}).scalar()
-        if balance is None:
+        locked = self.run(LOCK, {"member": member_id}).first()
+        if locked is None:
             return None
         if earning_at is None:
             member = self.run(MEMBER, {"member": member_id}).one()
-            return Account(member_id, balance, *member)
+            return Account(member_id, *locked, *member)
         since = earning_at - relativedelta(years=1)
         params = {"member": member_id, "since": since, "at": earning_at}
-        return Account(member_id, balance, *self.run(MEMBER_EARNING, params).one())
+        return Account(member_id, *locked, *self.run(MEMBER_EARNING, params).one())
 
-    def move_balance(self, account: Account, points: int, at: datetime) -> None:
-        self.run(MOVE_BALANCE, {"member": account.member_id, "points": points, "at": at})
+    def move_balance(self, account: Account, points: int, at: datetime, owed: int = 0) -> None:
+        """Balance and debt move by what the entries just appended say."""
+        params = {"member": account.member_id, "points": points, "owed": owed, "at": at}
+        self.run(MOVE_BALANCE, params)
         account.balance += points
+        account.debt += owed
         self.forget(PointsAccount, account.member_id)
+
+    def debt(self, member_id: int) -> int:
+        return self.run(DEBT, {"member": member_id}).scalar() or 0
 
     def update_member(self, account: Account, changes: dict) -> None:
         if not changes:
@@ -178,8 +194,10 @@ class Rows:
     def entry(self, key: str) -> LedgerEntry | None:
         return self.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == key))
 
-    def clawed_back(self, order_id: str) -> int:
-        return self.run(CLAWED_BACK, {"order": order_id}).scalar_one()
+    def refunded(self, order_id: str) -> tuple[Decimal, int]:
+        """The amount of an order refunded so far, and the points due for it."""
+        amount, points = self.run(REFUNDED, {"order": order_id}).one()
+        return Decimal(amount or 0), int(points or 0)
 
     def expiries_of(self, member_id: int, lot_id: int) -> int:
         return self.run(EXPIRIES, {"member": member_id, "lot": str(lot_id)}).scalar_one()
@@ -190,14 +208,15 @@ class Rows:
 
     # -- lots --------------------------------------------------------------------------
 
-    def add_lot(self, entry: LedgerEntry, at: datetime, expires_at: datetime | None) -> None:
-        self.run(
+    def add_lot(self, entry: LedgerEntry, at: datetime, expires_at: datetime | None) -> int:
+        """The new lot's id."""
+        return self.run(
             ADD_LOT,
             {
                 "member_id": entry.member_id, "entry_id": entry.id, "points": entry.points,
                 "remaining": entry.points, "earned_at": at, "expires_at": expires_at,
             },
-        )  # fmt: skip
+        ).scalar_one()  # fmt: skip
 
     def lots_with_points(self, member_id: int) -> list:
         return list(self.run(OPEN_LOTS, {"member": member_id}))

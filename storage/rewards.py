@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from storage.ledger import Ledger, LedgerError
+from storage.ledger import Ledger, LedgerError, refuse_while_in_debt
 from storage.models import Benefit, Member, Redemption, Voucher
 
 BENEFITS = Benefit.__table__
@@ -93,6 +93,7 @@ def redeem(
         raise LedgerError("unknown_benefit", f"no active benefit {benefit_code!r}")
     points = _checked(ledger.config, account.tier, benefit, quantity, benefit.used)
     lots = ledger.open_lots(account, at)
+    refuse_while_in_debt(account.debt)
     ledger.require(account, points)
     if benefit.stock is not None:
         _take_stock(ledger, benefit, quantity)
@@ -159,6 +160,7 @@ def quote(ledger: Ledger, member_id: int, benefit_code: str, quantity: int) -> i
         raise LedgerError("unknown_benefit", f"no active benefit {benefit_code!r}")
     used = _redeemed_this_month(ledger, member, benefit, at)
     points = _checked(ledger.config, member.tier, benefit, quantity, used)
+    refuse_while_in_debt(ledger.debt(member_id))
     balance = ledger.spendable(member_id, at)
     if points > balance:
         raise LedgerError(

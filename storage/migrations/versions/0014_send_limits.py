@@ -1,7 +1,7 @@
 """send limits shared by every process: one row per limit (a channel overall, a chat)
 
 Revision ID: 0014
-Revises: 0005
+Revises: 0012
 """
 
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = "0014"
-down_revision = "0005"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
