@@ -6,7 +6,9 @@ import unicodedata
 
 import numpy as np
 
+from nlu.complaint_category import categorise, complaint_share
 from nlu.entities import EntityExtractor
+from nlu.features import analyse
 from nlu.model import NluModel
 from nlu.normalise import normalise
 
@@ -38,7 +40,8 @@ class EmbeddedParser:
             return _result(text, FALLBACK, 0.0, [], [])
         clipped = text[:MAX_CHARS]
         normal = normalise(clipped)
-        probs, coverage = self.model.probabilities(normal.text)
+        counts = analyse(normal.text)
+        probs, coverage = self.model.probabilities(counts)
         order = np.argsort(-probs, kind="stable")[:RANKING_SIZE]
         ranking = [
             {"name": str(self._intents[i]), "confidence": round(float(probs[i]), 4)} for i in order
@@ -53,17 +56,34 @@ class EmbeddedParser:
             or top - second < self.ambiguity_margin
         ):
             name = FALLBACK
-        entities = self._entities.extract(normal)
-        return _result(text, name, round(top, 4), ranking, entities)
+        entities, category = categorise(
+            self.model.category,
+            counts,
+            complaint_share(self.model.intents, probs),
+            self._entities.extract(normal),
+            text,
+        )
+        return _result(text, name, round(top, 4), ranking, entities, category)
 
 
-def _result(text: str, name: str, confidence: float, ranking: list, entities: list) -> dict:
-    return {
+def _result(
+    text: str,
+    name: str,
+    confidence: float,
+    ranking: list,
+    entities: list,
+    category: dict | None = None,
+) -> dict:
+    """Rasa's shape; `complaint_category` {name, confidence}, when there is one, is ours."""
+    result = {
         "text": text,
         "intent": {"name": name, "confidence": confidence},
         "intent_ranking": ranking,
         "entities": entities,
     }
+    if category:
+        result["complaint_category"] = category
+    return result
 
 
 def _looks_binary(text: str) -> bool:
