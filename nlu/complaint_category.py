@@ -5,8 +5,9 @@ and two languages) gives probabilities; a category the keyword lookup found in t
 text adds `LOOKUP_WEIGHT` to its own, so a keyword tips a close call but a clear
 description outweighs a misleading keyword (expired face cream is product quality,
 not an expired benefit). Only texts the intent classifier finds complaint-ish get a
-category, and only when the combined confidence reaches `MIN_CONFIDENCE`; otherwise
-no category entity is reported at all (`我要投诉` alone: the form asks for it).
+category, and only when the combined confidence reaches `MIN_CONFIDENCE` and the winner
+is a category rather than `NO_CATEGORY`; otherwise no category entity is reported at all
+(`我要投诉` alone: the form asks for it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import numpy as np
 from nlu.classifier import LinearClassifier
 
 ENTITY = "complaint_category"
+# The label of complaints that name no category (`我要投诉`, `complaint about order 123...`):
+# learnt from the complaint intent's examples without a category annotation.
+NO_CATEGORY = "_none"
 EXTRACTOR = "ComplaintCategoryClassifier"
 COMPLAINT_INTENT = "file_complaint"
 MIN_COMPLAINT_SHARE = 0.2  # P(file_complaint) from which a text is complaint-ish
@@ -53,9 +57,9 @@ def categorise(
             probs[classifier.labels.index(entity["value"])] += LOOKUP_WEIGHT
     best = int(np.argmax(probs))
     confidence = round(float(probs[best]), 4)
-    if confidence < MIN_CONFIDENCE:
-        return others, None
     name = classifier.labels[best]
+    if confidence < MIN_CONFIDENCE or name == NO_CATEGORY:
+        return others, None
     span = next(((e["start"], e["end"]) for e in found if e["value"] == name), (0, len(text)))
     entity = {
         "entity": ENTITY,

@@ -9,6 +9,8 @@ import numpy as np
 
 from nlu.calibration import fit_temperature, folds
 from nlu.classifier import LinearClassifier
+from nlu.complaint_category import COMPLAINT_INTENT, NO_CATEGORY
+from nlu.complaint_category import ENTITY as CATEGORY_ENTITY
 from nlu.corpus import Corpus
 from nlu.entities.gazetteer import build_gazetteer
 from nlu.features import Vectoriser
@@ -19,7 +21,6 @@ from nlu.training_data import Example, TrainingData, TrainingDataError, fingerpr
 
 DEFAULTS = Hyperparameters()
 MIN_CALIBRATION_EXAMPLES = 60
-CATEGORY_ENTITY = "complaint_category"
 
 
 def train_model(
@@ -50,12 +51,15 @@ def train_model(
 
 def category_examples(data: TrainingData) -> list[Example]:
     """The `complaint_categories:` texts, and the intent examples annotated with one category
-    (the whole text is the category's evidence, not only the annotated words)."""
+    (the whole text is the category's evidence, not only the annotated words); complaint
+    examples without a category teach `NO_CATEGORY`."""
     annotated = []
     for example in data.examples:
         values = {s.value for s in example.entities if s.entity == CATEGORY_ENTITY}
         if len(values) == 1:
             annotated.append(Example(example.text, values.pop()))
+        elif not values and example.intent == COMPLAINT_INTENT:
+            annotated.append(Example(example.text, NO_CATEGORY))
     return [*data.categories, *annotated]
 
 
