@@ -1,6 +1,7 @@
-"""NLU engine benchmark (issue 3): memberbot's embedded engine against Rasa 3.6 (DIET).
+"""NLU engine benchmark (issues 3 and 17): memberbot's embedded engine against a plain
+TF-IDF + logistic-regression baseline and Rasa 3.6 (DIET).
 
-One run trains and evaluates both engines on the same data and the same split:
+One run trains and evaluates the engines on the same data and the same split:
 
 * own        memberbot's nlu/data (zh + en), stratified 80/20 hold-out, fixed seed;
 * banking77  /work/shared/benchmarks/banking77 (standard test set);
@@ -27,6 +28,10 @@ Both engines' predictions are scored by the same code here. `nlu_fallback`,
     python bench/nlu_engines.py                      # everything, about 40 minutes
     python bench/nlu_engines.py --datasets own --skip-rasa
     python bench/nlu_engines.py --results bench/RESULTS.md   # also write the table there
+    python bench/nlu_engines.py --skip-rasa --public-per-intent 0   # whole public sets
+
+The baseline (`--baseline` worker) is word TF-IDF + scikit-learn's LogisticRegression,
+trained and scored in one process (`--skip-baseline` leaves it out).
 
 The Rasa venv comes from nlu/rasa_project/setup.sh install (RASA_VENV).
 """
@@ -729,15 +734,16 @@ def rescore(args: argparse.Namespace) -> int:
     by_name = {split.name: split for split in splits}
     for result in results:
         name, engine = result["dataset"], result["engine"]
-        folder = args.work / (name + "-full" if engine == "embedded-full" else name)
-        kind = "rasa" if engine == "rasa" else "embedded"
+        full = engine.endswith("-full")
+        folder = args.work / (name + "-full" if full else name)
+        kind = engine.removesuffix("-full")
         report = json.loads((folder / f"{kind}-predictions.json").read_text(encoding="utf-8"))
         gold = [
             json.loads(line)["intent"]
             for line in (folder / "test.jsonl").read_text(encoding="utf-8").splitlines()
             if line.strip()
         ]
-        if engine != "embedded-full" and gold != by_name[name].gold:
+        if not full and gold != by_name[name].gold:
             print(f"{folder}: not the split these settings make", file=sys.stderr)
             return 2
         result.update(score(gold, [p["intent"] for p in report["predictions"]]))

@@ -28,7 +28,7 @@ class EmbeddedParser:
         self.fallback_threshold = fallback_threshold
         self.ambiguity_margin = ambiguity_margin
         self._entities = EntityExtractor(model.gazetteer, model.regexes)
-        self._intents = np.array(model.intents)
+        self._names = list(model.intents)
 
     def set_benefit_names(self, names: dict[str, list[str]]) -> None:
         """Benefit code -> surface names (e.g. from the catalogue), added to the lookup."""
@@ -43,11 +43,13 @@ class EmbeddedParser:
         counts = analyse(normal.text)
         probs, coverage = self.model.probabilities(counts)
         order = np.argsort(-probs, kind="stable")[:RANKING_SIZE]
+        scores = probs[order].tolist()
         ranking = [
-            {"name": str(self._intents[i]), "confidence": round(float(probs[i]), 4)} for i in order
+            {"name": self._names[i], "confidence": round(score, 4)}
+            for i, score in zip(order.tolist(), scores, strict=True)
         ]
-        top = float(probs[order[0]])
-        second = float(probs[order[1]]) if len(order) > 1 else 0.0
+        top = scores[0]
+        second = scores[1] if len(scores) > 1 else 0.0
         name = ranking[0]["name"]
         if (
             len(text) > MAX_CHARS
