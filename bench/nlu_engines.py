@@ -401,7 +401,10 @@ def scores_of(gold: list[str], report: dict) -> dict:
     predictions = report["predictions"]
     figures = score(gold, [p["intent"] for p in predictions])
     figures["ece"] = figures["with_fallback"] = None
+    figures["top"] = None
     if all(p.get("top") for p in predictions):
+        top = score(gold, [p["top"] for p in predictions])
+        figures["top"] = {k: top[k] for k in ("accuracy", "in_scope_accuracy")}
         right = [_label(p["top"]) == _label(g) for p, g in zip(predictions, gold, strict=True)]
         figures["ece"] = expected_calibration_error([p["confidence"] for p in predictions], right)
     if all("second" in p for p in predictions):
@@ -602,6 +605,15 @@ def _mb(value: float) -> str:
 ROWS = [
     ("accuracy", lambda r: _pct(r["accuracy"])),
     (
+        "top-ranked intent right, no fallback (in scope)",
+        lambda r: (
+            _pct(r["top"]["accuracy"])
+            + (f" ({_pct(r['top']['in_scope_accuracy'])})" if r["top"]["in_scope_accuracy"] else "")
+            if r.get("top")
+            else "–"
+        ),
+    ),
+    (
         "accuracy with our fallback rule (baseline)",
         lambda r: _pct(r["with_fallback"]["accuracy"]) if r.get("with_fallback") else "–",
     ),
@@ -680,6 +692,8 @@ def markdown(splits: list[Split], results: list[dict], settings: dict) -> str:
         "inflate; parse CPU time likewise (thread CPU time per call). Peak memory: max RSS of "
         "the training and parsing processes (the baseline trains and parses in one).",
     ]
+    if settings.get("note"):
+        lines += [f"- {settings['note']}"]
     if has_rasa:
         lines.append(
             "- Public sets: the engines train on the same per-intent subsample; the full-set "
