@@ -1,6 +1,7 @@
-"""NLU engine benchmark (issue 3): memberbot's embedded engine against Rasa 3.6 (DIET).
+"""NLU engine benchmark (issues 3 and 17): memberbot's embedded engine against a plain
+TF-IDF + logistic-regression baseline and Rasa 3.6 (DIET).
 
-One run trains and evaluates both engines on the same data and the same split:
+One run trains and evaluates the engines on the same data and the same split:
 
 * own        memberbot's nlu/data (zh + en), stratified 80/20 hold-out, fixed seed;
 * banking77  /work/shared/benchmarks/banking77 (standard test set);
@@ -27,6 +28,10 @@ Both engines' predictions are scored by the same code here. `nlu_fallback`,
     python bench/nlu_engines.py                      # everything, about 40 minutes
     python bench/nlu_engines.py --datasets own --skip-rasa
     python bench/nlu_engines.py --results bench/RESULTS.md   # also write the table there
+    python bench/nlu_engines.py --skip-rasa --public-per-intent 0   # whole public sets
+
+The baseline (`--baseline` worker) is word TF-IDF + scikit-learn's LogisticRegression,
+trained and scored in one process (`--skip-baseline` leaves it out).
 
 The Rasa venv comes from nlu/rasa_project/setup.sh install (RASA_VENV).
 """
@@ -52,6 +57,9 @@ from pathlib import Path
 import yaml
 from report import machine, write_section
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from nlu.calibration import expected_calibration_error  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 RASA_PROJECT = ROOT / "nlu" / "rasa_project"
 BENCHMARKS = Path(os.environ.get("MEMBERBOT_BENCHMARKS", "/work/shared/benchmarks"))
@@ -59,7 +67,7 @@ DEFAULT_VENV = Path(os.environ.get("RASA_VENV", Path.home() / ".cache" / "member
 OUT_OF_SCOPE = {"out_of_scope", "oos", "nlu_fallback"}
 OOS = "<oos>"  # the one label every out-of-scope name is scored as
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
-SECTION_START = "## NLU engines (issue 3)"
+SECTION_START = "## NLU engines (issue 17)"
 
 
 # --------------------------------------------------------------------- data sets
@@ -207,6 +215,7 @@ class Run:
     seconds: float
     peak_rss_mb: float
     returncode: int
+    cpu_s: float = 0.0  # user + system CPU time: what a busy machine does not inflate
 
 
 def measured(cmd: list[str], log: Path, cwd: Path | None = None, env: dict | None = None) -> Run:
@@ -218,7 +227,12 @@ def measured(cmd: list[str], log: Path, cwd: Path | None = None, env: dict | Non
         )
         _pid, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(time.perf_counter() - started, usage.ru_maxrss / 1024.0, proc.returncode)
+    return Run(
+        time.perf_counter() - started,
+        usage.ru_maxrss / 1024.0,
+        proc.returncode,
+        usage.ru_utime + usage.ru_stime,
+    )
 
 
 def _tail(log: Path, lines: int = 15) -> str:
@@ -380,19 +394,48 @@ def score(gold_names: list[str], predicted_names: list[str | None]) -> dict:
     }
 
 
+def scores_of(gold: list[str], report: dict) -> dict:
+    """Accuracy and the rest; the calibration error when the predictions carry the top-ranked
+    intent; for the baseline (which gives the runner-up too) its accuracy under our fallback
+    rule."""
+    predictions = report["predictions"]
+    figures = score(gold, [p["intent"] for p in predictions])
+    figures["ece"] = figures["with_fallback"] = None
+    figures["top"] = None
+    if all(p.get("top") for p in predictions):
+        top = score(gold, [p["top"] for p in predictions])
+        figures["top"] = {k: top[k] for k in ("accuracy", "in_scope_accuracy")}
+        right = [_label(p["top"]) == _label(g) for p, g in zip(predictions, gold, strict=True)]
+        figures["ece"] = expected_calibration_error([p["confidence"] for p in predictions], right)
+    if all("second" in p for p in predictions):
+        threshold, margin = fallback_settings()
+        figures["with_fallback"] = score(
+            gold,
+            [
+                "nlu_fallback"
+                if p["confidence"] < threshold or p["confidence"] - p["second"] < margin
+                else p["intent"]
+                for p in predictions
+            ],
+        )
+    return figures
+
+
 def _result(engine: str, split: Split, train: Run, evaluation: Run, report: dict, model: Path):
-    predicted = [p["intent"] for p in report["predictions"]]
     latencies = report["latency_ms"]
     size = sum(f.stat().st_size for f in [model] if f.exists())
     return {
         "engine": engine,
         "dataset": split.name,
-        **score(split.gold, predicted),
+        **scores_of(split.gold, report),
         "latency_p50_ms": _percentile(latencies, 50),
         "latency_p99_ms": _percentile(latencies, 99),
+        "cpu_p50_ms": _percentile(report["cpu_ms"], 50) if report.get("cpu_ms") else None,
+        "cpu_p99_ms": _percentile(report["cpu_ms"], 99) if report.get("cpu_ms") else None,
         "load_s": report["load_s"] + report["warm_up_s"],
         "import_s": report["import_s"],
         "train_s": train.seconds,
+        "train_cpu_s": train.cpu_s,
         "train_peak_rss_mb": train.peak_rss_mb,
         "parse_peak_rss_mb": evaluation.peak_rss_mb,
         "model_bytes": size,
@@ -429,13 +472,19 @@ def embedded_eval(model_file: str, test_file: str, out_file: str) -> int:
         for line in Path(test_file).read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
-    predictions, latencies = [], []
+    predictions, latencies, cpu = [], [], []
     for text in texts:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         result = parser.parse(text)
         latencies.append((time.perf_counter() - t0) * 1000.0)
+        cpu.append((time.thread_time() - c0) * 1000.0)
+        ranking = result["intent_ranking"]
         predictions.append(
-            {"intent": result["intent"]["name"], "confidence": result["intent"]["confidence"]}
+            {
+                "intent": result["intent"]["name"],
+                "confidence": result["intent"]["confidence"],
+                "top": ranking[0]["name"] if ranking else result["intent"]["name"],
+            }
         )
     import resource
 
@@ -446,10 +495,92 @@ def embedded_eval(model_file: str, test_file: str, out_file: str) -> int:
         "warm_up_s": warm_up,
         "predictions": predictions,
         "latency_ms": latencies,
+        "cpu_ms": cpu,
         "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     }
     Path(out_file).write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
     return 0
+
+
+# -------------------------------------------------------------- baseline worker
+
+# The plain baseline the embedded engine must beat: word TF-IDF (sublinear TF) and a
+# multinomial logistic regression, scikit-learn defaults otherwise. Word unigrams and
+# C=10 were the best of {1-grams, 1-2-grams} x {10, 30} on CLINC150 val and on a 10%
+# split of BANKING77 train (never the test sets). No fallback: out of scope only when it
+# predicts the `oos` class.
+BASELINE_NGRAMS = (1, 1)
+BASELINE_C = 10.0
+
+
+def baseline_run(train_file: str, test_file: str, out_file: str) -> int:
+    """Train the baseline and predict the test file, in one process (it keeps no model file)."""
+    sys.path.insert(0, str(ROOT))
+    started = time.perf_counter()
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from nlu.training_data import load_training_data
+
+    imported = time.perf_counter()
+    train = load_training_data(train_file).examples
+    vectoriser = TfidfVectorizer(ngram_range=BASELINE_NGRAMS, sublinear_tf=True)
+    matrix = vectoriser.fit_transform([e.text for e in train])
+    model = LogisticRegression(C=BASELINE_C, max_iter=2000)
+    model.fit(matrix, [e.intent for e in train])
+    trained = time.perf_counter()
+    texts = [
+        json.loads(line)["text"]
+        for line in Path(test_file).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    predictions, latencies = [], []
+    for text in texts:
+        t0 = time.perf_counter()
+        probs = model.predict_proba(vectoriser.transform([text]))[0]
+        latencies.append((time.perf_counter() - t0) * 1000.0)
+        second, best = probs.argsort()[-2:] if len(probs) > 1 else (0, 0)
+        name = str(model.classes_[best])
+        predictions.append(
+            {
+                "intent": name,
+                "confidence": float(probs[best]),
+                "top": name,
+                "second": float(probs[second]) if len(probs) > 1 else 0.0,
+            }
+        )
+    report = {
+        "engine": "baseline",
+        "import_s": imported - started,
+        "load_s": 0.0,
+        "warm_up_s": 0.0,
+        "train_s": trained - imported,
+        "predictions": predictions,
+        "latency_ms": latencies,
+    }
+    Path(out_file).write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+def run_baseline(split: Split, folder: Path) -> dict:
+    out = folder / "baseline-predictions.json"
+    run = measured(
+        [
+            sys.executable,
+            __file__,
+            "--baseline",
+            str(split.train_file),
+            str(split.test_file),
+            str(out),
+        ],
+        folder / "baseline.log",
+        cwd=ROOT,
+    )
+    if run.returncode:
+        raise RuntimeError(f"baseline failed:\n{_tail(folder / 'baseline.log')}")
+    report = json.loads(out.read_text(encoding="utf-8"))
+    train = Run(report["train_s"], run.peak_rss_mb, 0, run.cpu_s)
+    return _result("baseline", split, train, run, report, out.with_suffix(".none"))
 
 
 # ---------------------------------------------------------------------- report
@@ -473,14 +604,37 @@ def _mb(value: float) -> str:
 
 ROWS = [
     ("accuracy", lambda r: _pct(r["accuracy"])),
+    (
+        "top-ranked intent right, no fallback (in scope)",
+        lambda r: (
+            _pct(r["top"]["accuracy"])
+            + (f" ({_pct(r['top']['in_scope_accuracy'])})" if r["top"]["in_scope_accuracy"] else "")
+            if r.get("top")
+            else "–"
+        ),
+    ),
+    (
+        "accuracy with our fallback rule (baseline)",
+        lambda r: _pct(r["with_fallback"]["accuracy"]) if r.get("with_fallback") else "–",
+    ),
     ("macro-F1", lambda r: _pct(r["macro_f1"])),
     ("in-scope accuracy", lambda r: _pct(r["in_scope_accuracy"])),
     ("out-of-scope recall", lambda r: _pct(r["oos_recall"])),
     ("answered `nlu_fallback`", lambda r: _pct(r.get("fallback_share"))),
+    ("expected calibration error", lambda r: "–" if r.get("ece") is None else f"{r['ece']:.3f}"),
     ("parse latency p50", lambda r: _ms(r["latency_p50_ms"])),
     ("parse latency p99", lambda r: _ms(r["latency_p99_ms"])),
+    (
+        "parse CPU time p50 / p99",
+        lambda r: (
+            f"{r['cpu_p50_ms']:.2f} / {r['cpu_p99_ms']:.2f} ms"
+            if r.get("cpu_p50_ms") is not None
+            else "–"
+        ),
+    ),
     ("model load (+ first parse)", lambda r: _secs(r["load_s"])),
     ("training time", lambda r: _secs(r["train_s"])),
+    ("training CPU time", lambda r: _secs(r["train_cpu_s"]) if r.get("train_cpu_s") else "–"),
     ("peak memory, training", lambda r: _mb(r["train_peak_rss_mb"])),
     ("peak memory, parsing", lambda r: _mb(r["parse_peak_rss_mb"])),
     ("model file", lambda r: _mb(r["model_bytes"] / 1024 / 1024)),
@@ -495,6 +649,7 @@ def _intents(split: Split) -> str:
 
 
 def markdown(splits: list[Split], results: list[dict], settings: dict) -> str:
+    has_rasa = any(r["engine"] == "rasa" for r in results)
     lines = [
         SECTION_START,
         "",
@@ -508,41 +663,62 @@ def markdown(splits: list[Split], results: list[dict], settings: dict) -> str:
         "- Same training and test files for both engines; both scored by the same code "
         "(`nlu_fallback`, `out_of_scope` and `oos` all count as out of scope; macro-F1 over the "
         "gold labels).",
-        "- Rasa pipeline: `nlu/rasa_project/config.yml` (JiebaTokenizer, RegexFeaturizer, "
-        "LexicalSyntacticFeaturizer, word and char_wb 1–4 CountVectors, DIETClassifier, "
-        "RegexEntityExtractor, EntitySynonymMapper, FallbackClassifier "
-        f"{settings['threshold']}/{settings['margin']}) with the DIET epochs shown. "
-        "Embedded: `nlu.training.train_model`, `nlu.parser.EmbeddedParser` with the same "
-        "fallback threshold and ambiguity margin.",
+        "- Embedded: `nlu.training.train_model`, `nlu.parser.EmbeddedParser` with the "
+        f"configured fallback threshold {settings['threshold']} and ambiguity margin "
+        f"{settings['margin']} (a fallback counts as out of scope, so as an error on an "
+        "in-scope text). "
+        + (
+            "Rasa pipeline: `nlu/rasa_project/config.yml` (JiebaTokenizer, RegexFeaturizer, "
+            "LexicalSyntacticFeaturizer, word and char_wb 1–4 CountVectors, DIETClassifier, "
+            "RegexEntityExtractor, EntitySynonymMapper, FallbackClassifier with the same "
+            "settings) with the DIET epochs shown."
+            if has_rasa
+            else "Rasa DIET was not run this time (`--skip-rasa`); see the issue 3 section."
+        ),
+        "- Baseline: word TF-IDF (sublinear TF) + logistic regression (scikit-learn, C=10), "
+        "trained and scored in one process, no fallback (`bench/nlu_engines.py baseline_run`). "
+        "Expected calibration error: 10 equal-width bins of the top-ranked intent's confidence.",
         "- Latency: one `parse` call per test utterance, in-process, single thread, after one "
         "warm-up parse (Rasa: `Agent.parse_message`, the code behind `POST /model/parse`, "
         "without HTTP). Load: reading the trained model and the first parse, in a fresh "
         "process (library import not included: "
         + ", ".join(
             f"{e} {min(r['import_s'] for r in results if r['engine'] == e):.1f} s"
-            for e in ("embedded", "rasa")
+            for e in ("embedded", "baseline", "rasa")
             if any(r["engine"] == e for r in results)
         )
         + "). Training: wall time of the training process (for Rasa, `rasa train nlu`, "
-        "start-up included). Peak memory: max RSS of the training and parsing processes.",
-        "- Public sets: both engines train on the same per-intent subsample; the last column "
-        "is the embedded engine trained on the whole training set, for reference. Rasa was not "
-        "run on the whole sets: DIET costs about 2 min per epoch on all of BANKING77 on this "
-        "machine, hours for a normal 100-epoch run. With 20 epochs on 20 examples per intent, "
-        "DIET is far from converged there (and many of its answers fall below the fallback "
-        "threshold), so read those two Rasa columns as a lower bound, not as what DIET can do.",
-        "",
+        "start-up included), and its CPU time, which other load on the machine does not "
+        "inflate; parse CPU time likewise (thread CPU time per call). Peak memory: max RSS of "
+        "the training and parsing processes (the baseline trains and parses in one).",
     ]
+    if settings.get("note"):
+        lines += [f"- {settings['note']}"]
+    if has_rasa:
+        lines.append(
+            "- Public sets: the engines train on the same per-intent subsample; the full-set "
+            "columns are trained on the whole training set, for reference. Rasa was not "
+            "run on the whole sets: DIET costs about 2 min per epoch on all of BANKING77 on this "
+            "machine, hours for a normal 100-epoch run. With 20 epochs on 20 examples per intent, "
+            "DIET is far from converged there (and many of its answers fall below the fallback "
+            "threshold), so read those two Rasa columns as a lower bound, not as what DIET can do."
+        )
+    lines.append("")
     by_key = {(r["dataset"], r["engine"]): r for r in results}
     for split in splits:
-        engines = [e for e in ("embedded", "rasa", "embedded-full") if (split.name, e) in by_key]
+        order = ("embedded", "baseline", "rasa", "embedded-full", "baseline-full")
+        engines = [e for e in order if (split.name, e) in by_key]
         if not engines:
             continue
         rasa = by_key.get((split.name, "rasa"))
-        full = by_key.get((split.name, "embedded-full"))
+        full = by_key.get((split.name, "embedded-full")) or by_key.get(
+            (split.name, "baseline-full")
+        )
         head = {
             "embedded-full": f"embedded, full train set ({full['full_train']})" if full else "",
+            "baseline-full": f"baseline, full train set ({full['full_train']})" if full else "",
             "embedded": "embedded",
+            "baseline": "baseline (TF-IDF + LR)",
             "rasa": f"Rasa DIET ({rasa['epochs']} epochs)" if rasa else "",
         }
         lines.append(
@@ -611,18 +787,19 @@ def rescore(args: argparse.Namespace) -> int:
     by_name = {split.name: split for split in splits}
     for result in results:
         name, engine = result["dataset"], result["engine"]
-        folder = args.work / (name + "-full" if engine == "embedded-full" else name)
-        kind = "rasa" if engine == "rasa" else "embedded"
+        full = engine.endswith("-full")
+        folder = args.work / (name + "-full" if full else name)
+        kind = engine.removesuffix("-full")
         report = json.loads((folder / f"{kind}-predictions.json").read_text(encoding="utf-8"))
         gold = [
             json.loads(line)["intent"]
             for line in (folder / "test.jsonl").read_text(encoding="utf-8").splitlines()
             if line.strip()
         ]
-        if engine != "embedded-full" and gold != by_name[name].gold:
+        if not full and gold != by_name[name].gold:
             print(f"{folder}: not the split these settings make", file=sys.stderr)
             return 2
-        result.update(score(gold, [p["intent"] for p in report["predictions"]]))
+        result.update(scores_of(gold, report))
     section = markdown(splits, results, settings)
     print(section)
     args.json.write_text(json.dumps({"settings": settings, "results": results}, indent=2))
@@ -638,6 +815,8 @@ def main(argv: list[str] | None = None) -> int:
         return embedded_train(*argv[1:])
     if argv and argv[0] == "--embedded-eval":
         return embedded_eval(*argv[1:])
+    if argv and argv[0] == "--baseline":
+        return baseline_run(*argv[1:])
 
     cli = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     cli.add_argument("--datasets", default="own,banking77,clinc150")
@@ -657,6 +836,7 @@ def main(argv: list[str] | None = None) -> int:
     cli.add_argument("--rasa-venv", type=Path, default=DEFAULT_VENV)
     cli.add_argument("--skip-rasa", action="store_true")
     cli.add_argument("--skip-embedded", action="store_true")
+    cli.add_argument("--skip-baseline", action="store_true")
     cli.add_argument("--work", type=Path, help="keep the split files, models and logs here")
     cli.add_argument("--json", type=Path, help="also write all results as JSON here")
     cli.add_argument("--results", type=Path, help="write the table into this RESULTS.md section")
@@ -702,8 +882,10 @@ def main(argv: list[str] | None = None) -> int:
         folder = split.train_file.parent
         epochs = args.own_epochs if split.name == "own" else args.public_epochs
         engines = [] if args.skip_embedded else ["embedded"]
+        engines += [] if args.skip_baseline else ["baseline"]
         engines += [] if args.skip_rasa else ["rasa"]
         engines += ["embedded-full"] if split.name in full_splits else []
+        engines += ["baseline-full"] if split.name in full_splits and not args.skip_baseline else []
         for engine in engines:
             t0 = time.perf_counter()
             shown = full_splits[split.name] if engine == "embedded-full" else split
@@ -715,9 +897,12 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 if engine == "embedded":
                     result = run_embedded(split, folder)
-                elif engine == "embedded-full":
+                elif engine == "baseline":
+                    result = run_baseline(split, folder)
+                elif engine in ("embedded-full", "baseline-full"):
                     full = full_splits[split.name]
-                    result = run_embedded(full, full.train_file.parent)
+                    run = run_embedded if engine == "embedded-full" else run_baseline
+                    result = run(full, full.train_file.parent)
                     result.update(engine=engine, dataset=split.name, full_train=full.train_size)
                 else:
                     result = run_rasa(split, folder, epochs, venv)

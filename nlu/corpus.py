@@ -61,13 +61,14 @@ class Corpus:
         for start in range(0, len(rows), CHUNK):
             yield rows[start : start + CHUNK]
 
-    def vectoriser(self, rows: np.ndarray) -> tuple[Vectoriser, np.ndarray]:
-        """A vectoriser fitted on the texts `rows`, and the map n-gram id -> feature (-1: none)."""
+    def vectoriser(self, rows: np.ndarray, min_df: int = 1) -> tuple[Vectoriser, np.ndarray]:
+        """A vectoriser fitted on the texts `rows`, keeping the n-grams of at least `min_df`
+        of them, and the map n-gram id -> feature (-1: none)."""
         frequency = np.zeros(len(self.grams), dtype=np.int64)
         for chunk in self._chunks(rows):
             positions, _ = self._positions(chunk)
             frequency += np.bincount(self.ids[positions], minlength=len(self.grams))
-        present = np.flatnonzero(frequency)
+        present = np.flatnonzero(frequency >= max(1, min_df))
         idf = np.log((1 + len(rows)) / (1 + frequency[present])) + 1
         vocabulary = {self.grams[g]: i for i, g in enumerate(present.tolist())}
         is_word = np.array([self.grams[g].startswith(WORD_MARK) for g in present], dtype=bool)

@@ -2,7 +2,8 @@
 
 The labels `out_of_scope` and `oos` both mean out of scope, and a prediction of
 `nlu_fallback` counts as out of scope. Macro-F1 averages over the intents of the
-test set. Latency is per `parse` call, entities included.
+test set. Latency is per `parse` call, entities included. `ece` is the expected
+calibration error of the top-ranked intent's confidence (before any fallback).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nlu.calibration import expected_calibration_error
 from nlu.parser import FALLBACK
 from nlu.training_data import Example
 
@@ -38,6 +40,7 @@ class Report:
     latency_p50_ms: float
     latency_p99_ms: float
     per_intent: dict[str, IntentScore]
+    ece: float | None = None
     confused: list[tuple[str, str, int]] = field(default_factory=list)  # gold, predicted, count
 
     def as_json(self) -> dict:
@@ -47,6 +50,7 @@ class Report:
             "in_scope_accuracy": self.in_scope_accuracy,
             "oos_recall": self.oos_recall,
             "latency_ms": {"p50": self.latency_p50_ms, "p99": self.latency_p99_ms},
+            "ece": self.ece,
             "per_intent": {
                 name: {
                     "precision": s.precision,
@@ -75,6 +79,8 @@ def evaluate(
     gold: list[str] = []
     predicted: list[str] = []
     latencies: list[float] = []
+    confidences: list[float] = []
+    top_right: list[bool] = []
     for example in examples:
         started = time.perf_counter()
         result = parse(example.text)
@@ -82,9 +88,20 @@ def evaluate(
         name = result["intent"]["name"]
         gold.append(oos_name if example.intent in OUT_OF_SCOPE else example.intent)
         predicted.append(oos_name if name in OUT_OF_SCOPE or name == FALLBACK else name)
+        if result.get("intent_ranking"):
+            top = result["intent_ranking"][0]
+            confidences.append(float(top["confidence"]))
+            top_right.append(_in_scope(top["name"], oos_name) == gold[-1])
         if on_each:
             on_each()
-    return score(gold, predicted, latencies, oos_name)
+    report = score(gold, predicted, latencies, oos_name)
+    if confidences:
+        report.ece = round(expected_calibration_error(confidences, top_right), 4)
+    return report
+
+
+def _in_scope(name: str, oos_name: str) -> str:
+    return oos_name if name in OUT_OF_SCOPE or name == FALLBACK else name
 
 
 def score(gold: list[str], predicted: list[str], latencies: list[float], oos_name: str) -> Report:

@@ -1,4 +1,5 @@
-"""The trained model: features, intent weights and entity tables, saved as one .npz file.
+"""The trained model: the intent and complaint-category classifiers and the entity tables,
+saved as one .npz file.
 
 Loading needs numpy only (no scipy, no pickle), so a bot process stays small.
 """
@@ -8,14 +9,17 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from nlu.features import Vectoriser
+from nlu.classifier import LinearClassifier
+from nlu.features import analyse
 
-FORMAT_VERSION = 2  # bump when the file layout or the features change: old files retrain
+FORMAT_VERSION = 3  # bump when the file layout or the features change: old files retrain
+_INTENT, _CATEGORY = "", "category_"  # array name prefixes in the file
 
 
 class ModelFileError(ValueError):
@@ -24,24 +28,20 @@ class ModelFileError(ValueError):
 
 @dataclass
 class NluModel:
-    vectoriser: Vectoriser
-    intents: list[str]
-    weights: np.ndarray  # features x intents, float32
-    bias: np.ndarray  # intents
-    temperature: float = 1.0
+    intent: LinearClassifier
+    category: LinearClassifier | None = None  # None: the data held no complaint categories
     gazetteer: dict[str, dict[str, str]] = field(default_factory=dict)  # entity -> surface -> value
     regexes: dict[str, list[str]] = field(default_factory=dict)  # entity -> patterns
     info: dict = field(default_factory=dict)  # fingerprint, examples, trained_at, ...
 
-    def probabilities(self, text: str) -> tuple[np.ndarray, float]:
-        """Intent probabilities of a normalised text, and the share of its n-grams known
-        (0 when the model knows none of them: the probabilities are then only its priors)."""
-        indices, values, coverage = self.vectoriser.transform(text)
-        logits = values @ self.weights[indices] + self.bias if len(indices) else self.bias.copy()
-        logits = logits.astype(np.float64) * self.temperature
-        logits -= logits.max()
-        probs = np.exp(logits)
-        return probs / probs.sum(), coverage
+    @property
+    def intents(self) -> list[str]:
+        return self.intent.labels
+
+    def probabilities(self, text: str | Counter) -> tuple[np.ndarray, float]:
+        """Intent probabilities of a normalised text (or its n-gram counts), and the share
+        of its n-grams the model knows."""
+        return self.intent.probabilities(analyse(text) if isinstance(text, str) else text)
 
     def save(self, path: Path | str) -> None:
         """Write atomically: a reader never sees half a file."""
@@ -49,21 +49,21 @@ class NluModel:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {
             "format": FORMAT_VERSION,
-            "intents": self.intents,
-            "temperature": self.temperature,
+            "intent": self.intent.meta(),
+            "category": self.category.meta() if self.category else None,
             "gazetteer": self.gazetteer,
             "regexes": self.regexes,
             "info": self.info,
         }
-        arrays = self.vectoriser.to_arrays()
+        arrays = self.intent.arrays(_INTENT)
+        if self.category:
+            arrays.update(self.category.arrays(_CATEGORY))
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as out:
                 np.savez(
                     out,
                     meta=np.array(json.dumps(meta, ensure_ascii=False)),
-                    weights=self.weights.astype(np.float32),
-                    bias=self.bias.astype(np.float32),
                     # numpy's stub reads **arrays as if it could hold allow_pickle: it cannot.
                     **arrays,  # type: ignore[arg-type]
                 )
@@ -80,12 +80,12 @@ class NluModel:
                 meta = json.loads(str(arrays["meta"]))
                 if meta.get("format") != FORMAT_VERSION:
                     raise ModelFileError(f"{path}: model format {meta.get('format')} is not ours")
+                category = meta.get("category")
                 return cls(
-                    vectoriser=Vectoriser.from_arrays(arrays),
-                    intents=list(meta["intents"]),
-                    weights=arrays["weights"],
-                    bias=arrays["bias"],
-                    temperature=float(meta["temperature"]),
+                    intent=LinearClassifier.from_arrays(arrays, meta["intent"], _INTENT),
+                    category=LinearClassifier.from_arrays(arrays, category, _CATEGORY)
+                    if category
+                    else None,
                     gazetteer=meta["gazetteer"],
                     regexes=meta["regexes"],
                     info=meta["info"],

@@ -6,7 +6,9 @@ import unicodedata
 
 import numpy as np
 
+from nlu.complaint_category import categorise, complaint_share
 from nlu.entities import EntityExtractor
+from nlu.features import analyse
 from nlu.model import NluModel
 from nlu.normalise import normalise
 
@@ -26,7 +28,7 @@ class EmbeddedParser:
         self.fallback_threshold = fallback_threshold
         self.ambiguity_margin = ambiguity_margin
         self._entities = EntityExtractor(model.gazetteer, model.regexes)
-        self._intents = np.array(model.intents)
+        self._names = list(model.intents)
 
     def set_benefit_names(self, names: dict[str, list[str]]) -> None:
         """Benefit code -> surface names (e.g. from the catalogue), added to the lookup."""
@@ -38,14 +40,17 @@ class EmbeddedParser:
             return _result(text, FALLBACK, 0.0, [], [])
         clipped = text[:MAX_CHARS]
         normal = normalise(clipped)
-        probs, coverage = self.model.probabilities(normal.text)
+        counts = analyse(normal.text)
+        probs, coverage = self.model.probabilities(counts)
         order = np.argsort(-probs, kind="stable")[:RANKING_SIZE]
+        scores = probs[order].tolist()
         ranking = [
-            {"name": str(self._intents[i]), "confidence": round(float(probs[i]), 4)} for i in order
+            {"name": self._names[i], "confidence": round(score, 4)}
+            for i, score in zip(order.tolist(), scores, strict=True)
         ]
-        top = float(probs[order[0]])
-        second = float(probs[order[1]]) if len(order) > 1 else 0.0
-        name = str(self._intents[order[0]])
+        top = scores[0]
+        second = scores[1] if len(scores) > 1 else 0.0
+        name = ranking[0]["name"]
         if (
             len(text) > MAX_CHARS
             or coverage == 0.0
@@ -53,17 +58,34 @@ class EmbeddedParser:
             or top - second < self.ambiguity_margin
         ):
             name = FALLBACK
-        entities = self._entities.extract(normal)
-        return _result(text, name, round(top, 4), ranking, entities)
+        entities, category = categorise(
+            self.model.category,
+            counts,
+            complaint_share(self.model.intents, probs),
+            self._entities.extract(normal),
+            text,
+        )
+        return _result(text, name, round(top, 4), ranking, entities, category)
 
 
-def _result(text: str, name: str, confidence: float, ranking: list, entities: list) -> dict:
-    return {
+def _result(
+    text: str,
+    name: str,
+    confidence: float,
+    ranking: list,
+    entities: list,
+    category: dict | None = None,
+) -> dict:
+    """Rasa's shape; `complaint_category` {name, confidence}, when there is one, is ours."""
+    result = {
         "text": text,
         "intent": {"name": name, "confidence": confidence},
         "intent_ranking": ranking,
         "entities": entities,
     }
+    if category:
+        result["complaint_category"] = category
+    return result
 
 
 def _looks_binary(text: str) -> bool:

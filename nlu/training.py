@@ -7,90 +7,111 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from nlu.calibration import fit_temperature, folds
+from nlu.classifier import LinearClassifier
+from nlu.complaint_category import COMPLAINT_INTENT, NO_CATEGORY
+from nlu.complaint_category import ENTITY as CATEGORY_ENTITY
 from nlu.corpus import Corpus
 from nlu.entities.gazetteer import build_gazetteer
 from nlu.features import Vectoriser
+from nlu.linear import Hyperparameters, fit_linear
 from nlu.model import NluModel
 from nlu.normalise import normalise
-from nlu.softmax import Hyperparameters, fit_softmax
-from nlu.training_data import TrainingData, TrainingDataError, fingerprint
+from nlu.training_data import Example, TrainingData, TrainingDataError, fingerprint
 
 DEFAULTS = Hyperparameters()
-CALIBRATION_SHARE = 0.15  # held out once to fit the softmax temperature
-MIN_CALIBRATION_EXAMPLES = 200
+MIN_CALIBRATION_EXAMPLES = 60
 
 
 def train_model(
     data: TrainingData, params: Hyperparameters = DEFAULTS, calibrate: bool = True
 ) -> NluModel:
-    """Fit the intent classifier and collect the entity tables of `data`."""
+    """Fit the intent and complaint-category classifiers and collect the entity tables."""
     if not data.examples:
         where = ", ".join(str(f) for f in data.files) or "the training data"
         raise TrainingDataError(where, None, "holds no intent examples")
     started = time.perf_counter()
-    corpus = Corpus.of(normalise(example.text).text for example in data.examples)
-    intents = sorted({example.intent for example in data.examples})
-    position = {intent: index for index, intent in enumerate(intents)}
-    labels = np.array([position[example.intent] for example in data.examples], dtype=np.int64)
-    temperature = 1.0
-    if calibrate and len(intents) > 1 and len(corpus) >= MIN_CALIBRATION_EXAMPLES:
-        temperature = _fit_temperature(corpus, labels, len(intents), params)
-    vectoriser, _, weights, bias = _fit(
-        corpus, np.arange(len(corpus)), labels, len(intents), params
-    )
+    intent = fit_classifier(data.examples, params, calibrate)
+    categorised = category_examples(data)
+    category = fit_classifier(categorised, params, calibrate) if data.categories else None
     gazetteer, unresolved = build_gazetteer(data)
     info = {
-        "examples": len(corpus),
-        "intents": len(intents),
-        "features": len(vectoriser),
+        "examples": len(data.examples),
+        "intents": len(intent.labels),
+        "features": len(intent.vectoriser),
+        "complaint_examples": len(categorised),
         "fingerprint": fingerprint(data.files) if data.files else None,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - started, 2),
         "unresolved_lookups": unresolved,
     }
     regexes = {name: list(dict.fromkeys(patterns)) for name, patterns in data.regexes.items()}
-    return NluModel(vectoriser, intents, weights, bias, temperature, gazetteer, regexes, info)
+    return NluModel(intent, category, gazetteer, regexes, info)
+
+
+def category_examples(data: TrainingData) -> list[Example]:
+    """The `complaint_categories:` texts, and the intent examples annotated with one category
+    (the whole text is the category's evidence, not only the annotated words); complaint
+    examples without a category teach `NO_CATEGORY`."""
+    annotated = []
+    for example in data.examples:
+        values = {s.value for s in example.entities if s.entity == CATEGORY_ENTITY}
+        if len(values) == 1:
+            annotated.append(Example(example.text, values.pop()))
+        elif not values and example.intent == COMPLAINT_INTENT:
+            annotated.append(Example(example.text, NO_CATEGORY))
+    return [*data.categories, *annotated]
+
+
+def fit_classifier(
+    examples: list[Example], params: Hyperparameters = DEFAULTS, calibrate: bool = True
+) -> LinearClassifier:
+    """A linear classifier of the examples' texts into their labels (`Example.intent`),
+    its temperature fitted on out-of-fold scores."""
+    corpus = Corpus.of(normalise(example.text).text for example in examples)
+    labels_names = sorted({example.intent for example in examples})
+    position = {name: index for index, name in enumerate(labels_names)}
+    labels = np.array([position[example.intent] for example in examples], dtype=np.int64)
+    temperature = 1.0
+    if calibrate and len(labels_names) > 1 and len(corpus) >= MIN_CALIBRATION_EXAMPLES:
+        scores = out_of_fold_scores(corpus, labels, len(labels_names), params)
+        temperature = fit_temperature(scores, labels)
+    vectoriser, _, weights, bias = _fit(
+        corpus, np.arange(len(corpus)), labels, len(labels_names), params
+    )
+    return LinearClassifier(vectoriser, labels_names, weights, bias, temperature)
 
 
 def _fit(
     corpus: Corpus, rows: np.ndarray, labels: np.ndarray, n_classes: int, params: Hyperparameters
 ) -> tuple[Vectoriser, np.ndarray, np.ndarray, np.ndarray]:
     """Vectoriser, n-gram id -> feature map, weights and biases, fitted on `rows`."""
-    vectoriser, mapping = corpus.vectoriser(rows)
+    vectoriser, mapping = corpus.vectoriser(rows, params.min_df)
     indptr, indices, values = corpus.rows(vectoriser, mapping, rows)
-    weights, bias = fit_softmax(
+    weights, bias = fit_linear(
         indptr, indices, values, len(vectoriser), labels[rows], n_classes, params
     )
     return vectoriser, mapping, weights, bias
 
 
-def _fit_temperature(
+def out_of_fold_scores(
     corpus: Corpus, labels: np.ndarray, n_classes: int, params: Hyperparameters
-) -> float:
-    """The softmax temperature that minimises log loss on a held-out share."""
-    rng = np.random.default_rng(params.seed + 1)
-    held = np.zeros(len(corpus), dtype=bool)
-    for label in range(n_classes):  # stratified: a share of each intent
-        members = np.flatnonzero(labels == label)
-        if len(members) >= 4:
-            take = max(1, int(round(len(members) * CALIBRATION_SHARE)))
-            held[rng.choice(members, size=take, replace=False)] = True
-    vectoriser, mapping, weights, bias = _fit(
-        corpus, np.flatnonzero(~held), labels, n_classes, params
-    )
-    held_rows = np.flatnonzero(held)
-    indptr, indices, values = corpus.rows(vectoriser, mapping, held_rows)
-    scores = np.empty((len(held_rows), n_classes), dtype=np.float64)
-    for row in range(len(held_rows)):
-        span = slice(indptr[row], indptr[row + 1])
-        scores[row] = values[span] @ weights[indices[span]] + bias
-    truth = labels[held_rows]
-    best, best_loss = 1.0, np.inf
-    for temperature in np.exp(np.linspace(np.log(0.2), np.log(5.0), 41)):
-        scaled = scores * temperature
-        scaled -= scaled.max(axis=1, keepdims=True)
-        log_probs = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
-        loss = -log_probs[np.arange(len(truth)), truth].mean()
-        if loss < best_loss:
-            best, best_loss = float(temperature), loss
-    return best
+) -> np.ndarray:
+    """Each text's class scores from a model trained on the other folds."""
+    fold = folds(labels, params.folds, params.seed)
+    scores = np.zeros((len(corpus), n_classes), dtype=np.float64)
+    for k in range(params.folds):
+        held = np.flatnonzero(fold == k)
+        vectoriser, mapping, weights, bias = _fit(
+            corpus, np.flatnonzero(fold != k), labels, n_classes, params
+        )
+        indptr, indices, values = corpus.rows(vectoriser, mapping, held)
+        scores[held] = _scores(indptr, indices, values, weights, bias)
+    return scores
+
+
+def _scores(indptr, indices, values, weights, bias) -> np.ndarray:
+    from scipy import sparse
+
+    matrix = sparse.csr_matrix((values, indices, indptr), shape=(len(indptr) - 1, len(weights)))
+    return np.asarray(matrix @ weights, dtype=np.float64) + bias

@@ -1,5 +1,8 @@
 """Training data: Rasa 3.x `nlu.yml` files and JSON lines, read into plain records.
 
+Besides Rasa's `nlu:` sections, a YAML file may hold `complaint_categories:`, items
+`{category, language, examples}` of complaint texts for the category classifier.
+
 A file that cannot be read raises TrainingDataError naming the file and the line.
 """
 
@@ -51,6 +54,7 @@ class TrainingData:
     synonyms: dict[str, str] = field(default_factory=dict)  # surface -> canonical value
     regexes: dict[str, list[str]] = field(default_factory=dict)  # name -> patterns
     lookups: dict[str, list[str]] = field(default_factory=dict)  # entity -> surfaces
+    categories: list[Example] = field(default_factory=list)  # complaint text, its category
     files: list[Path] = field(default_factory=list)
 
     def extend(self, other: TrainingData) -> None:
@@ -60,6 +64,7 @@ class TrainingData:
             self.regexes.setdefault(name, []).extend(patterns)
         for name, surfaces in other.lookups.items():
             self.lookups.setdefault(name, []).extend(surfaces)
+        self.categories.extend(other.categories)
         self.files.extend(other.files)
 
     @property
@@ -142,6 +147,8 @@ def _load_yaml(path: Path, text: str) -> TrainingData:
     if not isinstance(root, yaml.MappingNode):
         raise TrainingDataError(path, root.start_mark.line + 1, "expected a mapping with `nlu:`")
     sections = _mapping(root)
+    if "complaint_categories" in sections:
+        _read_categories(path, sections["complaint_categories"], data)
     nlu = sections.get("nlu")
     if nlu is None:
         return data  # a Rasa file with only stories or rules holds no NLU data
@@ -176,6 +183,24 @@ def _read_section(path: Path, node: yaml.Node, data: TrainingData) -> None:
         raise TrainingDataError(path, line, f"{kind} {name!r} has no `examples:`")
     for number, raw in _example_lines(path, fields["examples"]):
         _add_example(path, number, kind, name, raw, data)
+
+
+def _read_categories(path: Path, node: yaml.Node, data: TrainingData) -> None:
+    if not isinstance(node, yaml.SequenceNode):
+        raise TrainingDataError(
+            path, node.start_mark.line + 1, "`complaint_categories:` must be a list"
+        )
+    for item in node.value:
+        line = item.start_mark.line + 1
+        fields = _mapping(item) if isinstance(item, yaml.MappingNode) else {}
+        name_node = fields.get("category")
+        name = name_node.value.strip() if isinstance(name_node, yaml.ScalarNode) else ""
+        if not name or "examples" not in fields:
+            raise TrainingDataError(
+                path, line, "each complaint category needs `category:` and `examples:`"
+            )
+        for _number, text in _example_lines(path, fields["examples"]):
+            data.categories.append(Example(text, name))
 
 
 def _example_lines(path: Path, node: yaml.Node) -> list[tuple[int, str]]:

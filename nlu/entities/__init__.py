@@ -6,6 +6,7 @@ from nlu.entities.candidate import Candidate, settle
 from nlu.entities.dates import find_dates
 from nlu.entities.gazetteer import Gazetteer
 from nlu.entities.numbers import find_amounts, find_quantities
+from nlu.entities.orders import find_orders
 from nlu.entities.patterns import RegexEntities
 from nlu.normalise import Normalised
 
@@ -25,6 +26,7 @@ class EntityExtractor:
     def extract(self, text: Normalised) -> list[dict]:
         normal = text.text
         candidates: list[Candidate] = [
+            *find_orders(normal),
             *self._regexes.find(normal),
             *find_dates(normal),
             *find_amounts(normal),

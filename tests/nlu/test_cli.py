@@ -80,8 +80,10 @@ def test_nlu_evaluate_with_train_prints_the_contract_figures(nlu_config_file, tm
         "oos_recall",
         "latency_ms",
         "per_intent",
+        "ece",
     } <= set(figures)
     assert set(figures["latency_ms"]) == {"p50", "p99"}
+    assert 0.0 <= figures["ece"] <= 1.0
     assert 0.0 <= figures["accuracy"] <= 1.0
     assert set(figures["per_intent"]) == {"check_points", "greet"}
 

@@ -106,7 +106,9 @@ def test_ticket_and_member_numbers_are_upper_cased(nlu_parser):
 def test_a_phone_number_is_not_found_inside_an_order_number(nlu_parser):
     entities = found(nlu_parser, "订单1380000000123456没到")
 
-    assert entities == [("order_id", "1380000000123456", "1380000000123456")]
+    assert [e for e in entities if e[0] != "complaint_category"] == [
+        ("order_id", "1380000000123456", "1380000000123456")
+    ]
 
 
 def test_offsets_stay_valid_for_full_width_and_traditional_text(nlu_parser):

@@ -139,3 +139,26 @@ def test_two_intents_closer_than_the_margin_fall_back(nlu_model):
     lenient = EmbeddedParser(nlu_model, fallback_threshold=0.0, ambiguity_margin=1.0)
 
     assert lenient.parse("我的积分还有多少")["intent"]["name"] == FALLBACK
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("积分多久过期", "ask_rules"),
+        ("what do i get on my birthday", "ask_rules"),
+        ("how do tiers work", "ask_rules"),
+        ("我还有多少积分", "check_points"),
+        ("我要注册会员", "register"),
+        ("sign me up", "register"),
+        ("请删除我的个人数据", "erase_data"),
+        ("delete my personal data", "erase_data"),
+        ("我想把咖啡券延期", "extend_voucher"),
+        ("can you extend my voucher", "extend_voucher"),
+        ("5分", "rate_service"),
+        ("very satisfied", "rate_service"),
+    ],
+)
+def test_rule_questions_registration_erasure_extension_and_ratings_have_their_own_intents(
+    nlu_parser, text, expected
+):
+    assert intent(nlu_parser, text) == expected

@@ -119,3 +119,40 @@ def test_a_json_line_without_an_intent_names_the_line(tmp_path):
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(TrainingDataError, match="no such file"):
         load_training_data(tmp_path / "absent.yml")
+
+
+CATEGORIES_YAML = """\
+version: "3.1"
+complaint_categories:
+- category: delivery_delay
+  language: zh-Hans
+  examples: |
+    - 快递一直没到
+    - 物流三天没更新
+- category: product_quality
+  language: en
+  examples: |
+    - the mug arrived broken
+"""
+
+
+def test_complaint_category_texts_are_read_beside_the_intents(tmp_path):
+    data = load_training_data(write(tmp_path, "complaints.yml", CATEGORIES_YAML))
+
+    assert data.examples == []
+    assert [(e.text, e.intent) for e in data.categories] == [
+        ("快递一直没到", "delivery_delay"),
+        ("物流三天没更新", "delivery_delay"),
+        ("the mug arrived broken", "product_quality"),
+    ]
+
+
+def test_a_complaint_category_without_a_name_names_the_file_and_line(tmp_path):
+    text = 'version: "3.1"\ncomplaint_categories:\n- language: en\n  examples: |\n    - late\n'
+    path = write(tmp_path, "complaints.yml", text)
+
+    with pytest.raises(TrainingDataError) as caught:
+        load_training_data(path)
+
+    assert caught.value.path == path
+    assert caught.value.line == 3

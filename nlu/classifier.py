@@ -1,0 +1,53 @@
+"""A trained linear text classifier: TF-IDF features, weights, biases and a softmax temperature.
+
+The engine holds two: intents, and complaint categories. Scoring needs numpy only.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from nlu.features import Vectoriser
+
+
+@dataclass
+class LinearClassifier:
+    vectoriser: Vectoriser
+    labels: list[str]
+    weights: np.ndarray  # features x labels, float32
+    bias: np.ndarray  # labels
+    temperature: float = 1.0
+
+    def probabilities(self, counts: Counter) -> tuple[np.ndarray, float]:
+        """Label probabilities of a text's n-gram counts (`features.analyse`), and the share
+        of its n-grams known (0 when none is: the probabilities are then only the biases')."""
+        indices, values, coverage = self.vectoriser.transform_counts(counts)
+        logits = values @ self.weights[indices] + self.bias if len(indices) else self.bias.copy()
+        logits = logits.astype(np.float64) * self.temperature
+        logits -= logits.max()
+        probs = np.exp(logits)
+        return probs / probs.sum(), coverage
+
+    def meta(self) -> dict:
+        return {"labels": self.labels, "temperature": self.temperature}
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        arrays = {f"{prefix}{k}": v for k, v in self.vectoriser.to_arrays().items()}
+        arrays[f"{prefix}weights"] = self.weights.astype(np.float32)
+        arrays[f"{prefix}bias"] = self.bias.astype(np.float32)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays, meta: dict, prefix: str) -> LinearClassifier:
+        names = ("vocabulary", "idf", "is_word")
+        vectoriser = Vectoriser.from_arrays({k: arrays[f"{prefix}{k}"] for k in names})
+        return cls(
+            vectoriser,
+            list(meta["labels"]),
+            arrays[f"{prefix}weights"],
+            arrays[f"{prefix}bias"],
+            float(meta["temperature"]),
+        )

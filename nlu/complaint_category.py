@@ -1,0 +1,77 @@
+"""The complaint category of a complaint-ish text, with its confidence.
+
+The category classifier (trained on `complaint_categories:` texts in three scripts
+and two languages) gives probabilities; a category the keyword lookup found in the
+text adds `LOOKUP_WEIGHT` to its own, so a keyword tips a close call but a clear
+description outweighs a misleading keyword (expired face cream is product quality,
+not an expired benefit). Only texts the intent classifier finds complaint-ish get a
+category, and only when the combined confidence reaches `MIN_CONFIDENCE` and the winner
+is a category rather than `NO_CATEGORY`; otherwise no category entity is reported at all
+(`我要投诉` alone: the form asks for it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from nlu.classifier import LinearClassifier
+
+ENTITY = "complaint_category"
+# The label of complaints that name no category (`我要投诉`, `complaint about order 123...`):
+# learnt from the complaint intent's examples without a category annotation.
+NO_CATEGORY = "_none"
+EXTRACTOR = "ComplaintCategoryClassifier"
+COMPLAINT_INTENT = "file_complaint"
+MIN_COMPLAINT_SHARE = 0.2  # P(file_complaint) from which a text is complaint-ish
+LOOKUP_WEIGHT = 0.3
+MIN_CONFIDENCE = 0.45
+
+
+def complaint_share(intents: list[str], probs: np.ndarray) -> float:
+    return float(probs[intents.index(COMPLAINT_INTENT)]) if COMPLAINT_INTENT in intents else 0.0
+
+
+def categorise(
+    classifier: LinearClassifier | None,
+    counts: Counter,
+    share: float,
+    entities: list[dict],
+    text: str,
+) -> tuple[list[dict], dict | None]:
+    """The entities with the category settled (lookup matches replaced by one decision),
+    and the top-level `{name, confidence}`, or None."""
+    found = [e for e in entities if e["entity"] == ENTITY]
+    others = [e for e in entities if e["entity"] != ENTITY]
+    if classifier is None:
+        return entities, _top(found[0]["value"], 1.0) if found else None
+    if share < MIN_COMPLAINT_SHARE:
+        return others, None
+    probs, coverage = classifier.probabilities(counts)
+    if coverage == 0.0:
+        probs = np.zeros(len(classifier.labels))
+    probs = probs * (1.0 - LOOKUP_WEIGHT * bool(found))
+    for entity in found[:1]:
+        if entity["value"] in classifier.labels:
+            probs[classifier.labels.index(entity["value"])] += LOOKUP_WEIGHT
+    best = int(np.argmax(probs))
+    confidence = round(float(probs[best]), 4)
+    name = classifier.labels[best]
+    if confidence < MIN_CONFIDENCE or name == NO_CATEGORY:
+        return others, None
+    span = next(((e["start"], e["end"]) for e in found if e["value"] == name), (0, len(text)))
+    entity = {
+        "entity": ENTITY,
+        "start": span[0],
+        "end": span[1],
+        "value": name,
+        "extractor": EXTRACTOR,
+        "confidence": confidence,
+    }
+    merged = sorted([*others, entity], key=lambda e: (e["start"], e["end"]))
+    return merged, _top(name, confidence)
+
+
+def _top(name: str, confidence: float) -> dict:
+    return {"name": name, "confidence": confidence}

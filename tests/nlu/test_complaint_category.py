@@ -1,0 +1,98 @@
+"""Complaint categories: a classifier of the whole description, with the keyword lookup."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+DATA = Path(__file__).resolve().parents[2] / "nlu" / "data" / "complaint_categories.yml"
+LANGUAGES = {"zh-Hans", "zh-Hant", "en"}
+
+
+def category(parser, text):
+    return next(
+        (e["value"] for e in parser.parse(text)["entities"] if e["entity"] == "complaint_category"),
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我要投诉，订单A20261101快递一直没到", "delivery_delay"),
+        ("I want to complain, my parcel never arrived, order 4500123456", "delivery_delay"),
+        ("收银员把我的积分算错了", "points_benefits"),
+        ("杯子收到就是碎的", "product_quality"),
+        ("在你们商城下的单，订单号 202611051234567，面霜收到已经过期了", "product_quality"),
+        ("marketplace order 202611051234567: the face cream was expired", "product_quality"),
+        ("店員態度超差，還對我大小聲", "service_attitude"),
+        ("the app charged my card twice for one coffee", "billing_refund"),
+        ("包裹寄了兩週都還沒收到", "delivery_delay"),
+        ("客服一直不回我消息，态度很敷衍", "service_attitude"),
+    ],
+)
+def test_a_complaint_gets_the_category_its_description_says(nlu_parser, text, expected):
+    assert category(nlu_parser, text) == expected
+
+
+def test_an_expired_product_is_product_quality_even_though_expired_benefits_are_a_category(
+    nlu_parser,
+):
+    assert category(nlu_parser, "买的饼干是过期的，吃了肚子疼") == "product_quality"
+    assert category(nlu_parser, "我的券过期了都没人提醒，要投诉") == "points_benefits"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我还有多少积分", "積分什麼時候過期", "what are the membership tiers", "hello", "兑换咖啡券"],
+)
+def test_a_text_that_is_not_a_complaint_gets_no_category(nlu_parser, text):
+    result = nlu_parser.parse(text)
+
+    assert category(nlu_parser, text) is None
+    assert "complaint_category" not in result
+
+
+@pytest.mark.parametrize("text", ["我要投诉", "I want to file a complaint"])
+def test_a_complaint_without_a_description_gets_no_category_so_the_form_asks(nlu_parser, text):
+    assert category(nlu_parser, text) is None
+
+
+def test_the_category_carries_its_confidence_and_its_extractor(nlu_parser):
+    result = nlu_parser.parse("快递一个星期都没到，太慢了")
+    entity = next(e for e in result["entities"] if e["entity"] == "complaint_category")
+
+    assert entity["value"] == result["complaint_category"]["name"] == "delivery_delay"
+    assert 0.45 <= entity["confidence"] == result["complaint_category"]["confidence"] <= 1.0
+    assert entity["extractor"] == "ComplaintCategoryClassifier"
+    assert 0 <= entity["start"] < entity["end"] <= len(result["text"])
+
+
+def test_one_text_gets_at_most_one_category(nlu_parser):
+    result = nlu_parser.parse("东西坏了，退款也一直不到账，快递还慢")
+
+    assert [e["entity"] for e in result["entities"]].count("complaint_category") <= 1
+
+
+def test_every_category_has_forty_examples_in_each_language_and_script():
+    raw = yaml.safe_load(DATA.read_text(encoding="utf-8"))["complaint_categories"]
+    counts = Counter()
+    for block in raw:
+        counts[block["category"], block["language"]] += len(
+            [line for line in block["examples"].splitlines() if line.strip().startswith("- ")]
+        )
+
+    categories = {name for name, _ in counts}
+    for name in categories:
+        for language in LANGUAGES:
+            assert counts[name, language] >= 40, (name, language)
+
+
+def test_the_categories_learnt_are_the_configured_complaint_categories(nlu_model, config):
+    from nlu.complaint_category import NO_CATEGORY
+
+    learnt = set(nlu_model.category.labels) - {NO_CATEGORY}
+    assert learnt == set(config.complaints.categories)

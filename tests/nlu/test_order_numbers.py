@@ -1,0 +1,112 @@
+"""Order numbers: every retailer format, before dates, phones and numbers; no false alarms."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def found(parser, text):
+    return [
+        (e["entity"], text[e["start"] : e["end"]], e["value"])
+        for e in parser.parse(text)["entities"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("我要投诉，订单A20261101快递一直没到", "A20261101"),
+        ("I want to complain, my parcel never arrived, order 4500123456", "4500123456"),
+        ("订单号：SO-2026-88123 还没发货", "SO-2026-88123"),
+        ("order no. JD-88123-X is late", "JD-88123-X"),
+        ("order #4500123 was charged twice", "4500123"),
+        ("我的訂單號是SO-2026-88123", "SO-2026-88123"),
+        ("order number is a12345678", "A12345678"),
+        ("单号 98765432 的杯子碎了", "98765432"),
+    ],
+)
+def test_an_order_number_after_a_cue_word_is_found_in_any_retailer_format(nlu_parser, text, number):
+    orders = [(s, v) for entity, s, v in found(nlu_parser, text) if entity == "order_id"]
+    assert [v for _, v in orders] == [number]
+    assert orders[0][0].upper() == number
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("这单4500123456还没到", "4500123456"),
+        ("A20261101 never arrived", "A20261101"),
+        ("SO-2026-88123 还没发货", "SO-2026-88123"),
+        ("淘宝 202611051234567890 退款呢", "202611051234567890"),
+    ],
+)
+def test_a_long_number_or_a_letter_and_digit_mix_is_an_order_number_without_a_cue(
+    nlu_parser, text, number
+):
+    assert [v for e, _, v in found(nlu_parser, text) if e == "order_id"] == [number]
+
+
+def test_an_order_number_with_letters_is_not_read_as_a_date(nlu_parser):
+    entities = found(nlu_parser, "我要投诉，订单A20261101快递一直没到")
+
+    assert not [e for e in entities if e[0] == "date"]
+    assert ("order_id", "A20261101", "A20261101") in entities
+
+
+def test_an_order_number_made_of_a_date_after_a_cue_is_an_order_not_a_date(nlu_parser):
+    entities = found(nlu_parser, "订单20261101到现在都没发货")
+
+    assert [e for e in entities if e[0] in {"order_id", "date", "amount", "quantity"}] == [
+        ("order_id", "20261101", "20261101")
+    ]
+
+
+def test_a_phone_number_inside_a_cued_order_number_is_not_a_phone(nlu_parser):
+    entities = found(nlu_parser, "order 13800000001 never came")
+
+    assert [e for e in entities if e[0] != "complaint_category"] == [
+        ("order_id", "13800000001", "13800000001")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "surface"),
+    [
+        ("我的电话13800000001", "phone", "13800000001"),
+        ("my phone is 13800000001", "phone", "13800000001"),
+        ("13800000001", "phone", "13800000001"),
+        ("会员号M000001", "member_no", "M000001"),
+        ("工单T000123怎么样了", "ticket_id", "T000123"),
+        ("ticket t000123 status", "ticket_id", "t000123"),
+    ],
+)
+def test_phones_member_numbers_and_ticket_numbers_are_not_order_numbers(
+    nlu_parser, text, entity, surface
+):
+    entities = found(nlu_parser, text)
+
+    assert entity in [e for e, s, _ in entities if s == surface]
+    assert "order_id" not in [e for e, _, _ in entities]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我要兑换2张咖啡券",
+        "订单2张",
+        "2026年的订单还没到",
+        "my order from 2026 is late",
+        "12345",
+        "订单123",
+    ],
+)
+def test_quantities_years_and_short_numbers_are_not_order_numbers(nlu_parser, text):
+    assert "order_id" not in [e for e, _, _ in found(nlu_parser, text)]
+
+
+def test_nothing_else_is_extracted_from_inside_an_order_number(nlu_parser):
+    entities = found(nlu_parser, "订单号 SO-2026-88123 多扣了 ¥50")
+
+    assert ("order_id", "SO-2026-88123", "SO-2026-88123") in entities
+    assert ("amount", "¥50", "50") in entities
+    assert all(e[0] in {"order_id", "amount", "complaint_category"} for e in entities)
