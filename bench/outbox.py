@@ -16,7 +16,11 @@ figure is then extrapolated linearly to --members and marked so). Then:
    Telegram API with its rate limits off, with 1 and with 4 dispatcher threads;
 3. with Telegram's limit on (channels.telegram in config.yml: 30 a second), the rate
    achieved over --limited messages, against 30 a second, with 1 and 4 dispatchers
-   sharing one sender (and so one limiter).
+   sharing one sender (and so one limiter);
+4. the yearly tier evaluation on its day: the same job, with the evaluation day set to the
+   scan day (on other days, as in the daily scan, it only checks the date). Generated
+   members hold all four tiers and no qualifying points, so three in four move down and
+   are told: the heaviest evaluation day there can be.
 
 --write replaces this benchmark's section of bench/RESULTS.md, and only it."""
 
@@ -40,13 +44,14 @@ for proxy_free in ("NO_PROXY", "no_proxy"):
     os.environ[proxy_free] = "127.0.0.1,localhost"
 
 from report import machine, write_section  # noqa: E402
-from sqlalchemy import String, cast, create_engine, select, text, update  # noqa: E402
+from sqlalchemy import String, cast, create_engine, func, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app.channels.telegram_sender import TelegramSender  # noqa: E402
 from core.config import load_config  # noqa: E402
 from handlers.desk.demo import seed_generated  # noqa: E402
 from handlers.ports import Delivery, Outcome, Outgoing  # noqa: E402
+from schedules import tier_evaluation  # noqa: E402
 from schedules.dispatcher import Dispatcher  # noqa: E402
 from schedules.scheduler import MESSAGE_JOBS  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -77,6 +82,9 @@ class Result:
     dispatch: dict[str, float] = field(default_factory=dict)  # messages per second
     limited: dict[int, float] = field(default_factory=dict)  # dispatchers -> msg/s
     target: int = 0
+    evaluated: int = 0
+    evaluation_seconds: float = 0.0
+    evaluation_queued: int = 0
 
     @property
     def scan_total(self) -> float:
@@ -132,6 +140,24 @@ def scan(db: Database, config, result: Result) -> None:
         result.scan_seconds[job.name] = time.monotonic() - started
         result.queued[job.name] = count
         log(f"  {job.name}: {count:,} in {result.scan_seconds[job.name]:.1f}s")
+
+
+def evaluation_day(db: Database, config, result: Result) -> None:
+    """The evaluation job on its day (the scan day), timed."""
+    on_scan_day = config.tier_evaluation.model_copy(
+        update={"month": SCAN_DAY.month, "day": SCAN_DAY.day}
+    )
+    configured = config.model_copy(update={"tier_evaluation": on_scan_day})
+    with db.unit_of_work(write=False) as session:
+        before = session.scalar(select(func.count()).select_from(OutboundMessage))
+    started = time.monotonic()
+    result.evaluated = tier_evaluation.evaluate(db, configured, SCAN_DAY)
+    result.evaluation_seconds = time.monotonic() - started
+    with db.unit_of_work(write=False) as session:
+        result.evaluation_queued = (
+            session.scalar(select(func.count()).select_from(OutboundMessage)) - before
+        )
+    log(f"  evaluation day: {result.evaluated:,} evaluated in {result.evaluation_seconds:.1f}s")
 
 
 def bind_to_telegram(db: Database) -> None:
@@ -204,6 +230,8 @@ def bench(kind: str, args, config, workdir: Path) -> Result:
                     sender.close()
                 result.limited[threads] = rate
         log(f"{kind}: {result.dispatch}, limited {result.limited}")
+        log(f"{kind}: the yearly tier evaluation on its day")
+        evaluation_day(db, config, result)
         db.dispose()
         return result
     finally:
@@ -231,6 +259,11 @@ def table(results: list[Result]) -> str:
             total += f" (about {r.scan_total * r.scaled:.0f} s at {r.target:,}, extrapolated)"
         cells.append(total)
     lines.append("| **daily scan, all jobs** | " + " | ".join(cells) + " |")
+    cells = [
+        f"{r.evaluated:,} evaluated, {r.evaluation_queued:,} notices in {r.evaluation_seconds:.1f} s"
+        for r in results
+    ]
+    lines.append("| yearly-tier-evaluation on its day | " + " | ".join(cells) + " |")
     for name in results[0].dispatch:
         cells = [f"{r.dispatch[name]:,.0f} msg/s" for r in results]
         lines.append(f"| dispatch: {name} | " + " | ".join(cells) + " |")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import os
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,9 +40,27 @@ class Tier(Strict):
     label: Text
 
 
-class DayOfYear(Strict):
+class TierEvaluation(Strict):
+    """The yearly evaluation's day (member local time; 29 February falls on 28 February
+    in other years) and whether members who keep a tier above the lowest hear about it."""
+
     month: int = Field(ge=1, le=12)
     day: int = Field(ge=1, le=31)
+    notify_kept: bool = False
+
+    @model_validator(mode="after")
+    def _real_day(self) -> TierEvaluation:
+        try:
+            date(2000, self.month, self.day)  # a leap year: 29 February is allowed
+        except ValueError:
+            raise ValueError(f"{self.month}-{self.day} is not a day of the year") from None
+        return self
+
+    def day_in(self, year: int) -> date:
+        """The evaluation day of `year`."""
+        if (self.month, self.day) == (2, 29) and not calendar.isleap(year):
+            return date(year, 2, 28)
+        return date(year, self.month, self.day)
 
 
 class Points(Strict):
@@ -54,7 +73,7 @@ class Points(Strict):
 
 class Membership(Strict):
     term_months: int = Field(ge=1)
-    renewal_hint: Text
+    renewal: Literal["from_expiry", "from_purchase", "none"] = "from_expiry"
 
 
 class Benefits(Strict):
@@ -184,7 +203,7 @@ class Config(Strict):
     default_language: Literal["zh", "en"]
     database: Database
     tiers: list[Tier] = Field(min_length=1)
-    tier_evaluation: DayOfYear
+    tier_evaluation: TierEvaluation
     points: Points
     membership: Membership
     benefits: Benefits

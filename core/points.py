@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from core.config import Config
+from core.validity import end_of_day
 
 
 def purchase_points(amount: Decimal, multiplier: float, config: Config) -> int:
@@ -18,15 +19,18 @@ def purchase_points(amount: Decimal, multiplier: float, config: Config) -> int:
     return max(0, math.floor(exact))
 
 
-def lot_expiry(earned_at: datetime, config: Config) -> datetime | None:
-    """End of the Nth month after the month of earning, in the programme's time zone."""
+def lot_expiry(
+    earned_at: datetime, config: Config, zone: ZoneInfo | None = None
+) -> datetime | None:
+    """The end of the last day of the Nth month after the month of earning, in the
+    member's time zone (the programme's by default): core/validity.py's convention."""
     months = config.points.expiry_months
     if months is None:
         return None
-    zone = ZoneInfo(config.timezone)
+    zone = zone or config.zone
     local = earned_at.astimezone(zone)
-    index = local.year * 12 + (local.month - 1) + months + 1
-    return datetime(index // 12, index % 12 + 1, 1, tzinfo=zone)
+    after = local.year * 12 + (local.month - 1) + months + 1  # the month after the Nth
+    return end_of_day(date(after // 12, after % 12 + 1, 1) - timedelta(days=1), zone)
 
 
 @dataclass(frozen=True)

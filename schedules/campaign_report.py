@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import case, distinct, func, select
 
-from schedules.campaigns import find
+from schedules.campaigns import find, status
 from storage.db import Database
 from storage.models import LedgerEntry, OutboundMessage, Redemption
 
@@ -79,10 +79,9 @@ def report(database: Database, name: str) -> Report:
             )
             .where(LedgerEntry.kind == "purchase")
         ).scalar_one()
-        done = campaign.status == "queued" and counts["pending"] == 0
         return Report(
             campaign.name,
-            "done" if done else campaign.status,
+            status(campaign.status, counts["pending"]),
             campaign.scheduled_at.isoformat(),
             campaign.segment,
             counts,

@@ -1,10 +1,18 @@
 """Push campaigns: a message per language to a segment, at a chosen time.
 
-A campaign is created "scheduled"; the `due-campaigns` job (or `run`, at once) queues one
-marketing message per member of the segment who has a reachable chat identity, keyed
-`campaign:<id>:<member_no>`, then marks it "queued". The dispatcher does the rest: consent
-at the moment of sending, quiet hours, holidays. A campaign whose day is a public holiday
-(when `campaigns.skip_public_holidays`) moves to the next working day when created."""
+A campaign is created "scheduled", never for a time already past; the `due-campaigns` job
+(or `run`, at once) queues one marketing message per member of the segment who has a
+reachable chat identity, keyed `campaign:<id>:<member_no>`, then marks it "queued". The
+dispatcher does the rest: consent at the moment of sending, quiet hours, holidays. A
+campaign whose day is a public holiday (when `campaigns.skip_public_holidays`) moves to the
+next working day when created.
+
+Campaigns are never sent late: one whose day (programme time zone) passed before the job
+could queue it (the scheduler was down) is marked "missed" and stays so until an operator
+reschedules it or runs it by hand.
+
+One status vocabulary for `campaign list`, `campaign report` and the workbench (STATUSES):
+scheduled, missed, queued (messages on their way), done (every message has an outcome)."""
 
 from __future__ import annotations
 
@@ -18,12 +26,18 @@ from core.catalogue import language
 from core.config import Config
 from core.send_window import is_public_holiday, next_working_day
 from schedules.audience import ADDRESSEE, chunks, reachable
-from schedules.outbox import MARKETING, Message, marketing_text, queue
+from schedules.outbox import MARKETING, PENDING, Message, marketing_text, queue
 from schedules.segments import Segment, condition
 from storage.db import Database
-from storage.models import Campaign, Member
+from storage.models import Campaign, Member, OutboundMessage
 
 QUEUE_BATCH = 1000
+STATUSES = ("scheduled", "missed", "queued", "done")
+
+
+def status(stored: str, pending: int) -> str:
+    """The status people see: a queued campaign is done when no message is pending."""
+    return "done" if stored == "queued" and pending == 0 else stored
 
 
 class CampaignError(ValueError):
@@ -59,6 +73,7 @@ def create(
 ) -> tuple[Campaign, bool]:
     """A scheduled campaign; True with it when its time moved off a public holiday."""
     segment.check(config)
+    not_past(scheduled_at, at, config)
     texts = {lang: body.strip() for lang, body in messages.items() if body and body.strip()}
     if not texts:
         raise CampaignError("a campaign needs a message: give --text-zh and/or --text-en")
@@ -76,6 +91,28 @@ def create(
             created_at=at,
         )
         session.add(campaign)
+        session.commit()
+    return campaign, moved
+
+
+def not_past(when: datetime, at: datetime, config: Config) -> None:
+    if when < at:
+        shown = when.astimezone(config.zone).isoformat(timespec="minutes")
+        now_shown = at.astimezone(config.zone).isoformat(timespec="minutes")
+        raise CampaignError(f"--at {shown} is in the past (now {now_shown}): choose a later time")
+
+
+def reschedule(
+    database: Database, config: Config, name: str, scheduled_at: datetime, at: datetime
+) -> tuple[Campaign, bool]:
+    """A scheduled or missed campaign at a new time (not past; off a public holiday)."""
+    not_past(scheduled_at, at, config)
+    when, moved = scheduled_time(scheduled_at, config)
+    with database.unit_of_work() as session:
+        campaign = find(session, name)
+        if campaign.status not in ("scheduled", "missed"):
+            raise CampaignError(f"campaign {name!r} is already {campaign.status}: it cannot move")
+        campaign.scheduled_at, campaign.status = when, "scheduled"
         session.commit()
     return campaign, moved
 
@@ -160,12 +197,21 @@ def run(
 
 
 def queue_due(database: Database, config: Config, at: datetime) -> int:
-    """The job: queue every scheduled campaign whose time has come."""
-    with database.unit_of_work(write=False) as session:
+    """The job: queue every scheduled campaign whose time has come on its own day; mark
+    "missed" those whose day is over."""
+    today = at.astimezone(config.zone).date()
+    with database.unit_of_work() as session:
         due = session.scalars(
-            select(Campaign.name).where(Campaign.status == "scheduled", Campaign.scheduled_at <= at)
+            select(Campaign).where(Campaign.status == "scheduled", Campaign.scheduled_at <= at)
         ).all()
-    return sum(run(database, config, name, at) for name in due)
+        names = []
+        for campaign in due:
+            if campaign.scheduled_at.astimezone(config.zone).date() < today:
+                campaign.status = "missed"
+            else:
+                names.append(campaign.name)
+        session.commit()
+    return sum(run(database, config, name, at) for name in names)
 
 
 @dataclass(frozen=True)
@@ -178,7 +224,21 @@ class Listed:
 
 def listing(database: Database) -> list[Listed]:
     with database.unit_of_work(write=False) as session:
+        pending = dict(
+            session.execute(
+                select(OutboundMessage.campaign_id, func.count())
+                .where(
+                    OutboundMessage.campaign_id.is_not(None), OutboundMessage.status.in_(PENDING)
+                )
+                .group_by(OutboundMessage.campaign_id)
+            ).all()
+        )
         return [
-            Listed(c.name, c.scheduled_at, c.status, Segment.from_json(c.segment))
+            Listed(
+                c.name,
+                c.scheduled_at,
+                status(c.status, pending.get(c.id, 0)),
+                Segment.from_json(c.segment),
+            )
             for c in session.scalars(select(Campaign).order_by(Campaign.scheduled_at))
         ]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from core.catalogue import language, text
 from core.config import Config
 from core.send_window import member_zone, reminder_time
+from core.validity import last_day
 from schedules.audience import ADDRESSEE, reachable
 from schedules.outbox import Message, queue_in_batches
 from storage.db import Database
@@ -39,7 +40,7 @@ def points_expiry(database: Database, config: Config, at: datetime) -> int:
         for row in session.execute(query):
             zone = member_zone(row.timezone, config)
             members[row.id] = (row, zone)
-            amounts[row.id][row.expires_at.astimezone(zone).date()] += row.remaining
+            amounts[row.id][last_day(row.expires_at, zone)] += row.remaining
     messages = []
     for member_id, (m, zone) in members.items():
         per_day = amounts[member_id]
@@ -85,7 +86,7 @@ def voucher_expiry(database: Database, config: Config, at: datetime) -> int:
     with database.unit_of_work(write=False) as session:
         for row in session.execute(query):
             zone = member_zone(row.timezone, config)
-            day = row.expires_at.astimezone(zone).date()
+            day = last_day(row.expires_at, zone)
             if (day - at.astimezone(zone).date()).days == ahead:
                 due[(row.id, day)].append((row, zone))
     messages = []

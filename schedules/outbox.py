@@ -80,10 +80,11 @@ def queue(session: Session, messages: Iterable[Message], at: datetime) -> int:
     if not rows:
         return 0
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = OutboundMessage.__table__  # Core: the ORM's bulk path costs more than the insert
     statement = (
-        dialect.insert(OutboundMessage)
+        dialect.insert(table)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboundMessage.id)
+        .returning(table.c.id)
     )
     return len(session.scalars(statement, rows).all())
 

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Row, Select, extract, select
 
 from core.catalogue import language, text
 from core.config import Config
+from core.membership import renewal_promise
 from schedules.audience import ADDRESSEE, ZoneGroup, chunks, reachable, zone_groups
 from schedules.outbox import MARKETING, Message, marketing_text, queue, queue_in_batches
 from storage.db import Database
@@ -64,18 +65,18 @@ def birthdays(database: Database, config: Config, at: datetime) -> int:
     for batch in chunks(found, GIFT_BATCH):
         with database.unit_of_work() as session:
             ledger = Ledger(session, config, clock=lambda: at)
+            # Zones may be in different years on 1 January: one bulk grant per year.
+            for year in {today.year for _, today, _ in batch} if gift else ():
+                ledger.earn_bonuses(
+                    "birthday",
+                    {m.id: f"birthday:{m.id}:{year}" for _, day, m in batch if day.year == year},
+                    gift,
+                    reason=f"birthday gift {year}",
+                    actor="scheduler",
+                    at=at,
+                )
             messages = []
             for group, today, m in batch:
-                if gift:
-                    ledger.earn_bonus(
-                        m.id,
-                        "birthday",
-                        f"birthday:{m.id}:{today.year}",
-                        gift,
-                        reason=f"birthday gift {today.year}",
-                        actor="scheduler",
-                        at=at,
-                    )
                 if m.reachable:
                     key = "reminder.birthday_gift" if gift else "reminder.birthday"
                     body = text(
@@ -116,7 +117,7 @@ def membership_expiry(database: Database, config: Config, at: datetime) -> int:
             name=m.name,
             date=m.membership_expires.isoformat(),
             days=days,
-            hint=config.membership.renewal_hint.get(language(m.language)),
+            hint=renewal_promise(config, m.language),
         )
         messages.append(
             Message(

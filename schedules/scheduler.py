@@ -19,7 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from core.clock import now
 from core.config import Config
 from handlers.ports import Sender
-from schedules import campaigns, expiry_notices, reminders, upkeep
+from schedules import campaigns, expiry_notices, reminders, tier_evaluation, upkeep
 from schedules.dispatcher import Dispatcher
 from storage.db import Database
 
@@ -47,6 +47,7 @@ def ticket_deadlines(
 # In the order `run_due` runs them: lots expire before the notices list what is left.
 MESSAGE_JOBS = [
     Job("expire-due-points-lots", upkeep.expire_due_lots, 60),
+    Job("yearly-tier-evaluation", tier_evaluation.evaluate, 15),
     Job("birthday-greetings", reminders.birthdays, 15),
     Job("membership-expiry-reminders", reminders.membership_expiry, 15),
     Job("points-expiry-notices", expiry_notices.points_expiry, 15),

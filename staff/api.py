@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from core.clock import now
+from core.send_window import member_zone
 from handlers.desk import member_views, purchases, staff_accounts
 from handlers.desk import ticket_views as views
 from handlers.desk.purchases import MEMBER_NO, Purchase, PurchaseRefused
@@ -53,7 +54,11 @@ class ValidationProblem(Problem):
 
 class Expiring(BaseModel):
     points: int
-    expires_at: datetime
+    expires_at: datetime = Field(description="The first instant these points are gone")
+    valid_until: date = Field(
+        description="The last day they are valid, in the member's time zone: the day the "
+        "bot, the reminders and the workbench name"
+    )
 
 
 class MemberOut(BaseModel):
@@ -171,8 +176,10 @@ def create(app) -> FastAPI:
                 tier=found.tier,
                 points=member_views.balance(session, found.id) or 0,
                 points_expiring=[
-                    Expiring(points=x.points, expires_at=x.expires_at)
-                    for x in member_views.expiring(session, found.id, at, 30)
+                    Expiring(points=x.points, expires_at=x.expires_at, valid_until=x.last_day)
+                    for x in member_views.expiring(
+                        session, found.id, at, 30, member_zone(found.timezone, app.config)
+                    )
                 ],
                 membership_expires=found.membership_expires,
                 joined=found.join_date,

@@ -15,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from core import membership, tiers
 from core import points as points_rules
-from core import tiers
 from core.clock import now as clock_now
 from core.config import Config
+from core.send_window import member_zone
 from storage.ledger_rows import Account, Rows
 from storage.models import LedgerEntry
 
@@ -49,6 +51,18 @@ def refuse_while_in_debt(debt: int) -> None:
 
 
 @dataclass(frozen=True)
+class Evaluated:
+    member_id: int
+    tier_before: str
+    tier_after: str
+    earned: int
+
+    @property
+    def moved(self) -> bool:
+        return self.tier_after != self.tier_before
+
+
+@dataclass(frozen=True)
 class Posted:
     entry: LedgerEntry
     created: bool  # False when the idempotency key had been seen: nothing was written
@@ -71,7 +85,8 @@ class Ledger:
         at: datetime | None = None,
         actor: str = "pos",
     ) -> Posted:
-        """Points for a purchase, at the member's tier multiplier, once per order number."""
+        """Points for a purchase, at the member's tier multiplier, once per order number;
+        the purchase renews the membership (core/membership.py)."""
         at = at or self.clock()
         account = self.lock(member_id, earning_at=at)
         key = f"purchase:{order_id}"
@@ -90,13 +105,19 @@ class Ledger:
         )  # fmt: skip
         if entry is None:
             return self._earlier(key)
-        lot = self.rows.add_lot(entry, at, points_rules.lot_expiry(at, self.config))
+        lot = self.rows.add_lot(
+            entry, at, points_rules.lot_expiry(at, self.config, self.zone(account.timezone))
+        )
         self.rows.move_balance(account, points, at)
         repaid = self._repay_debt(account, entry, lot, at)
         first_purchase = account.last_purchase_at is None
         changes = self._upgrade(account, at, points - repaid)
         if account.last_purchase_at is None or at > account.last_purchase_at:
             changes["last_purchase_at"] = at
+        purchase_day = at.astimezone(self.zone(account.timezone)).date()
+        renewed = membership.renewed(account.membership_expires, purchase_day, self.config)
+        if renewed != account.membership_expires:
+            changes["membership_expires"] = renewed
         self.rows.update_member(account, changes)
         if first_purchase and account.referrer_id and self.config.points.referral_multiplier:
             self.earn_bonus(
@@ -133,7 +154,11 @@ class Ledger:
         )
         if entry is None:
             return self._earlier(key)
-        lot = self.rows.add_lot(entry, at, expires_at or points_rules.lot_expiry(at, self.config))
+        lot = self.rows.add_lot(
+            entry,
+            at,
+            expires_at or points_rules.lot_expiry(at, self.config, self.zone(account.timezone)),
+        )
         self.rows.move_balance(account, points, at)
         self._repay_debt(account, entry, lot, at)
         if kind == "referral":
@@ -278,7 +303,9 @@ class Ledger:
         )
         self.rows.move_balance(account, points, at)
         if points > 0:
-            lot = self.rows.add_lot(entry, at, points_rules.lot_expiry(at, self.config))
+            lot = self.rows.add_lot(
+                entry, at, points_rules.lot_expiry(at, self.config, self.zone(account.timezone))
+            )
             self._repay_debt(account, entry, lot, at)
         else:
             self.rows.draw(entry, self._plan(lots, -points))
@@ -290,15 +317,58 @@ class Ledger:
         return self.rows.earned_last_year(member_id, at)
 
     def evaluate_tier(self, member_id: int, at: datetime | None = None) -> str:
-        """The yearly evaluation: the only time a tier may go down."""
+        """The yearly evaluation of one member (see `evaluate_tiers`)."""
         at = at or self.clock()
-        account = self.lock(member_id)
-        new = tiers.at_evaluation(self.earned_last_year(member_id, at), self.config)
-        if new != account.tier:
-            self.rows.update_member(account, {"tier": new, "tier_since": at})
-        return new
+        done = self.evaluate_tiers([member_id], at, at.astimezone(self.config.zone).year)
+        return done[0].tier_after if done else self.lock(member_id).tier
+
+    def evaluate_tiers(self, member_ids: list[int], at: datetime, year: int) -> list[Evaluated]:
+        """The yearly evaluation, the only time a tier may go down: each member's tier
+        set from the qualifying points of the 12 months up to `at`, once per member and
+        year (tier_evaluations' unique key). Returns the members evaluated now, not those
+        evaluated before. Locks the accounts first, in member order, like every verb."""
+        if not member_ids:
+            return []
+        self.rows.lock_many(member_ids)
+        done = [
+            Evaluated(member_id, tier, tiers.at_evaluation(earned, self.config), earned)
+            for member_id, tier, earned in self.rows.to_evaluate(member_ids, at, year)
+        ]
+        self.rows.record_evaluations(done, at, year)
+        return done
+
+    def earn_bonuses(
+        self, kind: str, grants: dict[int, str], points: int, reason: str, actor: str, at: datetime
+    ) -> int:
+        """The same bonus for many members at once (the birthday gift), each once per its
+        key (`grants`: member id -> key): the template of `earn_bonus` in set form (lock
+        the accounts in member order, append the entries whose keys are new and their lots,
+        move each balance). A member in debt goes through `earn_bonus`, which repays it
+        first. Returns how many were new. Not for kinds that count towards a tier."""
+        if kind not in BONUS_KINDS or kind == "referral":
+            raise LedgerError("bad_kind", f"{kind!r} cannot be granted in bulk")
+        if points <= 0:
+            raise LedgerError("bad_points", f"bonus points must be positive, got {points}")
+        locked = self.rows.lock_many(sorted(grants))
+        in_debt = [i for i, (debt, _) in locked.items() if debt]
+        one_by_one = sum(
+            self.earn_bonus(i, kind, grants[i], points, reason, actor, at).created for i in in_debt
+        )
+        clear = {i: timezone for i, (debt, timezone) in locked.items() if not debt}
+        expiry = {
+            i: points_rules.lot_expiry(at, self.config, self.zone(timezone))
+            for i, timezone in clear.items()
+        }
+        fresh = self.rows.append_bonuses(
+            kind, {i: grants[i] for i in clear}, points, reason, actor, at, expiry
+        )
+        return fresh + one_by_one
 
     # -- the template's steps ----------------------------------------------------------
+
+    def zone(self, timezone: str | None) -> ZoneInfo:
+        """The member's time zone (their own, else the programme's)."""
+        return member_zone(timezone, self.config)
 
     def lock(self, member_id: int, earning_at: datetime | None = None) -> Account:
         """Always the account row first, then anything else: one lock order, no deadlocks.

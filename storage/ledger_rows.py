@@ -8,7 +8,7 @@ the next read through the ORM sees what was written."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
@@ -16,13 +16,21 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import LedgerEntry, LotAllocation, Member, PointsAccount, PointsLot
+from storage.models import (
+    LedgerEntry,
+    LotAllocation,
+    Member,
+    PointsAccount,
+    PointsLot,
+    TierEvaluation,
+)
 
 ACCOUNTS = PointsAccount.__table__
 MEMBERS = Member.__table__
 ENTRIES = LedgerEntry.__table__
 LOTS = PointsLot.__table__
 ALLOCATIONS = LotAllocation.__table__
+EVALUATIONS = TierEvaluation.__table__
 ENTRY_DEFAULTS = {"qualifying": False, "order_id": None, "amount": None}
 ENTRY_DEFAULTS |= {"reference": None, "reason": None, "debt": None}
 
@@ -32,7 +40,12 @@ LOCK = (
     .with_for_update()
 )
 MEMBER = select(
-    MEMBERS.c.tier, MEMBERS.c.member_no, MEMBERS.c.referrer_id, MEMBERS.c.last_purchase_at
+    MEMBERS.c.tier,
+    MEMBERS.c.member_no,
+    MEMBERS.c.referrer_id,
+    MEMBERS.c.last_purchase_at,
+    MEMBERS.c.timezone,
+    MEMBERS.c.membership_expires,
 ).where(MEMBERS.c.id == bindparam("member"))
 MOVE_BALANCE = (
     update(ACCOUNTS)
@@ -111,6 +124,8 @@ class Account:
     member_no: str
     referrer_id: int | None
     last_purchase_at: datetime | None
+    timezone: str | None  # the member's own, if any (core/send_window.member_zone)
+    membership_expires: date
     earned: int | None = None  # qualifying points in the year up to the lock's `earning_at`
 
 
@@ -162,6 +177,7 @@ class Rows:
         self.run(UPDATE_MEMBER, {"member": account.member_id} | changes)
         account.tier = changes.get("tier", account.tier)
         account.last_purchase_at = changes.get("last_purchase_at", account.last_purchase_at)
+        account.membership_expires = changes.get("membership_expires", account.membership_expires)
         self.forget(Member, account.member_id)
 
     # -- entries -----------------------------------------------------------------------
@@ -240,3 +256,106 @@ class Rows:
 
     def spendable(self, member_id: int, at: datetime) -> int:
         return self.run(SPENDABLE, {"member": member_id, "at": at}).scalar() or 0
+
+    # -- many members at once (the yearly evaluation, the birthday gift) ---------------
+
+    def lock_many(self, member_ids: list[int]) -> dict[int, tuple[int, str | None]]:
+        """The accounts FOR UPDATE in member order; member id -> (debt, time zone)."""
+        self.session.flush()
+        rows = self.run(
+            select(ACCOUNTS.c.member_id, ACCOUNTS.c.debt, MEMBERS.c.timezone)
+            .join(MEMBERS, MEMBERS.c.id == ACCOUNTS.c.member_id)
+            .where(ACCOUNTS.c.member_id.in_(member_ids))
+            .order_by(ACCOUNTS.c.member_id)
+            .with_for_update(of=ACCOUNTS)
+        )
+        return {member_id: (debt, timezone) for member_id, debt, timezone in rows}
+
+    def to_evaluate(self, member_ids: list[int], at: datetime, year: int) -> list:
+        """(member id, tier, qualifying points in the year up to `at`) of the members not
+        evaluated for `year` yet."""
+        earned = (
+            select(ENTRIES.c.member_id, func.sum(ENTRIES.c.points).label("points"))
+            .where(
+                ENTRIES.c.member_id.in_(member_ids),
+                ENTRIES.c.qualifying.is_(True),
+                ENTRIES.c.created_at > at - relativedelta(years=1),
+                ENTRIES.c.created_at <= at,
+            )
+            .group_by(ENTRIES.c.member_id)
+            .subquery()
+        )
+        done = select(EVALUATIONS.c.member_id).where(
+            EVALUATIONS.c.year == year, EVALUATIONS.c.member_id == MEMBERS.c.id
+        )
+        return list(
+            self.run(
+                select(MEMBERS.c.id, MEMBERS.c.tier, func.coalesce(earned.c.points, 0))
+                .outerjoin(earned, earned.c.member_id == MEMBERS.c.id)
+                .where(MEMBERS.c.id.in_(member_ids), ~done.exists())
+                .order_by(MEMBERS.c.id)
+            )
+        )
+
+    def record_evaluations(self, done: list, at: datetime, year: int) -> None:
+        if not done:
+            return
+        self.run(
+            insert(EVALUATIONS),
+            [
+                {"member_id": e.member_id, "year": year, "tier_before": e.tier_before,
+                 "tier_after": e.tier_after, "earned": e.earned, "evaluated_at": at}
+                for e in done
+            ],
+        )  # fmt: skip
+        moved = [{"key": e.member_id, "tier": e.tier_after} for e in done if e.moved]
+        if moved:
+            self.run(
+                update(MEMBERS)
+                .where(MEMBERS.c.id == bindparam("key"))
+                .values(tier=bindparam("tier"), tier_since=at),
+                moved,
+            )
+            for e in moved:
+                self.forget(Member, e["key"])
+
+    def append_bonuses(
+        self, kind: str, grants: dict[int, str], points: int, reason: str, actor: str,
+        at: datetime, expiry: dict[int, datetime | None],
+    ) -> int:  # fmt: skip
+        """The entries of the keys not seen before, their lots, the balances moved;
+        how many were new."""
+        if not grants:
+            return 0
+        seen = set(
+            self.run(
+                select(ENTRIES.c.idempotency_key).where(
+                    ENTRIES.c.idempotency_key.in_(list(grants.values()))
+                )
+            ).scalars()
+        )
+        new = [i for i in sorted(grants) if grants[i] not in seen]
+        if not new:
+            return 0
+        entries = [
+            {"member_id": i, "kind": kind, "points": points, "idempotency_key": grants[i],
+             "created_at": at, "actor": actor} | ENTRY_DEFAULTS | {"reason": reason}
+            for i in new
+        ]  # fmt: skip
+        ids = (
+            self.run(insert(ENTRIES).returning(ENTRIES.c.id, sort_by_parameter_order=True), entries)
+            .scalars()
+            .all()
+        )
+        self.run(
+            insert(LOTS),
+            [
+                {"member_id": i, "entry_id": e, "points": points, "remaining": points,
+                 "earned_at": at, "expires_at": expiry[i]}
+                for i, e in zip(new, ids, strict=True)
+            ],
+        )  # fmt: skip
+        self.run(MOVE_BALANCE, [{"member": i, "points": points, "owed": 0, "at": at} for i in new])
+        for i in new:
+            self.forget(PointsAccount, i)
+        return len(new)

@@ -83,6 +83,20 @@ def open_membership(
     return member
 
 
+class ReferralRefused(ValueError):
+    """A referrer that cannot be named; the message says why, for staff or the member."""
+
+
+def find_referrer(session: Session, member_no: str) -> Member:
+    """The member a new member names as their referrer, by member number (chat
+    registration and the members import both call this, then pass `referrer_id` in
+    NewMember; the ledger pays the referral bonus on the new member's first purchase)."""
+    referrer = by_number(session, member_no.strip())
+    if referrer is None:
+        raise ReferralRefused(f"no member {member_no.strip().upper()}")
+    return referrer
+
+
 def by_number(session: Session, member_no: str) -> Member | None:
     return session.scalar(select(Member).where(Member.member_no == member_no.upper()))
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, insert, select, update
 
+from core.validity import end_of_day
 from storage.ledger import Ledger, LedgerError, refuse_while_in_debt
 from storage.models import Benefit, Member, Redemption, Voucher
 
@@ -108,6 +109,9 @@ def redeem(
     }  # fmt: skip
     redemption["id"] = rows.run(ADD_REDEMPTION, redemption).scalar_one()
     days = benefit.voucher_validity_days or ledger.config.benefits.voucher_validity_days
+    # Valid through the day `days` after the day of issue, member local time.
+    zone = ledger.zone(account.timezone)
+    expires_at = end_of_day(at.astimezone(zone).date() + timedelta(days=days), zone)
     vouchers = [
         {
             "code": voucher_code(),
@@ -115,7 +119,7 @@ def redeem(
             "member_id": member_id,
             "benefit_id": benefit.id,
             "issued_at": at,
-            "expires_at": at + timedelta(days=days),
+            "expires_at": expires_at,
             "status": "active",
             "extension_requested_at": None,
         }  # fmt: skip

@@ -1,4 +1,4 @@
-"""`memberbot campaign create | list | preview | run | report`"""
+"""`memberbot campaign create | reschedule | list | preview | run | report`"""
 
 from __future__ import annotations
 
@@ -84,10 +84,29 @@ def create(app, name, at_text, text_zh, text_en, tiers, **segment_options) -> No
     click.echo(f"campaign {name!r} scheduled for {when}{note}: {segment.describe()}")
 
 
+@campaign.command()
+@click.argument("name")
+@click.option("--at", "at_text", required=True, help="The new time, e.g. 2026-06-01T10:00 (local).")
+@pass_app
+def reschedule(app, name: str, at_text: str) -> None:
+    """Move a scheduled or missed campaign NAME to a new time (a missed one is only ever
+    sent again this way, or by `campaign run`)."""
+    config = app.config
+    try:
+        made, moved = campaigns.reschedule(
+            app.database, config, name, _when(at_text, config.zone), now()
+        )
+    except campaigns.CampaignError as exc:
+        raise BadInput(str(exc)) from None
+    when = made.scheduled_at.astimezone(config.zone).isoformat(timespec="minutes")
+    note = " (moved off a public holiday)" if moved else ""
+    click.echo(f"campaign {name!r} scheduled for {when}{note}")
+
+
 @campaign.command(name="list")
 @pass_app
 def list_(app) -> None:
-    """Every campaign with its time and status."""
+    """Every campaign with its time and status: scheduled, missed, queued or done."""
     table = Table("name", "scheduled", "status", "segment")
     for item in campaigns.listing(app.database):
         when = item.scheduled_at.astimezone(app.config.zone).isoformat(timespec="minutes")

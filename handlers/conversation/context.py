@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from core import catalogue, payloads
+from core import catalogue, payloads, validity
 from core.config import Config
 from core.global_words import normalise
 from core.messages import Button, Reply
+from core.send_window import member_zone
 from nlu.understanding import Understanding
 from storage.models import ChatIdentity, ConversationState, Member
 
@@ -95,9 +96,7 @@ class Context:
 
     @property
     def zone(self) -> ZoneInfo:
-        if self.member is not None and self.member.timezone:
-            return ZoneInfo(self.member.timezone)
-        return self.config.zone
+        return member_zone(self.member.timezone if self.member else None, self.config)
 
     def today(self) -> date:
         return self.now.astimezone(self.zone).date()
@@ -111,9 +110,8 @@ class Context:
         return moment.isoformat()
 
     def last_day(self, expires_at: datetime) -> str:
-        """The last local day something is still valid: a lot expiring at midnight on
-        1 December is good until 30 November."""
-        return self.day(expires_at - timedelta(microseconds=1))
+        """The day something expiring at `expires_at` is named by (core/validity.py)."""
+        return validity.last_day(expires_at, self.zone).isoformat()
 
     # -- confirmations -----------------------------------------------------------------
 

@@ -13,12 +13,12 @@ def check_points(ctx: Context) -> None:
     member = ctx.bound_member
     window = ctx.config.reminders.points_expiry_window_days
     balance = views.balance(ctx.session, member.id)
-    soon = views.expiring(ctx.session, member.id, ctx.now, window)
+    soon = views.expiring(ctx.session, member.id, ctx.now, window, ctx.zone)
     if not soon:
         ctx.say("points.balance", points=balance, days=window)
         return
     lines = "\n".join(
-        ctx.t("points.expiring_line", points=lot.points, date=ctx.last_day(lot.expires_at))
+        ctx.t("points.expiring_line", points=lot.points, date=lot.last_day.isoformat())
         for lot in soon
     )
     ctx.say("points.balance_expiring", points=balance, days=window, lines=lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from core import payloads
+from core import membership, payloads
 from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State, confirmation
@@ -19,8 +19,10 @@ def membership_status(ctx: Context) -> None:
     member = ctx.bound_member
     expires = member.membership_expires
     left = (expires - ctx.today()).days
-    hint = ctx.config.membership.renewal_hint.get(ctx.lang)
-    key = "membership.expired" if left < 0 else "membership.active"
+    hint = membership.renewal_promise(ctx.config, ctx.lang)
+    key = (
+        "membership.active" if membership.is_active(expires, ctx.today()) else "membership.expired"
+    )
     ctx.say(
         key,
         date=ctx.day(expires),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.membership import renewal_promise
 from handlers.conversation.context import Context
 
 
@@ -33,5 +34,5 @@ def ask_rules(ctx: Context) -> None:
         tiers=tiers,
         validity=config.benefits.voucher_validity_days,
         term=config.membership.term_months,
-        renewal=config.membership.renewal_hint.get(lang),
+        renewal=renewal_promise(config, lang),
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import tiers
+from core import tiers, validity
 from core.config import Config
 from storage.ledger import Ledger
 from storage.models import Benefit, LedgerEntry, Member, PointsAccount, PointsLot, Voucher
@@ -17,7 +18,8 @@ from storage.models import Benefit, LedgerEntry, Member, PointsAccount, PointsLo
 @dataclass(frozen=True)
 class Expiring:
     points: int
-    expires_at: datetime
+    expires_at: datetime  # the first instant they are gone
+    last_day: date  # the day every answer names: valid until the end of it (core/validity)
 
 
 def balance(session: Session, member_id: int) -> int:
@@ -27,8 +29,11 @@ def balance(session: Session, member_id: int) -> int:
     return found or 0  # no account yet: nothing earned
 
 
-def expiring(session: Session, member_id: int, at: datetime, days: int) -> list[Expiring]:
-    """Unspent points expiring within `days`, summed per expiry date, soonest first."""
+def expiring(
+    session: Session, member_id: int, at: datetime, days: int, zone: ZoneInfo
+) -> list[Expiring]:
+    """Unspent points expiring within `days`, summed per last valid day in the member's
+    time zone, soonest first."""
     lots = session.scalars(
         select(PointsLot)
         .where(
@@ -39,12 +44,15 @@ def expiring(session: Session, member_id: int, at: datetime, days: int) -> list[
         )
         .order_by(PointsLot.expires_at)
     )
-    totals: dict[datetime, int] = {}
+    totals: dict[date, Expiring] = {}
     for lot in lots:
         if lot.expires_at is None:  # excluded by the query; a lot without a date never expires
             continue
-        totals[lot.expires_at] = totals.get(lot.expires_at, 0) + lot.remaining
-    return [Expiring(points, when) for when, points in totals.items()]
+        day = validity.last_day(lot.expires_at, zone)
+        earlier = totals.get(day)
+        points = lot.remaining + (earlier.points if earlier else 0)
+        totals[day] = Expiring(points, earlier.expires_at if earlier else lot.expires_at, day)
+    return list(totals.values())
 
 
 def history(session: Session, member_id: int, limit: int = 10) -> list[LedgerEntry]:

@@ -8,10 +8,10 @@ without an offset is in the programme's time zone; a time in the future is refus
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from storage.members import by_number
 
 MEMBER_NO = r"^[A-Za-z][0-9]{6,9}$"
 ORDER_ID = r"^[A-Za-z0-9_.:-]{1,40}$"
+EARLIEST = date(2000, 1, 1)  # older purchases are typing mistakes, not history
 # A till's clock may run a little ahead of ours.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -36,8 +37,17 @@ class Purchase(BaseModel):
     member_no: str = Field(pattern=MEMBER_NO, examples=["M000001"])
     amount: Decimal = Field(gt=0, le=10_000_000, decimal_places=2, description="Yuan")
     purchased_at: datetime | None = Field(
-        default=None, description="ISO 8601; without an offset the programme's time zone"
+        default=None,
+        description="ISO 8601; without an offset the programme's time zone; "
+        "not before 2000, not in the future",
     )
+
+    @field_validator("purchased_at")
+    @classmethod
+    def _not_before_2000(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.date() < EARLIEST:
+            raise ValueError(f"must not be before {EARLIEST}")
+        return value
 
 
 @dataclass(frozen=True)

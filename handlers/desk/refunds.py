@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from core.config import Config
 from handlers.desk import member_notices
@@ -60,46 +61,55 @@ class RefundRefused(Exception):
 def refund(
     database: Database, config: Config, order_id: str, asked: Refund, actor: str, at: datetime
 ) -> Refunded:
+    """Refund in a unit of work of its own."""
     with database.unit_of_work() as session:
-        ledger = Ledger(session, config, clock=lambda: at)
-        try:
-            posted = ledger.clawback(order_id, asked.refund_id, asked.amount, actor)
-        except LedgerError as exc:
-            code = {"unknown_order": "not_found"}.get(exc.code, exc.code)
-            raise RefundRefused(code, str(exc)) from None
-        entry = posted.entry
-        refunded = Decimal(entry.amount or 0)
-        if not posted.created and asked.amount is not None and refunded != asked.amount:
-            raise RefundRefused(
-                "conflict",
-                f"refund {asked.refund_id} of order {order_id} was posted before "
-                f"with amount {entry.amount}",
-            )
-        member = session.get_one(Member, entry.member_id)
-        balance = session.get_one(PointsAccount, member.id).balance
-        done = Refunded(
-            order_id=order_id,
-            refund_id=asked.refund_id,
-            member_no=member.member_no,
-            amount=refunded,
-            points=-entry.points,
-            debt=entry.debt or 0,
-            balance=balance,
-            created=posted.created,
-        )
-        if posted.created and (done.points or done.debt):
-            member_notices.tell(
-                session,
-                member,
-                "refund.notice_debt" if done.debt else "refund.notice",
-                f"refund:{order_id}:{asked.refund_id}",
-                at,
-                order_id=order_id,
-                amount=done.amount,
-                points=done.points,
-                due=done.points + done.debt,
-                debt=done.debt,
-                balance=balance,
-            )
+        done = record(session, config, order_id, asked, actor, at)
         session.commit()
         return done
+
+
+def record(
+    session: Session, config: Config, order_id: str, asked: Refund, actor: str, at: datetime
+) -> Refunded:
+    """Refund inside the caller's unit of work (the import posts a file in one)."""
+    ledger = Ledger(session, config, clock=lambda: at)
+    try:
+        posted = ledger.clawback(order_id, asked.refund_id, asked.amount, actor)
+    except LedgerError as exc:
+        code = {"unknown_order": "not_found"}.get(exc.code, exc.code)
+        raise RefundRefused(code, str(exc)) from None
+    entry = posted.entry
+    refunded = Decimal(entry.amount or 0)
+    if not posted.created and asked.amount is not None and refunded != asked.amount:
+        raise RefundRefused(
+            "conflict",
+            f"refund {asked.refund_id} of order {order_id} was posted before "
+            f"with amount {entry.amount}",
+        )
+    member = session.get_one(Member, entry.member_id)
+    balance = session.get_one(PointsAccount, member.id).balance
+    done = Refunded(
+        order_id=order_id,
+        refund_id=asked.refund_id,
+        member_no=member.member_no,
+        amount=refunded,
+        points=-entry.points,
+        debt=entry.debt or 0,
+        balance=balance,
+        created=posted.created,
+    )
+    if posted.created and (done.points or done.debt):
+        member_notices.tell(
+            session,
+            member,
+            "refund.notice_debt" if done.debt else "refund.notice",
+            f"refund:{order_id}:{asked.refund_id}",
+            at,
+            order_id=order_id,
+            amount=done.amount,
+            points=done.points,
+            due=done.points + done.debt,
+            debt=done.debt,
+            balance=balance,
+        )
+    return done

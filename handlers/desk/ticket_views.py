@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.config import Config
+from core.send_window import member_zone
 from core.ticket_rules import OPEN_STATUSES, PRIORITIES
 from handlers.desk import canned_replies, compensation
 from handlers.desk import member_views as member_views
@@ -328,7 +329,11 @@ def detail(session: Session, ticket: Ticket, at: datetime, config: Config) -> De
         )
         if member
         else None,
-        expiring=member_views.expiring(session, member.id, at, 30) if member else [],
+        expiring=member_views.expiring(
+            session, member.id, at, 30, member_zone(member.timezone, config)
+        )
+        if member
+        else [],
         identities=list(
             session.scalars(select(ChatIdentity).where(ChatIdentity.member_id == member.id))
         )

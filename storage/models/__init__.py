@@ -5,7 +5,7 @@ from storage.models.channels import ChannelMenu, ChannelToken, InboundClaim, Sen
 from storage.models.conversation import ConversationState, MessageLog
 from storage.models.desk import ApiKey, CannedReply, Compensation, StaffAlert, StaffSession
 from storage.models.ledger import LedgerEntry, LotAllocation, PointsAccount, PointsLot
-from storage.models.members import ChatIdentity, ConsentEvent, Member
+from storage.models.members import ChatIdentity, ConsentEvent, Member, TierEvaluation
 from storage.models.outbound import Campaign, OutboundMessage
 from storage.models.rewards import Benefit, Redemption, Voucher
 from storage.models.staff import AuditEvent, StaffUser
@@ -39,5 +39,6 @@ __all__ = [
     "StaffUser",
     "Ticket",
     "TicketEvent",
+    "TierEvaluation",
     "Voucher",
 ]

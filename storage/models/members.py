@@ -65,3 +65,18 @@ class ConsentEvent(Base):
     granted: Mapped[bool]
     source: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[datetime]
+
+
+class TierEvaluation(Base):
+    """Append-only: the yearly evaluation of one member, once per year (the unique key)."""
+
+    __tablename__ = "tier_evaluations"
+    __table_args__ = (UniqueConstraint("member_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    year: Mapped[int]
+    tier_before: Mapped[str] = mapped_column(String(20))
+    tier_after: Mapped[str] = mapped_column(String(20))
+    earned: Mapped[int]  # qualifying points in the 12 months before the evaluation day
+    evaluated_at: Mapped[datetime]

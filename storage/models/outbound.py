@@ -16,7 +16,7 @@ class Campaign(Base):
     segment: Mapped[dict]
     messages: Mapped[dict]  # language -> text
     scheduled_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20))  # draft, scheduled, queued, done
+    status: Mapped[str] = mapped_column(String(20))  # scheduled, missed, queued
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
 

@@ -111,7 +111,11 @@ def test_the_demo_member_is_gold_with_2680_points_of_which_300_expire_within_30_
     with demo["db"].unit_of_work(write=False) as session:
         zhang = by_number(session, "M000001")
         expiring = views.expiring(
-            session, zhang.id, seeded_at, days=config.reminders.points_expiry_window_days
+            session,
+            zhang.id,
+            seeded_at,
+            days=config.reminders.points_expiry_window_days,
+            zone=config.zone,
         )
         shown = (zhang.name, zhang.phone, zhang.tier, views.balance(session, zhang.id))
 

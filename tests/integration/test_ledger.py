@@ -338,7 +338,8 @@ def test_redeeming_spends_the_cost_and_issues_a_voucher_code(db, config):
     assert len(done.vouchers) == 2
     for voucher in done.vouchers:
         assert voucher.status == "active"
-        assert voucher.expires_at == T0 + timedelta(days=config.benefits.voucher_validity_days)
+        # valid through the 30th day after the day of issue, to its end (local midnight)
+        assert voucher.expires_at == datetime(2026, 4, 10, tzinfo=SHANGHAI)
         assert len(voucher.code) == 11 and voucher.code[5] == "-"
         assert set(voucher.code.replace("-", "")) <= set(CODE_ALPHABET)
     assert done.vouchers[0].code != done.vouchers[1].code
@@ -352,7 +353,7 @@ def test_a_benefit_may_set_its_own_voucher_validity(db, config):
 
     done = spend_on(db, config, someone, "cake")
 
-    assert done.vouchers[0].expires_at == T0 + timedelta(days=3)
+    assert done.vouchers[0].expires_at == datetime(2026, 3, 14, tzinfo=SHANGHAI)
 
 
 def test_redeeming_spends_the_lots_that_expire_first(db, config):
@@ -996,3 +997,40 @@ def test_the_yearly_evaluation_keeps_a_member_who_earned_enough(db, config):
 
     assert tier == "gold"
     assert member(db, someone).tier_since == upgraded
+
+
+def test_a_bonus_granted_in_bulk_lands_once_per_key_and_keeps_the_books(db, config):
+    first, second = join(db, config), join(db, config)
+    give(db, config, first, 300)
+    grants = {first: f"birthday:{first}:2026", second: f"birthday:{second}:2026"}
+
+    made = post(
+        db,
+        config,
+        T0,
+        lambda ledger: ledger.earn_bonuses("birthday", grants, 200, "gift", "scheduler", T0),
+    )
+    again = post(
+        db,
+        config,
+        T0,
+        lambda ledger: ledger.earn_bonuses("birthday", grants, 200, "gift", "scheduler", T0),
+    )
+
+    assert (made, again) == (2, 0)
+    assert (assert_books_balance(db, first), assert_books_balance(db, second)) == (500, 200)
+
+
+def test_a_referral_bonus_cannot_be_granted_in_bulk(db, config):
+    someone = join(db, config)
+    with db.unit_of_work() as session:
+        refused(
+            "bad_kind",
+            Ledger(session, config).earn_bonuses,
+            "referral",
+            {someone: "referral:x"},
+            100,
+            "no",
+            "test",
+            T0,
+        )

@@ -88,11 +88,11 @@ def test_points_expiring_within_n_days_are_summed_per_date_soonest_first(db, con
     give(db, config, someone, 70, 20, "c")
     give(db, config, someone, 900, 31, "outside the window")
 
-    expiring = show(db, lambda s: views.expiring(s, someone, T0, days=30))
+    expiring = show(db, lambda s: views.expiring(s, someone, T0, days=30, zone=SHANGHAI))
 
-    assert [(e.points, e.expires_at) for e in expiring] == [
-        (50, T0 + timedelta(days=5)),
-        (170, T0 + timedelta(days=20)),
+    assert [(e.points, e.expires_at, e.last_day) for e in expiring] == [
+        (50, T0 + timedelta(days=5), (T0 + timedelta(days=5)).date()),
+        (170, T0 + timedelta(days=20), (T0 + timedelta(days=20)).date()),
     ]
 
 
@@ -104,7 +104,7 @@ def test_points_already_expired_or_spent_are_not_shown_as_expiring(db, config):
     later = T0 + timedelta(days=2)
     post(db, config, lambda ledger: redeem(ledger, someone, "coffee", 1, "tap"), at=later)
 
-    expiring = show(db, lambda s: views.expiring(s, someone, later, days=30))
+    expiring = show(db, lambda s: views.expiring(s, someone, later, days=30, zone=SHANGHAI))
 
     assert [e.points for e in expiring] == [100]
 
@@ -193,8 +193,9 @@ def test_vouchers_shown_are_the_usable_ones_soonest_to_expire_first(db, config):
         db, lambda s: [v.code for v in views.vouchers(s, someone, T0 + timedelta(days=35))]
     )
 
+    # each valid to the end of the 30th day after the day it was issued
     assert now == [
-        (first.vouchers[0].code, T0 + timedelta(days=30)),
-        (second.vouchers[0].code, T0 + timedelta(days=40)),
+        (first.vouchers[0].code, datetime(2026, 4, 10, tzinfo=SHANGHAI)),
+        (second.vouchers[0].code, datetime(2026, 4, 20, tzinfo=SHANGHAI)),
     ]
     assert after_the_first_expired == [second.vouchers[0].code]

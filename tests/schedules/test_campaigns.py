@@ -16,7 +16,7 @@ from schedules.segments import Segment, SegmentError
 from storage.ledger import Ledger
 from storage.members import set_marketing_consent
 from storage.models import Member
-from tests.schedules.conftest import RecordingSender, local, outbox
+from tests.schedules.conftest import Members, RecordingSender, local, outbox
 
 AT = local("2026-05-20 10:00")
 TEXTS = {"zh": "{name}，会员日全场双倍积分", "en": "{name}, double points on member day"}
@@ -26,6 +26,7 @@ EVERYONE = Segment()
 
 
 def create(db, config, segment=EVERYONE, when=AT, name="member-day"):
+    """Created at AT (a time at or after it)."""
     return campaigns.create(db, config, name, segment, TEXTS, when, "tester", AT)
 
 
@@ -138,3 +139,67 @@ def test_the_report_counts_delivered_blocked_opted_out_and_what_recipients_did_a
     assert (found.returned, found.redeemed, found.status) == (1, 0, "done")
     blocked_row = next(r for r in outbox(sqlite_db) if r.member_id == blocked.id)
     assert blocked_row.last_error == "blocked: 43004"
+
+
+# -- never late: past times refused, missed days reported, one status vocabulary ----------
+
+
+def test_a_campaign_for_a_time_already_past_is_refused_naming_the_time(db, config):
+    with pytest.raises(campaigns.CampaignError) as refused:
+        campaigns.create(db, config, "late", EVERYONE, TEXTS, AT - timedelta(days=3), "tester", AT)
+
+    assert str(refused.value).startswith("--at 2026-05-17T10:00+08:00 is in the past")
+    assert campaigns.listing(db) == []
+
+
+def test_a_campaign_whose_day_passed_while_the_scheduler_was_down_is_missed_not_sent(db, config):
+    Members(db, config).add()
+    create(db, config, when=AT + timedelta(hours=2))
+
+    back_next_day = AT + timedelta(days=1)
+    queued = campaigns.queue_due(db, config, back_next_day)
+
+    assert queued == 0 and outbox(db) == []
+    assert [c.status for c in campaigns.listing(db)] == ["missed"]
+    assert report(db, "member-day").status == "missed"
+    assert campaigns.queue_due(db, config, back_next_day + timedelta(days=7)) == 0
+
+
+def test_a_campaign_late_on_its_own_day_still_goes(db, config):
+    Members(db, config).add()
+    create(db, config, when=AT + timedelta(hours=2))
+
+    assert campaigns.queue_due(db, config, AT + timedelta(hours=9)) == 1
+
+
+def test_an_operator_reschedules_a_missed_campaign_and_it_goes_at_the_new_time(db, config):
+    Members(db, config).add()
+    create(db, config, when=AT + timedelta(hours=2))
+    later = AT + timedelta(days=2)
+    campaigns.queue_due(db, config, later)
+
+    with pytest.raises(campaigns.CampaignError, match="in the past"):
+        campaigns.reschedule(db, config, "member-day", AT + timedelta(days=1), later)
+    campaigns.reschedule(db, config, "member-day", later + timedelta(hours=1), later)
+
+    assert [c.status for c in campaigns.listing(db)] == ["scheduled"]
+    assert campaigns.queue_due(db, config, later + timedelta(hours=1)) == 1
+
+
+def test_list_and_report_say_the_same_status_from_scheduled_to_done(db, config):
+    Members(db, config).add()
+    create(db, config, when=AT + timedelta(hours=1))
+
+    def both() -> tuple[str, str]:
+        return campaigns.listing(db)[0].status, report(db, "member-day").status
+
+    seen = [both()]
+    campaigns.queue_due(db, config, AT + timedelta(hours=1))
+    seen.append(both())
+    Dispatcher(
+        db, config, {"telegram": RecordingSender()}, clock=lambda: AT + timedelta(hours=1)
+    ).run()
+    seen.append(both())
+
+    assert seen == [("scheduled", "scheduled"), ("queued", "queued"), ("done", "done")]
+    assert {s for pair in seen for s in pair} <= set(campaigns.STATUSES)

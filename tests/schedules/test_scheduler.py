@@ -136,3 +136,38 @@ def test_the_scheduler_on_a_database_without_tables_says_to_upgrade(tmp_path):
     ran = _memberbot(tmp_path, url, "2027-05-20T10:00:00+08:00", "scheduler", "--once")
     assert ran.returncode == 1
     assert "memberbot db upgrade" in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_on_the_evaluation_day_scheduler_once_moves_the_demo_member_down_and_tells_him_once(
+    tmp_path,
+):
+    url = f"sqlite:///{tmp_path / 'memberbot.db'}"
+    upgrade(url)
+    assert _memberbot(tmp_path, url, "2026-12-01T10:00:00+08:00", "demo", "seed").returncode == 0
+    new_year = "2028-01-01T10:00:00+08:00"  # his purchases are all older than 12 months
+
+    before = _memberbot(tmp_path, url, "2027-12-31T23:00:00+08:00", "scheduler", "--once")
+    first = _memberbot(tmp_path, url, new_year, "scheduler", "--once")
+    again = _memberbot(tmp_path, url, new_year, "scheduler", "--once")
+
+    assert "yearly-tier-evaluation" not in before.stdout
+    assert first.returncode == 0, first.stderr
+    assert "yearly-tier-evaluation 3" in first.stdout
+    assert "[console → demo] 张伟，年度等级评定" in first.stdout
+    assert "yearly-tier-evaluation" not in again.stdout
+
+
+def test_a_campaign_for_a_past_time_is_exit_2_with_one_line_naming_the_time(tmp_path):
+    url = f"sqlite:///{tmp_path / 'memberbot.db'}"
+    upgrade(url)
+    made = _memberbot(
+        tmp_path,
+        url,
+        "2026-05-20T10:00:00+08:00",
+        *("campaign", "create", "late", "--at", "2026-05-01T10:00", "--text-zh", "你好"),
+    )
+    assert made.returncode == 2
+    assert made.stderr.strip().splitlines() == [
+        "Error: --at 2026-05-01T10:00+08:00 is in the past (now 2026-05-20T10:00+08:00): "
+        "choose a later time"
+    ]

@@ -122,6 +122,15 @@ def test_the_same_order_number_for_another_amount_is_a_conflict(api):
             },
             "purchased_at",
         ),
+        (
+            {
+                "order_id": "A1",
+                "member_no": "M000001",
+                "amount": "1",
+                "purchased_at": "1999-12-31T10:00:00+08:00",
+            },
+            "purchased_at",
+        ),
     ],
 )
 def test_a_bad_purchase_is_422_and_names_the_field(api, body, field):
@@ -138,6 +147,21 @@ def test_a_body_that_is_not_json_is_422(api):
         "/api/purchases", content=b"{oops", headers={"Content-Type": "application/json"}
     )
     assert answer.status_code == 422
+
+
+def test_a_purchase_through_the_api_renews_the_membership_the_member_api_shows(api):
+    before = api.get("/api/members/M000003").json()["membership_expires"]  # joined 100 days ago
+    api.post("/api/purchases", json={"order_id": "R-1", "member_no": "M000003", "amount": "10"})
+    after = api.get("/api/members/M000003").json()["membership_expires"]
+
+    assert (before, after) == ("2027-02-20", "2028-02-20")  # a term on from its expiry
+
+
+def test_expiring_points_carry_the_day_the_bot_names(api):
+    [soon] = api.get("/api/members/M000001").json()["points_expiring"]
+
+    assert soon["points"] == 300
+    assert soon["valid_until"] == soon["expires_at"][:10]  # the seed's lot ends at 10:00
 
 
 def test_a_purchase_for_an_unknown_member_is_404(api):

@@ -4,12 +4,14 @@ and staff accounts and keys (deactivate, password, scopes, revoke), each an audi
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from app.cli import _register, cli
+from core.validity import end_of_day
 from handlers.desk import staff_accounts
 from staff.auth import Sessions
 from storage.ledger import Ledger
@@ -18,6 +20,8 @@ from storage.models import ApiKey, AuditEvent, LedgerEntry, OutboundMessage, Poi
 from storage.rewards import redeem
 from tests.conftest import ROOT
 from tests.tickets.conftest import NOW, PASSWORD, seed_desk
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -109,7 +113,8 @@ def test_a_supervisor_extends_a_voucher_and_the_member_is_told(run, db, config):
     assert result.exit_code == 0, result.output
     with db.unit_of_work(write=False) as session:
         extended = session.scalar(select(Voucher).where(Voucher.code == code))
-        assert extended.expires_at == NOW + timedelta(days=30 + 14)
+        # valid to the end of the 30th day after issue, then 14 days more (core/validity)
+        assert extended.expires_at == end_of_day((NOW + timedelta(days=30 + 14)).date(), SHANGHAI)
         told = session.scalars(select(OutboundMessage.text)).all()
     assert told == [
         f"Your voucher Coffee voucher {code} has been extended; it is valid until "

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from core.validity import end_of_day
 from handlers.desk import tickets
 from storage.ledger import Ledger
 from storage.members import by_number, identity
@@ -18,6 +20,8 @@ from storage.models import AuditEvent, LedgerEntry, Member, Ticket, Voucher
 from storage.rewards import redeem
 from tests.staff.conftest import build_web, csrf_of, sign_in
 from tests.tickets.conftest import NOW, PASSWORD, TELEGRAM_CHAT, RecordingSender, seed_desk
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -128,7 +132,8 @@ def test_a_supervisor_extends_the_requested_voucher_and_the_ticket_is_resolved(
     assert answer.headers["location"].endswith("done=extended")
     with db.unit_of_work(write=False) as session:
         voucher = session.scalar(select(Voucher).where(Voucher.code == code))
-        assert voucher.expires_at == NOW + timedelta(days=30 + 14)
+        # valid to the end of the 30th day after issue, then 14 days more (core/validity)
+        assert voucher.expires_at == end_of_day((NOW + timedelta(days=30 + 14)).date(), SHANGHAI)
         assert voucher.extension_requested_at is None
         assert session.scalar(select(Ticket.status).where(Ticket.number == number)) == "resolved"
     said = [m.text for m in telegram.sent]
