@@ -151,8 +151,13 @@ class Outbound(Strict):
 class Dialogue(Strict):
     max_reasks: int = Field(ge=0)
     fallback_misses: int = Field(ge=1)
-    binding_max_attempts: int = Field(ge=1)
+    binding_max_attempts: int = Field(ge=1)  # per chat identity
     binding_lock_minutes: int = Field(ge=1)
+    # Per membership, whichever chats the guesses come from, and over all memberships.
+    binding_number_max_failures: int = Field(default=5, ge=1)
+    binding_number_lock_minutes: int = Field(default=60, ge=1)
+    binding_window_minutes: int = Field(default=60, ge=1)
+    binding_global_max_failures: int = Field(default=200, ge=1)
     language_guess_messages: int = Field(ge=1)
 
 
@@ -181,11 +186,24 @@ class WeChat(Strict):
     customer_service_window_hours: int = Field(ge=1)
     passive_reply_seconds: float = Field(gt=0, lt=5)
     templates: dict[str, str | None]
+    # A signed callback whose timestamp is further than this from now is refused.
+    signature_max_age_seconds: int = Field(default=300, ge=30, le=3600)
+    # With WECHAT_AES_KEY set, plaintext messages are refused unless this is true (兼容模式).
+    compatible_mode: bool = False
 
 
 class Channels(Strict):
     telegram: Telegram
     wechat: WeChat
+
+
+class SignIn(Strict):
+    """Staff passwords and API keys: failures per account and per client address."""
+
+    max_failures: int = Field(default=5, ge=1)
+    window_minutes: int = Field(default=15, ge=1)
+    lock_seconds: int = Field(default=60, ge=1)  # doubles with each failure past the limit
+    trusted_proxies: list[str] = Field(default_factory=list)  # whose X-Forwarded-For to believe
 
 
 class Database(Strict):
@@ -217,6 +235,7 @@ class Config(Strict):
     dialogue: Dialogue
     nlu: Nlu
     channels: Channels
+    sign_in: SignIn = Field(default_factory=SignIn)
     logging: Logging
 
     @field_validator("timezone")

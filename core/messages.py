@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.text import clean
+
 # Telegram's callback_data limit; WeChat menu keys are longer, so this is the binding one.
 MAX_PAYLOAD_BYTES = 64
 
@@ -46,6 +48,11 @@ class Inbound:
     def __post_init__(self):
         if (self.text is None) == (self.button is None):
             raise ValueError("a message has either text or a button payload")
+        # The boundary every channel passes: what reaches the engine and the records is clean.
+        if self.text is not None:
+            object.__setattr__(self, "text", clean(self.text))
+        if self.button is not None:
+            object.__setattr__(self, "button", clean(self.button, limit=256))
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,9 @@ def decide(
     reachable = [i for i in identities if i.reachable]
     if not reachable:
         return Decision("fail", "unreachable: no reachable chat identity")
-    chosen = preferred_identity(reachable, channels)
+    # A message for one chat (a security notice for the chat bound first) goes there.
+    pinned = [i for i in reachable if i.id == row.identity_id]
+    chosen = preferred_identity(pinned, channels) or preferred_identity(reachable, channels)
     if chosen is None:
         names = ", ".join(sorted({i.channel for i in reachable}))
         return after_failed_try(

@@ -21,10 +21,11 @@ from starlette.concurrency import run_in_threadpool
 
 from core.clock import now
 from core.send_window import member_zone
-from handlers.desk import member_views, purchases, staff_accounts
+from handlers.desk import guessing, member_views, purchases, staff_accounts
 from handlers.desk import ticket_views as views
 from handlers.desk.purchases import MEMBER_NO, Purchase, PurchaseRefused
 from handlers.desk.ticket_lifecycle import TicketError, find
+from staff import clients
 from storage.members import by_number
 
 OPEN_PATHS = {"/docs", "/openapi.json"}
@@ -120,7 +121,18 @@ def create(app) -> FastAPI:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             return _unauthorized("missing API key: send the header Authorization: Bearer <key>")
-        holder = await run_in_threadpool(_key_holder, app, key.strip())
+        settings = app.config.sign_in
+        address = clients.address(request, settings.trusted_proxies)
+        tried = await run_in_threadpool(
+            guessing.api_key, app.database, settings, key.strip()[:200], address, now()
+        )
+        if tried.retry_after is not None:
+            return JSONResponse(
+                {"error": "too_many_requests", "message": "too many wrong API keys: wait"},
+                status_code=429,
+                headers={"Retry-After": str(tried.retry_after)},
+            )
+        holder = tried.key
         if holder is None:
             return _unauthorized("the API key is wrong or revoked")
         scope = path.strip("/").split("/", 1)[0]
@@ -261,11 +273,6 @@ def create(app) -> FastAPI:
     api.state.app = app
     api.include_router(api_till.router)
     return api
-
-
-def _key_holder(app, key: str) -> staff_accounts.KeyHolder | None:
-    with app.database.unit_of_work(write=False) as session:
-        return staff_accounts.key_holder(session, key)
 
 
 def _unauthorized(message: str) -> JSONResponse:

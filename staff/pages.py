@@ -13,11 +13,18 @@ from starlette.datastructures import FormData
 
 from core.clock import now
 from core.ticket_rules import PRIORITIES
-from handlers.desk import canned_replies, compensation, desk_figures, staff_accounts, vouchers
+from handlers.desk import (
+    canned_replies,
+    compensation,
+    desk_figures,
+    guessing,
+    staff_accounts,
+    vouchers,
+)
 from handlers.desk import ticket_lifecycle as lifecycle
 from handlers.desk import ticket_views as views
 from handlers.desk.ticket_lifecycle import STATUSES, Actor, TicketError
-from staff import charts, i18n
+from staff import charts, clients, i18n
 from staff.auth import COOKIE, SESSION_HOURS, SIGNIN_COOKIE
 from staff.web import back, base, desk, guarded, language, render, signed_in, text_field
 from storage.models import Voucher
@@ -63,12 +70,21 @@ async def signin(request: Request) -> Response:
     if not sessions.signin_ok(request.cookies.get(SIGNIN_COOKIE), text_field(form, "csrf")):
         # A stale or forged form: refused, with a fresh form to try again.
         return _signin_form(request, error="session_over", status_code=403)
-    user = await run_in_threadpool(
-        staff_accounts.authenticate,
+    settings = desk(request).config.sign_in
+    tried = await run_in_threadpool(
+        guessing.sign_in,
         desk(request).db,
+        settings,
         str(form.get("username", "")),
         str(form.get("password", "")),
+        clients.address(request, settings.trusted_proxies),
+        now(),
     )
+    user = tried.user
+    if tried.retry_after is not None:
+        response = _signin_form(request, error="too_many", status_code=429)
+        response.headers["Retry-After"] = str(tried.retry_after)
+        return response
     if user is None:
         return _signin_form(request, error="bad_login", status_code=401)
     cookie = await run_in_threadpool(sessions.open, user, now())

@@ -29,6 +29,7 @@ from app.channels.dialogue import COMMANDS, Dialogue, bind_payload, replies
 from app.channels.telegram_sender import TelegramSender
 from core.clock import now
 from core.messages import Inbound, Reply
+from core.text import clean
 from handlers.ports import Outcome, Outgoing
 from storage.db import Database
 
@@ -48,22 +49,34 @@ class Incoming:
     callback_id: str | None = None
 
 
+def _id(value: object) -> str | None:
+    """A Telegram id (a whole number of at most 20 digits) as text; None for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**20:
+        return str(value)
+    return None
+
+
 def incoming(update: Update) -> Incoming | None:
-    """What an update says, or None when it is nothing for the bot (groups, edits)."""
-    key = str(update.update_id)
+    """What an update says, or None when it is nothing for the bot (groups, edits) or not
+    shaped like anything Telegram sends (a chat missing, text that is not text)."""
+    key = _id(update.update_id)
     query = update.callback_query
-    if query is not None:
-        if not query.data:
-            return None
-        user = str(query.from_user.id)
-        chat = str(query.message.chat.id) if query.message else user
-        button = Inbound(CHANNEL, user, button=query.data, message_id=key)
-        return Incoming(user, chat, button, callback_id=query.id)
-    message = update.message
-    if message is None or message.from_user is None or message.chat.type != "private":
+    if key is None:
         return None
-    user, chat = str(message.from_user.id), str(message.chat.id)
-    text = (message.text or "").strip()
+    if query is not None:
+        user = _id(getattr(query.from_user, "id", None))
+        if not isinstance(query.data, str) or not query.data or user is None:
+            return None
+        chat = _id(getattr(getattr(query.message, "chat", None), "id", None)) or user
+        button = Inbound(CHANNEL, user, button=query.data, message_id=key)
+        return Incoming(user, chat, button, callback_id=str(query.id)[:100])
+    message = update.message
+    if message is None or message.chat is None or message.chat.type != "private":
+        return None
+    user, chat = _id(getattr(message.from_user, "id", None)), _id(message.chat.id)
+    if user is None or chat is None:
+        return None
+    text = clean(message.text).strip() if isinstance(message.text, str) else ""
     if not text:
         return Incoming(user, chat, None)
     if text.startswith("/"):
@@ -75,6 +88,25 @@ def incoming(update: Update) -> Incoming | None:
         if payload:
             return Incoming(user, chat, Inbound(CHANNEL, user, button=payload, message_id=key))
     return Incoming(user, chat, Inbound(CHANNEL, user, text=text, message_id=key))
+
+
+def readable(update: Update) -> bool:
+    """Whether the update has the shape Telegram gives its updates (so what is wrong in
+    it is the sender's fault, 400, not ours)."""
+    try:
+        if _id(update.update_id) is None:
+            return False
+        change = update.my_chat_member
+        if change is not None:
+            return (
+                _id(change.from_user.id) is not None
+                and isinstance(change.chat.type, str)
+                and isinstance(change.new_chat_member.status, str)
+            )
+        incoming(update)
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return True
 
 
 class TelegramChannel:
@@ -116,9 +148,9 @@ class TelegramChannel:
         except TooLarge:
             return Response(status_code=413)
         except Exception as exc:
-            log.info("telegram: malformed update refused: %r", exc)
+            log.info("telegram: malformed update refused: %s", type(exc).__name__)
             return Response(status_code=400)
-        if update is None:
+        if update is None or not readable(update):
             return Response(status_code=400)
         await self.process(update)
         return Response(status_code=200)

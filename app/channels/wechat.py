@@ -1,13 +1,19 @@
 """The WeChat official account callback at /wechat.
 
-Every request is signed by WeChat with the account's token; one that is not, is refused
-(403) before anything is read. Safe mode (WECHAT_AES_KEY) decrypts with wechatpy's crypto.
+Every request is signed by WeChat with the account's token; one that is not, or whose
+timestamp is more than `signature_max_age_seconds` away, is refused (403) before anything
+is read. A signed query is accepted once: the database remembers each signature with a
+digest of its body, so the same query with another body (a replay from a logged URL) is
+refused; the same body again is WeChat's retry, which the inbound claim dedupes. Safe
+mode (WECHAT_AES_KEY) decrypts with wechatpy's crypto, which checks `msg_signature`, and
+refuses plaintext unless `compatible_mode` says the account is in 兼容模式.
 WeChat waits about 5 seconds for an answer and then retries the same message (same
 MsgId) up to three times, so each message is claimed in the database before it is
 handled, and handled once. The reply goes back passively if it is ready within
 `passive_reply_seconds`; otherwise WeChat gets "success" and the reply follows as a
 customer-service message. A retry that arrives while the first is still being handled
-waits for the same result; only one of them carries it."""
+waits for the same result; only one of them carries it. When the database cannot be
+reached before the message is claimed, WeChat gets 503 (not "success"), so it retries."""
 
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -42,7 +48,9 @@ from app.channels.wechat_sender import WeChatSender, menu_text
 from core.clock import now
 from core.config import WeChat
 from core.messages import Inbound, Reply
+from core.text import clean
 from handlers.ports import Delivery, Outcome, Outgoing
+from storage import attempts
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,11 @@ CHANNEL = "wechat"
 MAX_BODY = 64 * 1024  # WeChat's messages are a few KB; anything larger is not WeChat
 PASSIVE_LIMIT = 2000  # bytes of text a passive reply may carry
 KEEP_PENDING_SECONDS = 30  # a retry after this is answered "success" from the claim
+PRUNE_EVERY_SECONDS = 60  # how often a process forgets signatures too old to come back
+
+
+class Unavailable(Exception):
+    """The message could not be claimed (the database is away): WeChat must retry."""
 
 
 @dataclass
@@ -60,6 +73,7 @@ class Pending:
     result: asyncio.Future
     waiters: int = 0
     delivered: bool = False
+    failed: bool = False  # not claimed: the platform's retry must try again
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,7 @@ class WeChatCallback:
         crypto: WeChatCrypto | None = None,
         clock: Callable[[], datetime] = now,
         max_body: int = MAX_BODY,
+        wall: Callable[[], float] = time.time,
     ):
         self._token = token
         self._dialogue = dialogue
@@ -104,6 +119,8 @@ class WeChatCallback:
         self._crypto = crypto
         self._clock = clock
         self._max_body = max_body
+        self._wall = wall  # signatures carry real time, whatever the business clock says
+        self._pruned_at = 0.0
         self._pending: dict[str, Pending] = {}
         self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -119,11 +136,14 @@ class WeChatCallback:
     # -- HTTP ----------------------------------------------------------------------------
 
     def _signed(self, query) -> bool:
+        """Signed with our token, and signed recently."""
         try:
             check_signature(self._token, query["signature"], query["timestamp"], query["nonce"])
         except (KeyError, InvalidSignatureException):
             return False
-        return True
+        stamp = query["timestamp"]
+        limit = self._settings.signature_max_age_seconds
+        return stamp.isdigit() and len(stamp) <= 12 and abs(self._wall() - int(stamp)) <= limit
 
     async def verify(self, request: Request) -> Response:
         """WeChat's server check when the callback URL is saved: echo echostr."""
@@ -145,6 +165,9 @@ class WeChatCallback:
         if encrypted and crypto is None:
             log.error("wechat: an encrypted message arrived but WECHAT_AES_KEY is not set")
             return Response(status_code=503)
+        if self._crypto is not None and not encrypted and not self._settings.compatible_mode:
+            log.info("wechat: a plaintext message refused in safe mode (see compatible_mode)")
+            return Response(status_code=403)
         try:
             xml = body
             if crypto is not None:
@@ -152,14 +175,30 @@ class WeChatCallback:
                     body, query.get("msg_signature", ""), query["timestamp"], query["nonce"]
                 )
             message = parse_message(xml)
+            key = self._key(message)
         except (InvalidSignatureException, InvalidAppIdException):
             return Response(status_code=403)
-        except Exception as exc:  # malformed XML, bad base64, missing fields
-            log.info("wechat: malformed message refused: %r", exc)
+        except Exception as exc:  # malformed XML, bad base64, missing fields, MsgId "abc"
+            # The body may hold a member's number and birthday: only the kind of fault.
+            log.info("wechat: malformed message refused: %s", type(exc).__name__)
             return Response(status_code=400)
-        if message is None or not message.source:
+        if message is None or not message.source or len(message.source) > 100:
             return Response(status_code=400)
-        text = await self.handle(message, started)
+        try:
+            fresh = await asyncio.to_thread(
+                attempts.first_sight, self._db, CHANNEL, query["signature"], body, self._seen_at()
+            )
+            await self._prune()
+        except Exception:
+            log.exception("wechat: cannot check the signature against the database")
+            return Response(status_code=503)
+        if not fresh:
+            log.warning("wechat: a signed query came back with another body: replay refused")
+            return Response(status_code=403)
+        try:
+            text = await self.handle(message, started, key)
+        except Unavailable:
+            return Response(status_code=503)
         if text is None:
             return PlainTextResponse("success")
         reply = TextReply(message=message, content=text).render()
@@ -167,13 +206,24 @@ class WeChatCallback:
             reply = crypto.encrypt_message(reply, query["nonce"], query["timestamp"])
         return Response(reply, media_type="application/xml")
 
+    def _seen_at(self) -> datetime:
+        return datetime.fromtimestamp(self._wall(), UTC)
+
+    async def _prune(self) -> None:
+        """Now and then: signatures older than twice the window cannot come back."""
+        if time.monotonic() - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return
+        self._pruned_at = time.monotonic()
+        age = timedelta(seconds=2 * self._settings.signature_max_age_seconds)
+        await asyncio.to_thread(attempts.forget_signatures_before, self._db, self._seen_at() - age)
+
     # -- one message -------------------------------------------------------------------
 
-    async def handle(self, message: BaseMessage, started: float) -> str | None:
+    async def handle(self, message: BaseMessage, started: float, key: str) -> str | None:
         """The passive reply's text, or None for "success". WeChat never waits longer
         than the passive deadline, however busy the server: the work goes on in the
-        background and its reply follows as a customer-service message."""
-        key = self._key(message)
+        background and its reply follows as a customer-service message. Unavailable:
+        the message could not be claimed; WeChat must retry."""
         pending = self._pending.get(key)
         if pending is None:  # not a retry of a message this process is already handling
             pending = self._pending[key] = Pending(asyncio.get_running_loop().create_future())
@@ -183,8 +233,9 @@ class WeChatCallback:
         return await self._wait(pending, started)
 
     def _key(self, message: BaseMessage) -> str:
+        """MsgId, or for events sender, time and kind; ValueError when they are not numbers."""
         if message.id:
-            return str(message.id)
+            return str(int(message.id))[:40]
         # Events carry no MsgId: WeChat's advice is sender and creation time.
         return f"{message.source}:{message.time}:{getattr(message, 'event', message.type)}"
 
@@ -204,7 +255,7 @@ class WeChatCallback:
                 payload = records.offered_payload(self._db, CHANNEL, openid, int(menu_id))
                 if payload:
                     return ask(button=payload)
-            text = (message.content or "").strip()
+            text = clean(message.content or "").strip()
             return ask(text=text) if text else None
         if isinstance(message, ClickEvent):
             return ask(button=message.key) if message.key else None
@@ -212,7 +263,7 @@ class WeChatCallback:
             scene = getattr(message, "scene_id", None)
             return ask(button=bind_payload(scene) or MENU)
         if isinstance(message, VoiceMessage):
-            recognised = ((message._data or {}).get("Recognition") or "").strip()
+            recognised = clean((message._data or {}).get("Recognition") or "").strip()
             if recognised:
                 return ask(text=recognised)
         if message.type in ("image", "voice", "video", "shortvideo", "location", "link"):
@@ -227,12 +278,15 @@ class WeChatCallback:
             await asyncio.wait({pending.result}, timeout=max(0.0, remaining))
         finally:
             pending.waiters -= 1
+        if pending.failed:
+            raise Unavailable
         if pending.result.done() and not pending.delivered and pending.result.result():
             pending.delivered = True
             return pending.result.result()
         return None
 
     async def _process(self, key: str, message: BaseMessage, pending: Pending) -> None:
+        claimed = False
         try:
             if isinstance(message, UnsubscribeEvent):
                 await asyncio.to_thread(
@@ -254,11 +308,15 @@ class WeChatCallback:
                 await self._answer(work, pending)
         except Exception:
             log.exception("wechat: answering %s failed", key)
+            if not claimed:  # nothing of it was kept: WeChat retries, and it is handled then
+                pending.failed = True
+                self._pending.pop(key, None)
         finally:
             if not pending.result.done():
                 pending.result.set_result(None)
-            loop = asyncio.get_running_loop()
-            loop.call_later(KEEP_PENDING_SECONDS, self._pending.pop, key, None)
+            if not pending.failed:
+                loop = asyncio.get_running_loop()
+                loop.call_later(KEEP_PENDING_SECONDS, self._pending.pop, key, None)
 
     async def _answer(self, work: Work, pending: Pending) -> None:
         lock = self._user_locks.setdefault(work.openid, asyncio.Lock())
@@ -266,7 +324,7 @@ class WeChatCallback:
             replies = await self._replies(work)
         messages = compose(replies)
         if messages and messages[0][1]:
-            await asyncio.to_thread(
+            await self._note(
                 records.remember_menu, self._db, CHANNEL, work.openid, messages[0][1], work.at
             )
         # No await between this look and the result: a waiter that is still here carries it.
@@ -274,7 +332,7 @@ class WeChatCallback:
         if first_passive:
             text, buttons = messages[0]
             pending.result.set_result(menu_text(text, buttons))
-            await asyncio.to_thread(
+            await self._note(
                 records.record_send,
                 self._db,
                 CHANNEL,
@@ -288,6 +346,15 @@ class WeChatCallback:
             pending.result.set_result(None)
         for text, buttons in messages:
             await self._send_later(work.openid, text, buttons, work.at)
+
+    @staticmethod
+    async def _note(write: Callable[..., None], *args) -> None:
+        """Bookkeeping after the claim: a database fault here never costs the member the
+        answer (the claim is kept, so a retry would not answer again)."""
+        try:
+            await asyncio.to_thread(write, *args)
+        except Exception as exc:
+            log.warning("wechat: %s failed: %s", write.__name__, type(exc).__name__)
 
     async def _replies(self, work: Work) -> list[Reply]:
         return await replies(self._dialogue, CHANNEL, work.openid, work.inbound, work.fixed)

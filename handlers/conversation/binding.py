@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from core import payloads
+from sqlalchemy import select
+
+from core import catalogue, payloads
+from core.lockout import Rule
 from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State
-from storage import members
+from storage import attempts, members
 from storage.members import NewMember
+from storage.models import ChatIdentity, Member, OutboundMessage
+
+# Wrong birthdays are counted per chat (on its identity), per membership whichever chats
+# they come from (rotating chats gains nothing), and over all memberships together.
+PER_NUMBER, EVERYWHERE = "bind_number", "bind_all"
 
 
 def offer(ctx: Context, then: str | None = None) -> None:
@@ -97,6 +105,16 @@ def got_birthday(ctx: Context) -> str | Reask | None:
     return _check(ctx)
 
 
+def _rules(ctx: Context) -> tuple[Rule, Rule]:
+    rules = ctx.config.dialogue
+    window = timedelta(minutes=rules.binding_window_minutes)
+    lock = timedelta(minutes=rules.binding_number_lock_minutes)
+    return (
+        Rule(rules.binding_number_max_failures, window, lock),
+        Rule(rules.binding_global_max_failures, window, lock),
+    )
+
+
 def _check(ctx: Context) -> str | None:
     """Both must match; which one did not is not said, so numbers cannot be probed."""
     identifier = ctx.slots["identifier"]
@@ -105,9 +123,37 @@ def _check(ctx: Context) -> str | None:
         if identifier.startswith("M")
         else members.by_phone(ctx.session, identifier)
     )
+    number = member.member_no if member is not None else identifier
+    if member is not None:  # guesses at one membership queue here, so none slips past the count
+        ctx.session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+    per_number, everywhere = _rules(ctx)
+    paused = attempts.lock_end(ctx.session, EVERYWHERE, "*", everywhere, ctx.now)
+    locked = attempts.lock_end(ctx.session, PER_NUMBER, number, per_number, ctx.now)
+    if paused or locked:
+        ctx.outcome = "refused"
+        ctx.state.slots = {
+            k: v for k, v in ctx.slots.items() if k not in ("identifier", "birthday")
+        }
+        ctx.say("binding.number_locked", until=ctx.when(max(filter(None, (paused, locked)))))
+        return None
     if member is not None and member.birthday == date.fromisoformat(ctx.slots["birthday"]):
+        _tell_other_chats(ctx, member)
         _bind(ctx, member)
+        attempts.forgive(ctx.session, PER_NUMBER, number)
         ctx.say("binding.done", name=member.name, member_no=member.member_no)
+        return None
+    attempts.fail(ctx.session, PER_NUMBER, number, per_number, ctx.now)
+    attempts.fail(ctx.session, EVERYWHERE, "*", everywhere, ctx.now)
+    ctx.session.flush()
+    if until := attempts.lock_end(ctx.session, PER_NUMBER, number, per_number, ctx.now):
+        if member is not None:
+            key = f"locked:{until:%Y%m%d%H%M}"
+            _notify(ctx, member, "binding.guessed_notice", key, at=until)
+        ctx.outcome = "refused"
+        ctx.state.slots = {
+            k: v for k, v in ctx.slots.items() if k not in ("identifier", "birthday")
+        }
+        ctx.say("binding.number_locked", until=ctx.when(until))
         return None
     rules = ctx.config.dialogue
     ctx.identity.bind_failures += 1
@@ -120,6 +166,47 @@ def _check(ctx: Context) -> str | None:
     ctx.state.slots = {k: v for k, v in ctx.slots.items() if k not in ("identifier", "birthday")}
     ctx.say("binding.mismatch", left=rules.binding_max_attempts - ctx.identity.bind_failures)
     return "identifier"
+
+
+def _tell_other_chats(ctx: Context, member: Member) -> None:
+    """Binding a membership already bound on another chat: the member hears of it there."""
+    others = ctx.session.scalars(
+        select(ChatIdentity).where(
+            ChatIdentity.member_id == member.id, ChatIdentity.id != ctx.identity.id
+        )
+    ).all()
+    for other in others:
+        _notify(ctx, member, "binding.bound_elsewhere_notice", f"bound:{ctx.identity.id}", other)
+
+
+def _notify(
+    ctx: Context,
+    member: Member,
+    key: str,
+    dedupe: str,
+    on: ChatIdentity | None = None,
+    at: datetime | None = None,
+) -> None:
+    """A security notice to the member through the outbox (on `on`, else their own chat)."""
+    when = ctx.when(at or ctx.now)
+    row_key = f"security:{member.member_no}:{dedupe}:{on.id if on else ''}"
+    if ctx.session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedupe_key == row_key)):
+        return
+    ctx.session.add(
+        OutboundMessage(
+            dedupe_key=row_key,
+            member_id=member.id,
+            identity_id=on.id if on else None,
+            channel=on.channel if on else None,
+            kind="security_notice",
+            category="service",
+            text=catalogue.text(member.language, key, member_no=member.member_no, at=when),
+            status="queued",
+            not_before=ctx.now,
+            attempts=0,
+            created_at=ctx.now,
+        )
+    )
 
 
 BIND = Form(

@@ -4,6 +4,7 @@ from storage.models.base import Base
 from storage.models.channels import ChannelMenu, ChannelToken, InboundClaim, SendLimit
 from storage.models.conversation import ConversationState, MessageLog
 from storage.models.desk import ApiKey, CannedReply, Compensation, StaffAlert, StaffSession
+from storage.models.guards import FailedAttempt, SignedRequest
 from storage.models.ledger import LedgerEntry, LotAllocation, PointsAccount, PointsLot
 from storage.models.members import ChatIdentity, ConsentEvent, Member, TierEvaluation
 from storage.models.outbound import Campaign, OutboundMessage
@@ -26,6 +27,7 @@ __all__ = [
     "InboundClaim",
     "ConsentEvent",
     "ConversationState",
+    "FailedAttempt",
     "LedgerEntry",
     "LotAllocation",
     "Member",
@@ -34,6 +36,7 @@ __all__ = [
     "PointsAccount",
     "PointsLot",
     "Redemption",
+    "SignedRequest",
     "StaffAlert",
     "StaffSession",
     "StaffUser",
