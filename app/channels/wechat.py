@@ -233,9 +233,13 @@ class WeChatCallback:
         return await self._wait(pending, started)
 
     def _key(self, message: BaseMessage) -> str:
-        """MsgId, or for events sender, time and kind; ValueError when they are not numbers."""
+        """MsgId, or for events sender, time and kind; ValueError when MsgId or CreateTime is
+        not a number WeChat would send (64 bits)."""
         if message.id:
-            return str(int(message.id))[:40]
+            msg_id = int(message.id)
+            if not 0 < msg_id < 2**64:
+                raise ValueError("MsgId out of range")
+            return str(msg_id)
         # Events carry no MsgId: WeChat's advice is sender and creation time.
         return f"{message.source}:{message.time}:{getattr(message, 'event', message.type)}"
 

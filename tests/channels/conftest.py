@@ -148,7 +148,9 @@ def wechat_sender(app, fake_wechat):
     )
 
 
-def channels_for(app, dialogue, telegram_sender=None, wechat_sender=None, aes_key=None):
+def channels_for(
+    app, dialogue, telegram_sender=None, wechat_sender=None, aes_key=None, **wechat_settings
+):
     channels = Channels()
     if telegram_sender is not None:
         channels.senders["telegram"] = telegram_sender
@@ -170,7 +172,7 @@ def channels_for(app, dialogue, telegram_sender=None, wechat_sender=None, aes_ke
         wechat_api.TOKEN,
         dialogue,
         app.database,
-        app.config.channels.wechat,
+        app.config.channels.wechat.model_copy(update=wechat_settings),
         sender=wechat_sender,
         crypto=crypto,
         clock=lambda: NOW,

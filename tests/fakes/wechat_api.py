@@ -119,9 +119,12 @@ class FakeWeChatServer:
             f"<MediaId><![CDATA[media]]></MediaId><MsgId>{next(_msg_ids)}</MsgId></xml>"
         )
 
-    def request(self, xml: str, forged: bool = False) -> tuple[str, bytes]:
-        """(query string, body) of the POST WeChat would make for `xml`."""
-        timestamp, nonce = str(int(time.time())), str(next(_msg_ids))
+    def request(
+        self, xml: str, forged: bool = False, timestamp: int | None = None
+    ) -> tuple[str, bytes]:
+        """(query string, body) of the POST WeChat would make for `xml` (at `timestamp`,
+        default now)."""
+        timestamp, nonce = str(int(timestamp or time.time())), str(next(_msg_ids))
         sig = signature(self.token, timestamp, nonce)
         if forged:
             sig = signature("not-the-token", timestamp, nonce)
