@@ -1,5 +1,7 @@
 """Engine and unit of work: SQLite by default (WAL, busy timeout, immediate write
-transactions), PostgreSQL through DATABASE_URL."""
+transactions), PostgreSQL through DATABASE_URL. Statement parameters (message texts,
+member numbers, birthdays) never appear in errors or logs (`hide_parameters`); a
+connection the server dropped (a restart, an outage) is replaced before use."""
 
 from __future__ import annotations
 
@@ -33,7 +35,14 @@ class Database:
         if self.is_sqlite:
             self.engine = self._sqlite_engine(echo)
         else:
-            self.engine = create_engine(self.url, echo=echo, pool_size=10, max_overflow=20)
+            self.engine = create_engine(
+                self.url,
+                echo=echo,
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                hide_parameters=True,
+            )
         # SQLite has one writer at a time; writers of this process queue here instead of
         # sleeping and polling on the database lock (busy timeout), which ruins p99.
         self._sqlite_writer = RLock()
@@ -43,7 +52,10 @@ class Database:
         if self.url.database and self.url.database != ":memory:":
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            self.url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}
+            self.url,
+            echo=echo,
+            hide_parameters=True,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
         )
 
         @event.listens_for(engine, "connect")
