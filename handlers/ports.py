@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from core.scrub import scrub
+
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -36,6 +38,10 @@ class Delivery:
     detail: str = ""
     retry_after: float | None = None
     via: str | None = None  # how it went: "message", "customer_service", "template"
+
+    def __post_init__(self):
+        # The detail is stored (outbox last_error, message log) and shown: no secrets.
+        object.__setattr__(self, "detail", scrub(self.detail))
 
 
 class Sender(Protocol):

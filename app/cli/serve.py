@@ -73,7 +73,8 @@ def serve(app, host: str, port: int, workers: int) -> None:
         port=port,
         log_config=None,  # uvicorn's records go through our structured, masked logging
         log_level=app.config.logging.level.lower(),
-        access_log=False,
+        access_log=True,  # masked like every record (query strings carry openids)
+        use_colors=False,
         timeout_graceful_shutdown=10,
     )
     if workers == 1:

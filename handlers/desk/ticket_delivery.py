@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from core.scrub import scrub
 from handlers.ports import Outcome, Outgoing, Sender
 from storage.db import Database
 from storage.models import ChatIdentity, OutboundMessage, Ticket
@@ -96,7 +97,8 @@ def deliver(
         result = sender.send(outgoing)
         outcome, detail, wait, via = result.outcome, result.detail, result.retry_after, result.via
     except Exception as exc:  # a network fault is the dispatcher's to retry, not a crash
-        outcome, detail, wait, via = Outcome.RETRY, f"{type(exc).__name__}: {exc}", None, None
+        detail = scrub(f"{type(exc).__name__}: {exc}")
+        outcome, wait, via = Outcome.RETRY, None, None
     with db.unit_of_work() as session:
         row = session.get_one(OutboundMessage, row_id)
         row.attempts, row.claimed_by, row.claimed_at = 1, None, None

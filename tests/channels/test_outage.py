@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app.composition import App
 from app.channels.telegram_sender import TelegramSender
+from app.composition import App
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.channels.conftest import WEBHOOK_SECRET, EchoDialogue, channels_for

@@ -191,3 +191,21 @@ def test_every_send_is_recorded_in_the_message_log_with_its_result(app, fake_wec
         ("wechat", "unreachable:customer_service", True),
         ("wechat", "failed:template", True),
     ]
+
+
+def test_a_network_error_on_the_token_call_keeps_the_app_secret_out_of_the_result(app):
+    from tests.fakes.wechat_api import APP_SECRET
+
+    closed = WeChatSender(
+        APP_ID,
+        APP_SECRET,
+        app.config.channels.wechat,
+        app.database,
+        base_url="http://127.0.0.1:9/cgi-bin/",  # nothing listens: the token call fails
+        backoff=0.01,
+        clock=lambda: NOW,
+    )
+    delivery = closed.send(outgoing(1))
+    assert delivery.outcome is not Outcome.SENT
+    assert APP_SECRET not in delivery.detail
+    assert "secret=***" in delivery.detail or "token" in delivery.detail
