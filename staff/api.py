@@ -29,6 +29,7 @@ from staff import clients
 from storage.members import by_number
 
 OPEN_PATHS = {"/docs", "/openapi.json"}
+MAX_OFFSET = 1_000_000  # deeper than any queue; a bigger one is a mistake (422)
 bearer = HTTPBearer(auto_error=False, description="An API key from `memberbot staff api-key`")
 
 
@@ -234,7 +235,7 @@ def create(app) -> FastAPI:
         urgent: bool = False,
         late: bool = False,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> TicketPage:
         """Tickets, urgent first, then by priority and the soonest deadline."""
         with app.database.unit_of_work(write=False) as session:

@@ -78,7 +78,9 @@ def _number(form, key: str, errors: dict, least: int, most: int) -> int | None:
     value = str(form.get(key, "")).strip()
     if not value:
         return None
-    if not value.isdigit() or not least <= int(value) <= most:
+    if not (value.isascii() and value.isdigit() and len(value) <= 12) or not (
+        least <= int(value) <= most
+    ):
         errors[key] = ("err.range", {"least": least, "most": most})
         return None
     return int(value)

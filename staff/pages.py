@@ -31,6 +31,7 @@ from storage.models import Voucher
 
 router = APIRouter()
 DONE = {"sent": "replied", "queued": "reply_queued"}
+MAX_PAGE = 10_000  # a page past the end shows an empty queue, whatever number is asked
 
 
 # -- signing in and out --------------------------------------------------------------------
@@ -136,7 +137,7 @@ def queue_page(request: Request) -> Response:
         urgent=_flag(request, "urgent"),
         late=_flag(request, "late"),
         search=q.get("q") or None,
-        page=int(q["page"]) if q.get("page", "").isdigit() else 1,
+        page=_page(q.get("page", "")),
     )
     at = now()
     with desk(request).db.unit_of_work(write=False) as session:
@@ -155,6 +156,13 @@ def queue_page(request: Request) -> Response:
         vip={t.name for t in desk(request).config.tiers if t.vip},
         page_link=lambda n: _page_link(request, n),
     )
+
+
+def _page(asked: str) -> int:
+    """The page number asked for, within 1..MAX_PAGE; anything else is the first page."""
+    if not (asked.isascii() and asked.isdigit()):
+        return 1
+    return max(1, min(int(asked[:9]) if len(asked) <= 9 else MAX_PAGE, MAX_PAGE))
 
 
 def _countdown(request, staff, due, at) -> str:
@@ -327,7 +335,7 @@ async def grant(request: Request, ref: str) -> Response:
 
     def work(actor, form):
         points = str(form.get("points", "")).strip()
-        if not points.isdigit():
+        if not (points.isascii() and points.isdigit() and len(points) <= 9):
             raise TicketError("bad_input", "points: give a whole number of points")
         return compensation.propose(
             the.db,

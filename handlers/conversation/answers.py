@@ -16,6 +16,8 @@ ORDER_ID = re.compile(r"(?<!\d)\d{12,20}(?!\d)")
 DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 COMPACT_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
 QUANTITY = re.compile(r"\d+")
+# Beyond any per-member limit, so an absurd quantity gets the limit's polite refusal.
+MAX_QUANTITY = 1000
 OLDEST_BIRTH_YEAR = 1900
 
 
@@ -65,5 +67,7 @@ def quantity(entity: str | None) -> int | None:
             value = str(cn2an.cn2an(value, "smart"))
         except (ValueError, KeyError, TypeError):
             return None
+    if len(value) > 6:  # "999...9" typed or pressed: more than anyone may redeem at once
+        return MAX_QUANTITY
     number = int(float(value))
-    return number if number >= 1 else None
+    return min(number, MAX_QUANTITY) if number >= 1 else None

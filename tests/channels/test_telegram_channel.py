@@ -224,3 +224,42 @@ def test_a_429_holds_the_chat_for_its_retry_after():
     limiter.hold(5, "a")
     taken, wait = limiter.try_take("a")
     assert not taken and wait == pytest.approx(5.0)
+
+
+def _shaped(**message) -> dict:
+    update = text_update(TELEGRAM_USER, "hi")
+    update["message"].update(message)
+    return update
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {k: v for k, v in text_update(TELEGRAM_USER, "hi").items() if k != "update_id"},
+        {"update_id": "abc", "message": text_update(TELEGRAM_USER, "hi")["message"]},
+        {"update_id": 1, "message": {"message_id": 1, "date": 1, "text": "hi"}},  # no chat
+        _shaped(text=123),
+        _shaped(text=["list"]),
+        _shaped(chat={"id": "x" * 500, "type": "private"}),
+        _shaped(**{"from": {"id": 10**30, "is_bot": False, "first_name": "x"}}),
+        {"update_id": 5, "callback_query": {"id": "1", "data": 5}},
+        [],
+        "text",
+        None,
+    ],
+)
+def test_an_update_of_any_shape_is_answered_200_or_400_never_500(running, update):
+    server, dialogue = running
+    answer = server.client.post("/telegram/webhook", json=update, headers=HEADERS)
+    assert answer.status_code in (200, 400)
+
+
+def test_nul_bytes_and_lone_surrogates_are_removed_before_the_engine(running):
+    server, dialogue = running
+    body = '{"update_id": 77, "message": {"message_id": 1, "date": 1, "chat": {"id": %d, '
+    body += '"type": "private"}, "from": {"id": %d, "is_bot": false, "first_name": "x"}, '
+    body += '"text": "\\u79ef\\u0000\\ud800\\u5206"}}'
+    body %= (TELEGRAM_USER, TELEGRAM_USER)
+    answer = server.client.post("/telegram/webhook", content=body.encode(), headers=HEADERS)
+    assert answer.status_code == 200
+    assert [c.text for c in dialogue.calls] == ["积分"]

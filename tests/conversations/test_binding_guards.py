@@ -15,9 +15,7 @@ from tests.conversations.conftest import SEEDED_AT
 
 
 def _engine(db, config, parser, seeded, **dialogue):
-    config = config.model_copy(
-        update={"dialogue": config.dialogue.model_copy(update=dialogue)}
-    )
+    config = config.model_copy(update={"dialogue": config.dialogue.model_copy(update=dialogue)})
     return Engine(seeded(db), config, parser, clock=lambda: SEEDED_AT)
 
 
@@ -59,9 +57,7 @@ def test_a_lockout_is_noted_for_the_member_in_the_outbox(sqlite_db, config, pars
     assert len(notices) == 1 and "M000001" in notices[0]
 
 
-def test_guesses_over_all_memberships_pause_binding_for_everyone(
-    sqlite_db, config, parser, seeded
-):
+def test_guesses_over_all_memberships_pause_binding_for_everyone(sqlite_db, config, parser, seeded):
     engine = _engine(sqlite_db, config, parser, seeded, binding_global_max_failures=3)
     for n, number in enumerate(("M000001", "M000002", "M000003")):
         _guess(engine, f"guesser-{n}", number, "2001-01-01")
@@ -79,8 +75,9 @@ def test_the_member_is_told_on_their_bound_chat_when_another_chat_binds_their_nu
     with engine.database.unit_of_work(write=False) as session:
         demo = session.scalar(select(ChatIdentity.id).where(ChatIdentity.external_id == "demo"))
         notice = session.execute(
-            select(OutboundMessage.identity_id, OutboundMessage.status, OutboundMessage.text)
-            .where(OutboundMessage.kind == "security_notice")
+            select(OutboundMessage.identity_id, OutboundMessage.status, OutboundMessage.text).where(
+                OutboundMessage.kind == "security_notice"
+            )
         ).one()
     assert notice.identity_id == demo and notice.status == "queued"
     assert "M000001" in notice.text
