@@ -7,6 +7,8 @@ import logging
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from storage.models import SignedRequest
@@ -121,3 +123,29 @@ def test_nul_bytes_and_lone_surrogates_never_reach_the_engine(plain):
     query, body = wechat.request(wechat.text(OPENID, "积\x00分"))
     assert server.client.post(f"/wechat?{query}", content=body).status_code in (200, 400)
     assert all("\x00" not in (c.text or "") for c in dialogue.calls)
+
+
+FIELD = st.text(max_size=30) | st.sampled_from(["abc", "-1", "9" * 400, "", "1e99", "0"])
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kind=st.sampled_from(["text", "event", "image", "voice", "location", "link", "x"]),
+    fields=st.dictionaries(
+        st.sampled_from(
+            ["MsgId", "CreateTime", "Content", "Event", "EventKey", "FromUserName", "bizmsgmenuid"]
+        ),
+        FIELD,
+    ),
+    raw=st.none() | st.binary(max_size=200),
+)
+def test_any_signed_body_is_answered_200_400_or_403_never_500(plain, kind, fields, raw):
+    server, _, wechat = plain
+    fields.setdefault("FromUserName", OPENID)
+    inner = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())
+    xml = f"<xml><ToUserName>gh</ToUserName><MsgType>{kind}</MsgType>{inner}</xml>"
+    query, body = wechat.request(xml)
+    answer = server.client.post(f"/wechat?{query}", content=raw if raw is not None else body)
+    assert answer.status_code in (200, 400, 403)
