@@ -3,14 +3,17 @@ come from, and over all memberships; the member hears of it on their own chat.""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.engine import Engine
 from core import catalogue, payloads
 from core.messages import Inbound
 from storage.members import by_number
-from storage.models import ChatIdentity, OutboundMessage
+from storage.models import ChatIdentity, FailedAttempt, OutboundMessage
 from tests.conversations.conftest import SEEDED_AT
 
 
@@ -81,3 +84,28 @@ def test_the_member_is_told_on_their_bound_chat_when_another_chat_binds_their_nu
         ).one()
     assert notice.identity_id == demo and notice.status == "queued"
     assert "M000001" in notice.text
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"], indirect=True)
+def test_guesses_from_many_chats_at_once_get_no_more_than_five_tries(db, config, parser, seeded):
+    """Twenty chats guess at the same moment: the membership's row is locked while the
+    failures are counted, so exactly five birthdays are checked and the rest refused."""
+    engine = _engine(db, config, parser, seeded)
+    for n in range(20):  # each chat is at the birthday step
+        pressed = payloads.intent("bind_account", member_no="M000003")
+        engine.handle(Inbound("console", f"racer-{n}", button=pressed))
+    barrier = threading.Barrier(20)
+
+    def guess(n: int) -> None:
+        barrier.wait()
+        engine.handle(Inbound("console", f"racer-{n}", text=f"1995-03-{n + 1:02d}"))
+
+    with ThreadPoolExecutor(20) as pool:
+        list(pool.map(guess, range(20)))
+    with engine.database.unit_of_work(write=False) as session:
+        tried = session.scalar(
+            select(func.count())
+            .select_from(FailedAttempt)
+            .where(FailedAttempt.scope == "bind_number", FailedAttempt.subject == "M000003")
+        )
+    assert tried == 5
