@@ -75,6 +75,8 @@ def serve(app, host: str, port: int, workers: int) -> None:
         log_level=app.config.logging.level.lower(),
         access_log=True,  # masked like every record (query strings carry openids)
         use_colors=False,
+        # The client address behind a proxy: the same proxies the sign-in limits trust.
+        forwarded_allow_ips=",".join(app.config.sign_in.trusted_proxies) or "127.0.0.1",
         timeout_graceful_shutdown=10,
     )
     if workers == 1:
