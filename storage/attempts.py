@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.lockout import Rule, locked_until
-from storage.db import Database
+from storage.db import Database, rows_changed
 from storage.models import FailedAttempt, SignedRequest
 
 SUBJECT_MAX = 200
@@ -77,4 +77,4 @@ def forget_signatures_before(db: Database, before: datetime) -> int:
     with db.unit_of_work() as session:
         gone = session.execute(delete(SignedRequest).where(SignedRequest.seen_at < before))
         session.commit()
-        return gone.rowcount or 0
+        return rows_changed(gone)

@@ -73,9 +73,10 @@ def incoming(update: Update) -> Incoming | None:
     message = update.message
     if message is None or message.chat is None or message.chat.type != "private":
         return None
-    user, chat = _id(getattr(message.from_user, "id", None)), _id(message.chat.id)
-    if user is None or chat is None:
+    sender, chat_id = _id(getattr(message.from_user, "id", None)), _id(message.chat.id)
+    if sender is None or chat_id is None:
         return None
+    user, chat = sender, chat_id
     text = clean(message.text).strip() if isinstance(message.text, str) else ""
     if not text:
         return Incoming(user, chat, None)
