@@ -189,8 +189,8 @@ class WeChatCallback:
                 attempts.first_sight, self._db, CHANNEL, query["signature"], body, self._seen_at()
             )
             await self._prune()
-        except Exception:
-            log.exception("wechat: cannot check the signature against the database")
+        except Exception as exc:  # the database is away: WeChat retries in a few seconds
+            log.warning("wechat: cannot check the signature: %s", type(exc).__name__)
             return Response(status_code=503)
         if not fresh:
             log.warning("wechat: a signed query came back with another body: replay refused")

@@ -145,16 +145,10 @@ def _check(ctx: Context) -> str | None:
     attempts.fail(ctx.session, PER_NUMBER, number, per_number, ctx.now)
     attempts.fail(ctx.session, EVERYWHERE, "*", everywhere, ctx.now)
     ctx.session.flush()
-    if until := attempts.lock_end(ctx.session, PER_NUMBER, number, per_number, ctx.now):
-        if member is not None:
-            key = f"locked:{until:%Y%m%d%H%M}"
-            _notify(ctx, member, "binding.guessed_notice", key, at=until)
-        ctx.outcome = "refused"
-        ctx.state.slots = {
-            k: v for k, v in ctx.slots.items() if k not in ("identifier", "birthday")
-        }
-        ctx.say("binding.number_locked", until=ctx.when(until))
-        return None
+    number_locked = attempts.lock_end(ctx.session, PER_NUMBER, number, per_number, ctx.now)
+    if number_locked and member is not None:
+        key = f"locked:{number_locked:%Y%m%d%H%M}"
+        _notify(ctx, member, "binding.guessed_notice", key, at=number_locked)
     rules = ctx.config.dialogue
     ctx.identity.bind_failures += 1
     if ctx.identity.bind_failures >= rules.binding_max_attempts:
@@ -164,6 +158,10 @@ def _check(ctx: Context) -> str | None:
         ctx.say("binding.locked", until=ctx.when(ctx.identity.bind_locked_until))
         return None
     ctx.state.slots = {k: v for k, v in ctx.slots.items() if k not in ("identifier", "birthday")}
+    if number_locked:
+        ctx.outcome = "refused"
+        ctx.say("binding.number_locked", until=ctx.when(number_locked))
+        return None
     ctx.say("binding.mismatch", left=rules.binding_max_attempts - ctx.identity.bind_failures)
     return "identifier"
 

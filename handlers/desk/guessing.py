@@ -1,7 +1,7 @@
 """Guessing staff passwords and API keys, throttled: failures are counted per account and
 per client address; `sign_in.max_failures` within `sign_in.window_minutes` lock the
 account (or the address) out for `sign_in.lock_seconds`, doubling with each further
-failure. Every failure and every refusal is an audit event."""
+failure. Every failure, and every sign-in refused for waiting, is an audit event."""
 
 from __future__ import annotations
 

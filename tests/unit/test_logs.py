@@ -59,7 +59,8 @@ def test_uvicorn_colour_codes_never_reach_a_record(capsys):
         logging.getLogger("uvicorn.error").info(
             "Uvicorn running on %s", "http://x", extra={"color_message": "\x1b[1m%s\x1b[0m"}
         )
-        line = capsys.readouterr().err.strip().splitlines()[-1]
+        lines = capsys.readouterr().err.strip().splitlines()
+        line = next(line for line in lines if "Uvicorn running" in line)
     finally:
         root.handlers[:], root.level = saved[0], saved[1]
     assert "\x1b" not in line and "\\u001b" not in line and "color_message" not in line
