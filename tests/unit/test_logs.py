@@ -56,7 +56,7 @@ def test_uvicorn_colour_codes_never_reach_a_record(capsys):
     saved = root.handlers[:], root.level
     try:
         configure(Logging.model_validate({"level": "INFO", "json": True}))
-        logging.getLogger("uvicorn.error").info(
+        logging.getLogger("tests.uvicorn_like").warning(
             "Uvicorn running on %s", "http://x", extra={"color_message": "\x1b[1m%s\x1b[0m"}
         )
         lines = capsys.readouterr().err.strip().splitlines()
