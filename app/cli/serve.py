@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from app import logs
 from app.cli import BadInput, Failed, cli, pass_app
 
-SCHEMA_TABLE = "inbound_claims"  # the newest table the channels need
+SCHEMA_TABLE = "signed_requests"  # the newest table the channels need
 
 
 def _schema_ready(app) -> None:
