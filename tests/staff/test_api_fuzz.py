@@ -19,7 +19,7 @@ ANY = (
     st.none()
     | st.booleans()
     | st.integers()
-    | st.floats(allow_nan=True)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=40)
     | st.sampled_from(["M000001", "0001-01-01", "10" * 20, "-1", "2026-05-31T10:00:00+08:00"])
 )
@@ -35,7 +35,15 @@ def api(client, sqlite_db, web):
 
 def test_every_route_in_the_schema_is_fuzzed_here(api):
     paths = set(api.get("/api/openapi.json").json()["paths"])
-    assert paths == {"/members/{member_no}", "/purchases", "/tickets", "/tickets/{ticket}"}
+    assert paths == {
+        "/members/{member_no}",
+        "/purchases",
+        "/purchases/{order_id}/refunds",
+        "/tickets",
+        "/tickets/{ticket}",
+        "/vouchers/{code}",
+        "/vouchers/{code}/use",
+    }
 
 
 @FUZZ
@@ -64,7 +72,23 @@ def test_any_ticket_query_is_answered_without_a_server_error(api, params):
 
 
 @FUZZ
-@given(ref=st.text(min_size=1, max_size=60), route=st.sampled_from(["members", "tickets"]))
+@given(
+    ref=st.text(min_size=1, max_size=60), route=st.sampled_from(["members", "tickets", "vouchers"])
+)
 def test_any_path_value_is_answered_without_a_server_error(api, ref, route):
     answer = api.get(f"/api/{route}/{quote(ref, safe='')}")
+    assert answer.status_code < 500
+
+
+@FUZZ
+@given(
+    ref=st.text(min_size=1, max_size=60),
+    route=st.sampled_from(["purchases/{}/refunds", "vouchers/{}/use"]),
+    body=st.fixed_dictionaries(
+        {}, optional={k: ANY for k in ("refund_id", "amount", "order_id", "store")}
+    )
+    | st.dictionaries(st.text(max_size=10), ANY, max_size=3),
+)
+def test_any_refund_or_voucher_use_is_answered_without_a_server_error(api, ref, route, body):
+    answer = api.post(f"/api/{route.format(quote(ref, safe=''))}", json=body)
     assert answer.status_code < 500
