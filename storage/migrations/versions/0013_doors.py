@@ -1,7 +1,7 @@
 """doors: signed requests seen (WeChat replay refusal) and failed guesses (lockouts)
 
 Revision ID: 0013
-Revises: 0014
+Revises: 0011
 """
 
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = "0013"
-down_revision = "0014"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
