@@ -26,6 +26,11 @@ class App:
     def config_path(self) -> str | None:
         return self._config_path
 
+    def choose_config(self, path: str) -> None:
+        """Another configuration file (a `--config` given after the subcommand)."""
+        self._config_path = path
+        self.__dict__.pop("config", None)
+
     @cached_property
     def config(self) -> Config:
         return load_config(self._config_path)

@@ -54,11 +54,20 @@ def converse(engine: Engine, lines: Iterable[str], write: Callable[[str], None])
         write(json.dumps(turn.as_dict(message.user_id), ensure_ascii=False))
 
 
+def plain(_role: str, text: str) -> str:
+    return text
+
+
 def chat(
-    engine: Engine, user: str, read: Callable[[str], str], write: Callable[[str], None]
+    engine: Engine,
+    user: str,
+    read: Callable[[str], str],
+    write: Callable[[str], None],
+    paint: Callable[[str, str], str] = plain,
 ) -> None:
-    """Type to talk; type a button's number to press it; /quit or end of input to leave."""
-    write(f"memberbot console · {user} · 数字=按钮 number=button · /quit")
+    """Type to talk; type a button's number to press it; /quit or end of input to leave.
+    `paint(role, text)` colours the bot's lines ("bot") and its buttons ("button")."""
+    write(paint("note", f"memberbot console · {user} · 数字=按钮 number=button · /quit"))
     shown: list[Button] = []
     while True:
         try:
@@ -76,7 +85,7 @@ def chat(
             message = Inbound(CHANNEL, user, text=line)
         shown = []
         for reply in engine.handle(message).replies:
-            write(reply.text)
+            write(paint("bot", reply.text))
             for button in reply.buttons:
                 shown.append(button)
-                write(f"  [{len(shown)}] {button.title}")
+                write(paint("button", f"  [{len(shown)}] {button.title}"))

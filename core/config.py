@@ -13,7 +13,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-DEFAULT_PATH = Path("config.yml")
+# The defaults ship inside the package; config.yml at the repository root is the documented
+# copy (a test keeps the two identical).
+DEFAULTS = Path(__file__).with_name("defaults.yml")
 
 
 class ConfigError(Exception):
@@ -170,7 +172,7 @@ class Rasa(Strict):
 class Nlu(Strict):
     backend: Literal["embedded", "rasa"]
     data_path: Path
-    model_path: Path
+    model_path: Path | None = None  # None: the user's cache directory
     fallback_threshold: float = Field(ge=0, le=1)
     ambiguity_margin: float = Field(ge=0, le=1)
     rasa: Rasa
@@ -284,8 +286,9 @@ def _describe(error: ErrorDetails) -> str:
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:
-    """Load and validate the configuration; ConfigError names the key, value and rule."""
-    chosen = Path(path or os.environ.get("MEMBERBOT_CONFIG") or DEFAULT_PATH)
+    """Load and validate the configuration (the given file, else MEMBERBOT_CONFIG, else the
+    packaged defaults); ConfigError names the key, value and rule."""
+    chosen = Path(path or os.environ.get("MEMBERBOT_CONFIG") or DEFAULTS)
     try:
         raw = yaml.safe_load(chosen.read_text(encoding="utf-8"))
     except FileNotFoundError:

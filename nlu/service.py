@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from platformdirs import user_cache_path
+
 from nlu.model import ModelFileError, NluModel
 from nlu.parser import EmbeddedParser
 from nlu.training import train_model
@@ -23,7 +25,9 @@ def build_parser(config) -> Parser:
     """The parser `config.nlu` asks for; Rasa falls back to the embedded engine."""
     nlu = config.nlu
     embedded = EmbeddedParser(
-        load_or_train(nlu.data_path, nlu.model_path), nlu.fallback_threshold, nlu.ambiguity_margin
+        load_or_train(nlu.data_path, model_file(nlu.data_path, nlu.model_path)),
+        nlu.fallback_threshold,
+        nlu.ambiguity_margin,
     )
     if nlu.backend == "rasa":
         from nlu.rasa_client import RasaParser
@@ -44,6 +48,15 @@ def data_path(path: Path | str) -> Path:
         return path
     in_project = PROJECT_ROOT / path
     return in_project if in_project.exists() else path
+
+
+def model_file(data: Path | str, configured: Path | str | None) -> Path:
+    """Where the trained model lives: the configured file, else the user's cache directory
+    (XDG_CACHE_HOME on Linux), one file per version of the training data."""
+    if configured is not None:
+        return Path(configured)
+    digest = fingerprint(data_files(data_path(data)))
+    return user_cache_path("memberbot") / f"nlu-model-{digest}.npz"
 
 
 def load_or_train(data: Path | str, model_path: Path | str) -> NluModel:

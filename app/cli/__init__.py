@@ -1,16 +1,23 @@
-"""The `memberbot` command line: thin commands that each call one use case."""
+"""The `memberbot` command line: thin commands that each call one use case.
+
+One place turns expected errors into a one-line message and an exit status, for every
+command: a bad configuration or clock (2), a database without schema or out of reach (1)."""
 
 from __future__ import annotations
 
 import sys
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from app.composition import App
 from core.clock import ClockError
 from core.config import ConfigError
 from handlers.desk import staff_accounts
 from handlers.desk.ticket_lifecycle import Actor
+from storage.failures import explain
+
+CONFIG_HELP = "Configuration file (default: the packaged defaults, as in config.yml)."
 
 
 class BadInput(click.ClickException):
@@ -31,6 +38,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (ConfigError, ClockError) as exc:
             raise BadInput(str(exc)) from None
+        except DBAPIError as exc:
+            app = ctx.find_object(App)
+            raise Failed(explain(exc, app.config.database_url() if app else "")) from None
 
 
 pass_app = click.make_pass_decorator(App)
@@ -61,12 +71,34 @@ def staff_actor(app: App, username: str | None) -> Actor:
     "config_path",
     envvar="MEMBERBOT_CONFIG",
     type=click.Path(dir_okay=False),
-    help="Configuration file (default: ./config.yml).",
+    help=CONFIG_HELP,
 )
+@click.version_option(package_name="memberbot", prog_name="memberbot")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """memberbot: the loyalty programme's member-service bot."""
     ctx.obj = App(config_path)
+
+
+def _chosen_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_object(App).choose_config(value)
+
+
+def _config_anywhere(command: click.Command) -> None:
+    """`--config` after the subcommand too: every command takes it and hands it to the App."""
+    if not any(p.name == "config_path" for p in command.params):
+        command.params.append(
+            click.Option(
+                ["--config", "config_path"],
+                type=click.Path(dir_okay=False),
+                expose_value=False,
+                callback=_chosen_config,
+                help=CONFIG_HELP,
+            )
+        )
+    for sub in getattr(command, "commands", {}).values():
+        _config_anywhere(sub)
 
 
 def _register() -> None:
@@ -86,6 +118,9 @@ def _register() -> None:
         tickets,
         vouchers,
     )
+
+    for command in cli.commands.values():
+        _config_anywhere(command)
 
 
 def main() -> None:

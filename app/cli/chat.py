@@ -3,22 +3,15 @@
 import sys
 
 import click
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from app import console
-from app.cli import BadInput, Failed, cli, pass_app
+from app import console, terminal
+from app.cli import BadInput, cli, pass_app
 from core.clock import now
 
 
 def _engine(app):
     now()  # a bad MEMBERBOT_NOW stops here, with exit status 2, not at every message
-    try:
-        return app.engine
-    except (OperationalError, ProgrammingError):
-        raise Failed(
-            f"the database {app.database.url!r} has no schema yet: "
-            "run `memberbot db upgrade` (and `memberbot demo seed`) first"
-        ) from None
+    return app.engine  # reads the benefits: a database without schema stops here
 
 
 @cli.command()
@@ -30,11 +23,18 @@ def _engine(app):
 )
 @pass_app
 def chat(app, user: str) -> None:
-    """Chat with the bot in the console; type a button's number to press it."""
+    """Chat with the bot in the console; type a button's number to press it. Arrow keys edit
+    the line, up and down walk the history (kept between runs)."""
     if not user.strip() or len(user) > console.MAX_USER:
         raise BadInput(f"--user must be 1 to {console.MAX_USER} characters")
     engine = _engine(app)
-    console.chat(engine, user, read=input, write=click.echo)
+    console.chat(
+        engine,
+        user,
+        read=terminal.reader(sys.stdin, sys.stdout),
+        write=click.echo,
+        paint=terminal.painter(sys.stdout),
+    )
 
 
 @cli.command()

@@ -2,10 +2,10 @@
 
 import click
 from alembic.util import CommandError
-from sqlalchemy.exc import OperationalError
 
 from app.cli import Failed, cli, pass_app
 from storage import migrate
+from storage.failures import where
 
 
 @cli.group()
@@ -20,8 +20,6 @@ def upgrade(app) -> None:
     url = app.config.database_url()
     try:
         migrate.upgrade(url)
-    except OperationalError as exc:
-        raise Failed(f"cannot migrate {app.database.url!r}: {exc.orig}") from None
     except CommandError as exc:
-        raise Failed(f"cannot migrate {app.database.url!r}: {exc}") from None
-    click.echo(f"schema is up to date on {app.database.url!r}")
+        raise Failed(f"cannot migrate {where(url)}: {exc}") from None
+    click.echo(f"schema is up to date on {where(url)}")

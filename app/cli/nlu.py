@@ -15,7 +15,7 @@ from rich.table import Table
 from app.cli import BadInput, Failed, cli, pass_app
 from nlu.evaluation import Report, evaluate
 from nlu.parser import EmbeddedParser
-from nlu.service import Parser, build_parser, data_path, train_and_save
+from nlu.service import Parser, build_parser, data_path, model_file, train_and_save
 from nlu.training import train_model
 from nlu.training_data import TrainingDataError, load_training_data
 
@@ -40,16 +40,18 @@ def _reported_errors():
 @nlu.command()
 @pass_app
 def train(app) -> None:
-    """Train the embedded model from nlu.data_path and save it to nlu.model_path."""
+    """Train the embedded model from nlu.data_path and save it to nlu.model_path (default:
+    the user's cache directory)."""
     settings = app.config.nlu
     with _reported_errors():
         started = time.perf_counter()
-        model = train_and_save(settings.data_path, settings.model_path)
+        target = model_file(settings.data_path, settings.model_path)
+        model = train_and_save(settings.data_path, target)
     seconds = time.perf_counter() - started
     info = model.info
     click.echo(
         f"Trained on {info['examples']} examples of {info['intents']} intents "
-        f"from {data_path(settings.data_path)} in {seconds:.1f} s; saved to {settings.model_path}"
+        f"from {data_path(settings.data_path)} in {seconds:.1f} s; saved to {target}"
     )
     for surface in info.get("unresolved_lookups", []):
         click.echo(f"warning: lookup entry without a synonym value, ignored: {surface}", err=True)

@@ -10,7 +10,6 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from app import logs
 from app.cli import BadInput, Failed, cli, pass_app
@@ -26,15 +25,8 @@ LOCK_CHECK_SECONDS = 30
 
 
 def _check_schema(app) -> None:
-    try:
-        with app.database.unit_of_work(write=False) as session:
-            session.execute(select(OutboundMessage.id).limit(1))
-    except (OperationalError, ProgrammingError) as exc:
-        raise _not_ready(exc) from None
-
-
-def _not_ready(exc: DBAPIError) -> Failed:
-    return Failed(f"the database is not ready ({exc.orig}): run `memberbot db upgrade`")
+    with app.database.unit_of_work(write=False) as session:
+        session.execute(select(OutboundMessage.id).limit(1))
 
 
 @cli.command()
@@ -64,8 +56,6 @@ def scheduler(app, once: bool, dispatchers: int) -> None:
             _once(app, senders, at)
         else:
             _serve(app, senders, lock, dispatchers)
-    except (OperationalError, ProgrammingError) as exc:
-        raise _not_ready(exc) from None
     finally:
         lock.release()
         close_senders(senders)
@@ -124,14 +114,11 @@ def _serve(app, senders, lock: SchedulerLock, dispatchers: int) -> None:
 def outbox(app, member_no: str | None, as_json: bool, limit: int) -> None:
     """Outbound messages: kind, channel, member, status (queued, deferred, sending, sent,
     failed, cancelled), text, and why for those not sent."""
-    try:
-        with app.database.unit_of_work(write=False) as session:
-            if member_no and by_number(session, member_no) is None:
-                raise BadInput(f"no member {member_no}: give a member number such as M000001")
-            rows = session.execute(outbox_rows.listing(member_no, limit or None)).all()
-            items = [_item(row, number) for row, number in reversed(rows)]  # oldest first
-    except (OperationalError, ProgrammingError) as exc:
-        raise _not_ready(exc) from None
+    with app.database.unit_of_work(write=False) as session:
+        if member_no and by_number(session, member_no) is None:
+            raise BadInput(f"no member {member_no}: give a member number such as M000001")
+        rows = session.execute(outbox_rows.listing(member_no, limit or None)).all()
+        items = [_item(row, number) for row, number in reversed(rows)]  # oldest first
     if as_json:
         click.echo(json.dumps(items, ensure_ascii=False, indent=2))
         return

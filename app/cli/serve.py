@@ -10,7 +10,6 @@ import socket
 
 import click
 from sqlalchemy import inspect
-from sqlalchemy.exc import OperationalError
 
 from app import logs
 from app.cli import BadInput, Failed, cli, pass_app
@@ -19,11 +18,7 @@ SCHEMA_TABLE = "signed_requests"  # the newest table the channels need
 
 
 def _schema_ready(app) -> None:
-    try:
-        ready = inspect(app.database.engine).has_table(SCHEMA_TABLE)
-    except OperationalError as exc:
-        raise Failed(f"cannot open the database {app.database.url!r}: {exc.orig}") from None
-    if not ready:
+    if not inspect(app.database.engine).has_table(SCHEMA_TABLE):
         raise BadInput("the database schema is not up to date: run `memberbot db upgrade` first")
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.config import ConfigError, load_config
+from core.config import DEFAULTS, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,3 +48,7 @@ def test_a_compensation_rule_needs_bounds_for_its_basis(tmp_path):
     )
     with pytest.raises(ConfigError, match="max_percent"):
         load_config(path)
+
+
+def test_the_packaged_defaults_are_the_documented_config_yml():
+    assert DEFAULTS.read_bytes() == (ROOT / "config.yml").read_bytes()
