@@ -2,22 +2,27 @@
 reads members and tickets, a till checks and uses vouchers and posts refunds. Every route
 needs `Authorization: Bearer <key>` (keys from `memberbot staff api-key`); a key reaches
 only the routes of its scopes (members, purchases, vouchers, tickets), others are 403.
-Errors are JSON {"error", "message"}; validation errors are 422 and name each field. OpenAPI: /api/openapi.json, read as a page at /api/docs."""
+Errors are JSON {"error", "message"}; validation errors are 422 and name each field;
+unknown routes and server errors answer in the same shape. OpenAPI: /api/openapi.json,
+tried out at /api/docs (Swagger UI, its assets served from the swagger-ui-bundle
+package, no CDN)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPBearer
-from fastapi.templating import Jinja2Templates
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from swagger_ui_bundle import swagger_ui_path
 
 from core.clock import now
 from core.send_window import member_zone
@@ -30,6 +35,8 @@ from storage.members import by_number
 
 OPEN_PATHS = {"/docs", "/openapi.json"}
 MAX_OFFSET = 1_000_000  # deeper than any queue; a bigger one is a mistake (422)
+ASSETS = "/docs/assets"
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
 bearer = HTTPBearer(auto_error=False, description="An API key from `memberbot staff api-key`")
 
 
@@ -112,12 +119,12 @@ def create(app) -> FastAPI:
     )
     from staff import api_till
 
-    templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+    api.mount(ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
 
     @api.middleware("http")
     async def require_key(request: Request, call_next):
         path = request.scope["path"][len(request.scope.get("root_path", "")) :] or "/"
-        if path in OPEN_PATHS:
+        if path in OPEN_PATHS or path.startswith(ASSETS + "/"):
             return await call_next(request)
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
@@ -153,6 +160,25 @@ def create(app) -> FastAPI:
     async def api_error(_request, exc: ApiError):
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
 
+    @api.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        code = HTTP_CODES.get(exc.status_code, "error")
+        message = (
+            f"no route {request.method} {request.url.path}: see /api/docs"
+            if exc.status_code in (404, 405)
+            else str(exc.detail)
+        )
+        return JSONResponse(
+            {"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @api.exception_handler(Exception)
+    async def server_error(_request, _exc: Exception):
+        return JSONResponse(
+            {"error": "internal", "message": "the server failed; the error is logged"},
+            status_code=500,
+        )
+
     @api.exception_handler(RequestValidationError)
     async def invalid(_request, exc: RequestValidationError):
         fields = [
@@ -170,8 +196,14 @@ def create(app) -> FastAPI:
 
     @api.get("/docs", include_in_schema=False)
     def docs(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(
-            request, "api_docs.html", {"spec": api.openapi(), "base": request.scope["root_path"]}
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json",
+            title=f"{api.title} · API documentation",
+            swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{ASSETS}/favicon-32x32.png",
+            swagger_ui_parameters={"persistAuthorization": True, "tryItOutEnabled": True},
         )
 
     @api.get("/members/{member_no}", response_model=MemberOut, responses={404: {"model": Problem}})

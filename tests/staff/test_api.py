@@ -57,8 +57,23 @@ def test_the_documentation_is_open_and_describes_every_route(client):
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     page = client.get("/api/docs")
     assert page.status_code == 200
-    assert "POST" in page.text and "/api/purchases" in page.text and "order_id" in page.text
-    assert "cdn" not in page.text.lower()
+    assert "SwaggerUIBundle" in page.text and "/api/openapi.json" in page.text
+    assert "cdn" not in page.text.lower() and "https://" not in page.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"):
+        assert client.get(f"/api/docs/assets/{asset}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "error"),
+    [
+        ("GET", "/api/nothing-here", 404, "not_found"),
+        ("DELETE", "/api/purchases", 405, "method_not_allowed"),
+    ],
+)
+def test_unknown_routes_answer_the_documented_json_error(api, method, path, status, error):
+    answer = api.request(method, path)
+    assert answer.status_code == status
+    assert answer.json() == {"error": error, "message": f"no route {method} {path}: see /api/docs"}
 
 
 def test_a_member_is_read_with_points_and_tier(api):
