@@ -170,7 +170,7 @@ def campaign_page(request: Request, name: str) -> Response:
         p=seen,
         sample=[(no, _mask(who), tier) for no, who, tier, _ in seen.sample],
         done=q.get("done"),
-        queued=q.get("queued", ""),
+        queued=int(q["queued"]) if q.get("queued", "").isdigit() else 0,
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlencode, urlparse
@@ -14,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
@@ -75,7 +75,11 @@ def create(app: Setup, senders: Mapping[str, Sender], secret: str | None = None)
 
     workbench = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.filters["when"] = lambda moment: _when(app, moment)
+    templates.env.filters["when"] = pass_context(
+        lambda ctx, moment: i18n.when(moment, ctx["lang"], app.config.zone) if moment else "-"
+    )
+    templates.env.filters["day"] = pass_context(lambda ctx, d: i18n.day(d, ctx["lang"]))
+    templates.env.filters["number"] = pass_context(lambda ctx, n: i18n.number(n or 0, ctx["lang"]))
     workbench.state.desk = Desk(app, senders, Sessions(app.database, secret), templates)
     workbench.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     workbench.include_router(pages.router)
@@ -185,9 +189,3 @@ def render(
 def back(request: Request, path: str, **params) -> RedirectResponse:
     query = urlencode({k: v for k, v in params.items() if v})
     return RedirectResponse(f"{base(request)}{path}{'?' + query if query else ''}", 303)
-
-
-def _when(app, moment: datetime | None) -> str:
-    if moment is None:
-        return "-"
-    return moment.astimezone(app.config.zone).strftime("%m-%d %H:%M")

@@ -164,7 +164,7 @@ def got_confirm(ctx: Context) -> str | None:
     ctx.say(
         "redeem.done",
         name=benefit.name(ctx.lang),
-        quantity=done.redemption.quantity,
+        count=done.redemption.quantity,
         points=done.redemption.points,
         codes=codes,
         balance=views.balance(ctx.session, ctx.bound_member.id),

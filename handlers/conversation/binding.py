@@ -162,7 +162,7 @@ def _check(ctx: Context) -> str | None:
         ctx.outcome = "refused"
         ctx.say("binding.number_locked", until=ctx.when(number_locked))
         return None
-    ctx.say("binding.mismatch", left=rules.binding_max_attempts - ctx.identity.bind_failures)
+    ctx.say("binding.mismatch", count=rules.binding_max_attempts - ctx.identity.bind_failures)
     return "identifier"
 
 

@@ -58,7 +58,7 @@ def test_a_supervisor_creates_a_campaign_and_sees_its_preview_count(client, sqli
     assert f'<b id="reachable">{expected.reachable}</b>' in page
     assert "Campaign created" in page
     listing = client.get("/staff/campaigns").text
-    assert "member-day" in listing and "06-02 10:00" in listing and "Scheduled" in listing
+    assert "member-day" in listing and "Jun 2 10:00" in listing and "Scheduled" in listing
 
 
 def test_the_preview_masks_names_but_shows_member_numbers(client, sqlite_db, config):
