@@ -159,7 +159,7 @@ def campaign_page(request: Request, name: str) -> Response:
     the = desk(request)
     seen = _found(lambda: campaigns.preview(the.db, the.config, name, now(), 10))
     if seen is None:
-        return render(request, "missing.html", staff, status_code=404, missing="camp.not_found")
+        return render(request, "error.html", staff, status_code=404, problem="camp.not_found")
     q = request.query_params
     return render(
         request,
@@ -191,7 +191,7 @@ def campaign_report(request: Request, name: str) -> Response:
     staff = _supervisor(signed_in(request))
     found = _found(lambda: report(desk(request).db, name))
     if found is None:
-        return render(request, "missing.html", staff, status_code=404, missing="camp.not_found")
+        return render(request, "error.html", staff, status_code=404, problem="camp.not_found")
     t = i18n.words(language(request, staff))
     outcomes = [t(f"camp.outcome.{o.replace(' ', '_')}") for o in OUTCOMES]
     return render(

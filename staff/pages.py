@@ -19,6 +19,7 @@ from handlers.desk import (
     desk_figures,
     guessing,
     staff_accounts,
+    ticket_detail,
     vouchers,
 )
 from handlers.desk import ticket_lifecycle as lifecycle
@@ -189,8 +190,8 @@ def ticket_page(request: Request, ref: str) -> Response:
         try:
             ticket = lifecycle.find(session, ref)
         except TicketError:
-            return render(request, "missing.html", staff, status_code=404)
-        seen = views.detail(session, ticket, at, the.config)
+            return render(request, "error.html", staff, status_code=404, problem="not_found")
+        seen = ticket_detail.detail(session, ticket, at, the.config)
         return render(
             request,
             "ticket.html",

@@ -10,12 +10,13 @@ from typing import Protocol
 from urllib.parse import urlencode, urlparse
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.clock import now
 from core.config import Config
@@ -71,7 +72,7 @@ class Refused(Exception):
 
 
 def create(app: Setup, senders: Mapping[str, Sender], secret: str | None = None) -> FastAPI:
-    from staff import account_pages, campaign_pages, member_pages, pages
+    from staff import account_pages, campaign_pages, events, member_pages, pages
 
     workbench = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -86,6 +87,7 @@ def create(app: Setup, senders: Mapping[str, Sender], secret: str | None = None)
     workbench.include_router(campaign_pages.router)
     workbench.include_router(member_pages.router)
     workbench.include_router(account_pages.router)
+    workbench.include_router(events.router)
 
     @workbench.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -103,8 +105,18 @@ def create(app: Setup, senders: Mapping[str, Sender], secret: str | None = None)
 
     @workbench.exception_handler(Refused)
     async def refused(request: Request, _exc):
-        t = i18n.words(language(request, None))
-        return HTMLResponse(f"<!doctype html><p>{t('forbidden')}</p>", status_code=403)
+        # Signed out (or a form from an ended session) and signed in without the role read
+        # differently: one needs signing in again, the other someone with the right role.
+        staff = await run_in_threadpool(current, request)
+        problem = "error.no_permission" if staff else "error.signed_out"
+        return render(
+            request, "error.html", staff, 403, problem=problem, hint=f"{problem}_hint", next=""
+        )
+
+    @workbench.exception_handler(StarletteHTTPException)
+    async def not_here(request: Request, exc: StarletteHTTPException):
+        staff = await run_in_threadpool(current, request)
+        return render(request, "error.html", staff, exc.status_code, problem="error.not_found")
 
     return workbench
 

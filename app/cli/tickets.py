@@ -11,6 +11,7 @@ import click
 
 from app.cli import BadInput, Failed, as_option, cli, pass_app, staff_actor
 from core.clock import now
+from handlers.desk import ticket_detail
 from handlers.desk import ticket_lifecycle as lifecycle
 from handlers.desk import ticket_views as views
 from handlers.desk.ticket_delivery import Delivered, Senders
@@ -83,7 +84,7 @@ def show(app, ticket, as_json) -> None:
         if as_json:
             click.echo(_json(views.history(session, found, now(), app.config).model_dump()))
             return
-        seen = views.detail(session, found, now(), app.config)
+        seen = ticket_detail.detail(session, found, now(), app.config)
         zone = app.config.zone
 
         def when(moment):

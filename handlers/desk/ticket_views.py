@@ -1,10 +1,11 @@
-"""The desk's read side: the queue with its filters, and everything about one ticket.
-Display only; changes go through handlers/. Shared by the workbench, the API and the CLI."""
+"""The desk's read side: the queue with its filters, and a ticket as a row or its history
+(the ticket page's whole picture is handlers/desk/ticket_detail.py). Display only; changes
+go through handlers/. Shared by the workbench, the API and the CLI."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,18 +14,10 @@ from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.config import Config
-from core.send_window import member_zone
 from core.ticket_rules import OPEN_STATUSES, PRIORITIES
-from handlers.desk import canned_replies, compensation
-from handlers.desk import member_views as member_views
-from handlers.desk.compensation import Policy
-from handlers.desk.ticket_lifecycle import STATUSES, next_deadline, text
+from handlers.desk.ticket_lifecycle import STATUSES, next_deadline
 from storage.models import (
-    ChatIdentity,
-    Compensation,
     Member,
-    MessageLog,
-    PointsAccount,
     StaffUser,
     Ticket,
     TicketEvent,
@@ -32,7 +25,6 @@ from storage.models import (
 
 PER_PAGE = 50
 TICKET_NUMBER = re.compile(r"^[Tt][0-9]{6,}$")
-TRANSCRIPT_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -165,7 +157,18 @@ def _where(
             members = select(Member.id).where(
                 or_(Member.member_no == term.upper(), Member.phone == term, Member.name == term)
             )
-            where.append(Ticket.member_id.in_(members))
+            pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            said = select(TicketEvent.ticket_id).where(
+                TicketEvent.kind.in_(("reply", "note")),
+                TicketEvent.body.ilike(pattern, escape="\\"),
+            )
+            where.append(
+                or_(
+                    Ticket.member_id.in_(members),
+                    Ticket.description.ilike(pattern, escape="\\"),
+                    Ticket.id.in_(said),
+                )
+            )
     return where
 
 
@@ -268,34 +271,7 @@ def _row(ticket: Ticket, member_no, name, tier, assignee, at: datetime, warn) ->
     )
 
 
-# -- one ticket ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Said:
-    at: datetime
-    direction: str  # in, out
-    text: str
-    who: str  # member, bot, staff
-
-
-@dataclass
-class Detail:
-    row: Row
-    ticket: Ticket
-    member: Member | None
-    balance: int | None
-    expiring: list
-    identities: list[ChatIdentity]
-    transcript: list[Said]
-    events: list[TicketEvent]
-    compensation: Compensation | None
-    policy: Policy
-    escalated_to: str | None
-    canned: list = field(default_factory=list)
-
-
-def _ticket_row(session: Session, ticket: Ticket, at: datetime, config: Config) -> Row:
+def ticket_row(session: Session, ticket: Ticket, at: datetime, config: Config) -> Row:
     member = session.get(Member, ticket.member_id) if ticket.member_id else None
     assignee = session.get(StaffUser, ticket.assignee_id) if ticket.assignee_id else None
     warn = timedelta(minutes=config.service_levels.warn_before_minutes)
@@ -310,74 +286,6 @@ def _ticket_row(session: Session, ticket: Ticket, at: datetime, config: Config) 
     )
 
 
-def detail(session: Session, ticket: Ticket, at: datetime, config: Config) -> Detail:
-    member = session.get(Member, ticket.member_id) if ticket.member_id else None
-    events = list(
-        session.scalars(
-            select(TicketEvent)
-            .where(TicketEvent.ticket_id == ticket.id)
-            .order_by(TicketEvent.created_at, TicketEvent.id)
-        )
-    )
-    escalated = session.get(StaffUser, ticket.escalated_to_id) if ticket.escalated_to_id else None
-    return Detail(
-        row=_ticket_row(session, ticket, at, config),
-        ticket=ticket,
-        member=member,
-        balance=session.scalar(
-            select(PointsAccount.balance).where(PointsAccount.member_id == member.id)
-        )
-        if member
-        else None,
-        expiring=member_views.expiring(
-            session, member.id, at, 30, member_zone(member.timezone, config)
-        )
-        if member
-        else [],
-        identities=list(
-            session.scalars(select(ChatIdentity).where(ChatIdentity.member_id == member.id))
-        )
-        if member
-        else [],
-        transcript=transcript(session, ticket, events),
-        events=[e for e in events if e.kind != "transcript"],
-        compensation=compensation.for_ticket(session, ticket.id),
-        policy=compensation.policy(session, config, ticket),
-        escalated_to=escalated.display_name if escalated else None,
-        canned=canned_replies.listed(session, ticket.category),
-    )
-
-
-def transcript(session: Session, ticket: Ticket, events: list[TicketEvent]) -> list[Said]:
-    """What was said before the ticket (attached when it opened), then everything said on
-    the ticket's chat since: the member, the bot and staff replies as sent."""
-    said: list[Said] = []
-    for event in events:
-        if event.kind == "transcript" and event.data:
-            for m in event.data.get("messages", []):
-                who = "member" if m["direction"] == "in" else "bot"
-                said.append(Said(datetime.fromisoformat(m["at"]), m["direction"], m["text"], who))
-    if ticket.identity_id is None:
-        return said
-    from_staff = {
-        text("reply", lang, text=e.body)
-        for e in events
-        if e.kind == "reply"
-        for lang in ("zh", "en")
-    }
-    since = said[-1].at if said else ticket.created_at - timedelta(seconds=1)
-    for log in session.scalars(
-        select(MessageLog)
-        .where(MessageLog.identity_id == ticket.identity_id, MessageLog.created_at > since)
-        .order_by(MessageLog.created_at, MessageLog.id)
-        .limit(TRANSCRIPT_LIMIT)
-    ):
-        staff = log.direction == "out" and log.text in from_staff
-        who = "member" if log.direction == "in" else "staff" if staff else "bot"
-        said.append(Said(log.created_at, log.direction, log.text, who))
-    return said
-
-
 def history(session: Session, ticket: Ticket, at: datetime, config: Config) -> TicketHistory:
     events = session.scalars(
         select(TicketEvent)
@@ -385,7 +293,7 @@ def history(session: Session, ticket: Ticket, at: datetime, config: Config) -> T
         .order_by(TicketEvent.created_at, TicketEvent.id)
     )
     return TicketHistory(
-        **_ticket_row(session, ticket, at, config).summary().model_dump(),
+        **ticket_row(session, ticket, at, config).summary().model_dump(),
         order_id=ticket.order_id,
         events=[
             HistoryEvent(kind=e.kind, actor=e.actor, body=e.body, data=e.data, at=e.created_at)
