@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -146,8 +147,11 @@ def test_a_post_without_a_session_is_refused(served, browser, sqlite_db, config)
     context.close()
 
 
-def signed_in_as(browser, server, username: str):
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+# -- the desk agents live in ------------------------------------------------------------------
+
+
+def _signed_in(browser, server, width: int = 1280, height: int = 800, username: str = "amy"):
+    page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(f"{server.url}/staff/signin?lang=en")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
@@ -158,7 +162,7 @@ def signed_in_as(browser, server, username: str):
 
 def test_a_supervisor_corrects_points_on_the_member_page(served, browser, tmp_path):
     server, _ = served
-    page = signed_in_as(browser, server, "sam")
+    page = _signed_in(browser, server, 1400, 900, username="sam")
     page.goto(f"{server.url}/staff/members/M000002")
 
     page.fill("section.adjust input[name=points]", "-20")
@@ -180,7 +184,7 @@ def test_a_supervisor_extends_a_requested_voucher_and_the_member_is_told(
 
     server, fake = served
     code, number = extension_request(sqlite_db, config)
-    page = signed_in_as(browser, server, "sam")
+    page = _signed_in(browser, server, 1400, 900, username="sam")
     page.goto(f"{server.url}/staff/tickets/{number}")
     assert code in page.inner_text("section.extension")
 
@@ -194,7 +198,7 @@ def test_a_supervisor_extends_a_requested_voucher_and_the_member_is_told(
 
 def test_an_admin_manages_keys_and_accounts_on_the_accounts_page(served, browser, tmp_path):
     server, _ = served
-    page = signed_in_as(browser, server, "ada")
+    page = _signed_in(browser, server, 1400, 900, username="ada")
     page.click("nav a[href$='/accounts']")
     page.wait_for_url("**/staff/accounts")
 
@@ -215,6 +219,128 @@ def test_an_admin_manages_keys_and_accounts_on_the_accounts_page(served, browser
         "ol.trail"
     )
     page.screenshot(path=str(tmp_path / "accounts.png"), full_page=True)
+
+
+def _member_says(database, texts: list[str], start) -> None:
+    """Messages on the demo member's Telegram chat, logged as the channel logs them."""
+    from sqlalchemy import select
+
+    from storage.models import ChatIdentity, MessageLog
+
+    with database.unit_of_work() as session:
+        chat = session.scalar(select(ChatIdentity).where(ChatIdentity.external_id == TELEGRAM_CHAT))
+        for n, text in enumerate(texts):
+            session.add(
+                MessageLog(
+                    identity_id=chat.id,
+                    member_id=chat.member_id,
+                    channel="telegram",
+                    direction="in" if n % 2 == 0 else "out",
+                    text=text,
+                    created_at=start + timedelta(minutes=n + 1),
+                )
+            )
+        session.commit()
+
+
+def test_a_ticket_filed_while_the_queue_is_open_appears_without_a_reload(
+    served, browser, sqlite_db, config
+):
+    server, _ = served
+    page = _signed_in(browser, server)
+    page.evaluate("window.beforeReload = true")
+    page.wait_for_function("document.body.dataset.events !== undefined")
+
+    number = open_ticket(sqlite_db, config, description="刚刚提交的投诉：快递丢了")
+
+    page.wait_for_selector(f"tr[data-ticket={number}]")
+    assert page.evaluate("window.beforeReload") is True  # updated in place, not reloaded
+    page.wait_for_selector(f".toast:has-text('New ticket {number}')")
+
+
+def test_answering_from_a_long_transcript_needs_no_scrolling(
+    served, browser, sqlite_db, config, tmp_path
+):
+    server, fake = served
+    number = open_ticket(sqlite_db, config)
+    _member_says(sqlite_db, [f"第 {n} 条消息：快递还没到" for n in range(1, 41)], NOW)
+    page = _signed_in(browser, server, height=800)
+    page.goto(f"{server.url}/staff/tickets/{number}")
+
+    box = page.locator("#reply-text").bounding_box()
+    assert page.evaluate("window.scrollY") == 0
+    assert box["y"] > 0 and box["y"] + box["height"] <= 800  # in view as the page opens
+    last = page.locator("#transcript li").last
+    assert "第 40 条消息" in last.inner_text()
+    assert last.is_visible()  # the transcript opens at its newest message
+    page.screenshot(path=str(tmp_path / "long-transcript.png"))
+
+    page.fill("#reply-text", "已经为您加急处理")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector(".flash.ok")
+    assert any("已经为您加急处理" in text for text in _texts(fake))
+
+
+def test_the_profile_panel_shows_the_member_at_a_glance(served, browser, sqlite_db, config):
+    server, _ = served
+    earlier = open_ticket(sqlite_db, config, description="上次的投诉", at=NOW - timedelta(days=3))
+    number = open_ticket(sqlite_db, config)
+    page = _signed_in(browser, server)
+    page.goto(f"{server.url}/staff/tickets/{number}")
+
+    profile = page.locator("#profile")
+    assert profile.locator(".tier").inner_text().startswith("Gold")
+    assert profile.locator(".points").inner_text() == "2,680"
+    assert "300" in profile.locator(".expiring").inner_text()
+    assert "Purchase +1,200" in profile.locator(".ledger").inner_text()
+    assert profile.locator(".vouchers").is_visible()
+    # the demo member joined 800 days ago on a 12-month term: flagged, not buried in the list
+    assert "Membership expired on" in page.locator("#profile .expired").inner_text()
+    profile.locator(f".other-tickets a:has-text('{earlier}')").click()
+    page.wait_for_url(f"**/staff/tickets/{earlier}")
+
+
+def test_the_keyboard_walks_the_queue_opens_a_ticket_and_takes_it(
+    served, browser, sqlite_db, config
+):
+    server, _ = served
+    first = open_ticket(sqlite_db, config, description="收到的蛋糕让孩子过敏了，我要去12315投诉")
+    open_ticket(sqlite_db, config, description="快递晚了两天")
+    page = _signed_in(browser, server)
+    assert "j / k" in page.locator("#shortcuts").text_content()  # documented on the page
+
+    page.keyboard.press("?")
+    assert "Ctrl+Enter" in page.locator("#shortcuts").inner_text()  # and shown on request
+    page.keyboard.press("j")
+    assert page.locator("tr.selected").get_attribute("data-ticket") == first
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/staff/tickets/{first}")
+
+    page.keyboard.press("a")
+    page.wait_for_selector("text=Assigned to you")
+    page.keyboard.press("r")
+    assert page.evaluate("document.activeElement.id") == "reply-text"
+    page.locator("#reply-text").blur()
+    page.keyboard.press("Escape")
+    page.wait_for_url(re.compile(r"/staff/queue"))
+
+
+def _png_width(shot: bytes) -> int:
+    return int.from_bytes(shot[16:20], "big")
+
+
+def test_the_workbench_fits_a_360_pixel_phone(served, browser, sqlite_db, config, tmp_path):
+    server, _ = served
+    number = open_ticket(sqlite_db, config, description="收到的蛋糕让孩子过敏了，我要去12315投诉")
+    page = _signed_in(browser, server, width=360, height=740)
+
+    for path in ("/staff/queue", f"/staff/tickets/{number}"):
+        page.goto(f"{server.url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    main = page.locator(".col-main").screenshot(path=str(tmp_path / "ticket-360.png"))
+    side = page.locator(".col-side")
+    assert 320 <= _png_width(main) <= 360  # the answering column takes the width
+    assert side.bounding_box()["y"] > page.locator(".col-main").bounding_box()["y"]  # stacked
 
 
 if os.environ.get("MEMBERBOT_SHOTS"):  # keep the screenshots for a person to look at
