@@ -22,9 +22,7 @@ from tests.tickets.conftest import AMY, NOW, PASSWORD, TELEGRAM_CHAT, open_ticke
 def said(database, text: str, at, direction: str = "in", buttons=None) -> None:
     """A message on the demo member's Telegram chat, logged as the channel logs it."""
     with database.unit_of_work() as session:
-        chat = session.scalar(
-            select(ChatIdentity).where(ChatIdentity.external_id == TELEGRAM_CHAT)
-        )
+        chat = session.scalar(select(ChatIdentity).where(ChatIdentity.external_id == TELEGRAM_CHAT))
         session.add(
             MessageLog(
                 identity_id=chat.id,
