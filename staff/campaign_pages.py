@@ -32,14 +32,15 @@ FIELDS = (
     "text_en",
     "at",
 )
-# Which form field a use case's refusal is about, by the words its message starts with.
+# Which form field a use case's refusal is about, by the words its message starts with; the
+# field's own words in the staff member's language say what to fix.
 REFUSALS = {
-    "unknown tier": "tier",
-    "birthday month": "birthday_month",
-    "dormant days": "dormant_days",
-    "RFM": "rfm",
-    "consent": "consent",
-    "a campaign named": "name",
+    "unknown tier": ("tier", "err.tier"),
+    "birthday month": ("birthday_month", "err.birthday_month"),
+    "dormant days": ("dormant_days", "err.dormant_days"),
+    "RFM": ("rfm", "err.rfm"),
+    "consent": ("consent", "err.consent"),
+    "a campaign named": ("name", "err.name_taken"),
 }
 
 
@@ -137,8 +138,11 @@ async def campaign_create(request: Request) -> Response:
                 at,
             )
         except (SegmentError, campaigns.CampaignError) as exc:
-            field = next((f for w, f in REFUSALS.items() if str(exc).startswith(w)), "name")
-            errors[field] = ("err.refused", {"detail": str(exc)})
+            field, key = next(
+                (found for w, found in REFUSALS.items() if str(exc).startswith(w)),
+                ("name", "err.refused"),
+            )
+            errors[field] = (key, {"detail": str(exc)})
     if errors:
         t = i18n.words(language(request, staff))
         shown = {field: t(f"camp.{key}", **fields) for field, (key, fields) in errors.items()}

@@ -91,8 +91,17 @@ def test_a_bad_segment_is_named_next_to_its_field(client, sqlite_db):
     answer = create(client, csrf, rfm_r="7")
     assert 'id="err-rfm" role="alert">Give a whole number from 1 to 5' in answer.text
     answer = create(client, csrf, tier="platinum-plus")
-    assert 'id="err-tier" role="alert">unknown tier' in answer.text
+    assert 'id="err-tier" role="alert">Choose tiers from the list' in answer.text
     assert campaign_count(sqlite_db) == 0
+
+
+def test_a_chinese_page_says_what_is_wrong_in_chinese(client, sqlite_db):
+    csrf = signed_in_as(client)
+    create(client, csrf)
+    client.get("/staff/campaigns?lang=zh")  # the language choice is kept in a cookie
+    answer = create(client, csrf)
+    assert 'id="err-name" role="alert">已有同名活动' in answer.text
+    assert "already" not in answer.text
 
 
 def test_an_agent_gets_403_and_no_campaigns_link(client, sqlite_db):
