@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 from platformdirs import user_state_path
 
-STYLES = {"button": {"fg": "cyan", "bold": True}, "bot": {"fg": "green"}, "note": {"dim": True}}
+STYLES: dict[str, dict[str, Any]] = {
+    "button": {"fg": "cyan", "bold": True},
+    "bot": {"fg": "green"},
+    "note": {"dim": True},
+}
 
 
 def history_file() -> str:

@@ -81,8 +81,9 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _chosen_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value is not None:
-        ctx.find_object(App).choose_config(value)
+    app = ctx.find_object(App)
+    if value is not None and app is not None:
+        app.choose_config(value)
 
 
 def _config_anywhere(command: click.Command) -> None:

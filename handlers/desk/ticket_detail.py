@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from core.config import Config
 from core.send_window import member_zone
 from handlers.desk import canned_replies, compensation, member_views
+from handlers.desk.compensation import Policy
 from handlers.desk.ticket_lifecycle import text
-from handlers.desk.ticket_views import ticket_row
+from handlers.desk.ticket_views import Row, ticket_row
 from storage.models import (
     Benefit,
     ChatIdentity,
@@ -45,7 +46,7 @@ class Said:
 
 @dataclass
 class Detail:
-    row: object  # ticket_views.Row
+    row: Row
     ticket: Ticket
     member: Member | None
     balance: int | None
@@ -54,7 +55,7 @@ class Detail:
     transcript: list[Said]
     events: list[TicketEvent]
     compensation: Compensation | None
-    policy: compensation.Policy
+    policy: Policy
     escalated_to: str | None
     canned: list = field(default_factory=list)
     vouchers: list[tuple[Voucher, Benefit]] = field(default_factory=list)
