@@ -31,7 +31,7 @@ def member_page(request: Request, member_no: str) -> Response:
     with the.db.unit_of_work(write=False) as session:
         member = by_number(session, member_no)
         if member is None:
-            return render(request, "missing.html", staff, status_code=404)
+            return render(request, "error.html", staff, status_code=404, problem="not_found")
         held = session.execute(
             select(Voucher, Benefit)
             .join(Benefit, Benefit.id == Voucher.benefit_id)

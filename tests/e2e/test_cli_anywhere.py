@@ -32,6 +32,13 @@ EVERY_COMMAND: dict[str, list[str]] = {
     "demo seed": ["demo", "seed"],
     "import members": ["import", "members", "members.csv"],
     "import purchases": ["import", "purchases", "purchases.csv"],
+    "import refunds": ["import", "refunds", "refunds.csv"],
+    "members erase": ["members", "erase", "M000001", "--as", "ada"],
+    "points adjust": ["points", "adjust", "M000001", "50", "--reason", "till", "--as", "sam"],
+    "vouchers extend": ["vouchers", "extend", "ABCD1234", "--days", "30", "--as", "sam"],
+    "staff deactivate": ["staff", "deactivate", "li", "--by", "ada"],
+    "staff password": ["staff", "password", "li", "--password-stdin", "--by", "ada"],
+    "staff revoke-key": ["staff", "revoke-key", "pos", "--by", "ada"],
     "scheduler": ["scheduler", "--once"],
     "outbox": ["outbox"],
     "serve": ["serve", "--port", "1"],
@@ -66,6 +73,7 @@ def empty_directory(tmp_path, monkeypatch):
         "member_no,name,phone,birthday,join_date,language,marketing_consent\n"
         "M000009,王芳,13800000009,1990-01-01,2024-01-01,zh,yes\n"
     )
+    (work / "refunds.csv").write_text("order_id,refund_id,amount\nO-1,R-1,50\n")
     (work / "purchases.csv").write_text(
         "order_id,member_no,amount,purchased_at\nO-1,M000001,100,2026-05-01T10:00:00+08:00\n"
     )
