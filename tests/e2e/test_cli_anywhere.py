@@ -23,6 +23,7 @@ UNREACHABLE = "postgresql+psycopg://bob:s3cret-pw@127.0.0.1:1/nowhere"
 EVERY_COMMAND: dict[str, list[str]] = {
     "campaign create": ["campaign", "create", "spring", "--at", "2026-06-01T10:00"],
     "campaign list": ["campaign", "list"],
+    "campaign reschedule": ["campaign", "reschedule", "spring", "--at", "2026-06-02T10:00"],
     "campaign preview": ["campaign", "preview", "spring"],
     "campaign run": ["campaign", "run", "spring"],
     "campaign report": ["campaign", "report", "spring"],
