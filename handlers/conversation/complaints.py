@@ -160,8 +160,11 @@ def got_confirm(ctx: Context) -> str | Reask | None:
 
 
 def _correct(ctx: Context) -> bool:
+    """A category named in words ("是服务态度的问题"), not the classifier's guess on any
+    reply, or another order number, replaces what was understood."""
     _heard(ctx)
-    category, order = _category(ctx), _order(ctx)
+    category = answers.complaint_category(ctx.text or "", _categories(ctx))
+    order = _order(ctx)
     corrected = False
     if category and category != ctx.slots["category"]:
         ctx.set_slot("category", category)
