@@ -2,7 +2,7 @@
 an index to find a chat's tickets on every message
 
 Revision ID: 0010
-Revises: 0011
+Revises: 0013
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "0010"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
