@@ -5,39 +5,37 @@
 2. while staff own the conversation, anything else goes to their ticket, silently;
 3. a pressed button does what its payload says;
 4. "English please" / "说中文" switches language, even inside a form;
-5. inside a form, the message answers the current step;
-6. otherwise the intent is routed to its handler, or to the fallback when unclear.
+5. an open offer ("See the other rewards?") takes a typed yes or no;
+6. inside a form, the message answers the current step, unless it is a digression
+   (bot/digressions.py): a question is answered and the form resumes, the form's own
+   intent fills its slots, another task asks whether to drop the form;
+7. a ticket that expects the member (a rating, an answer to staff) takes what is not a
+   new task (handlers/conversation/ticket_talk.py);
+8. otherwise the intent is routed to its handler, or to the fallback when unclear.
 """
 
 from __future__ import annotations
 
-from bot.router import FORMS, ROUTES
+from dataclasses import replace
+
+from bot import digressions
+from bot.digressions import NOT_DIGRESSIONS, OFFER
+from bot.router import FORMS, REFINED, ROUTES
 from core import payloads
 from core.global_words import global_word
+from core.messages import Reply
 from core.payloads import BadPayload, Pressed
-from handlers.conversation import binding, complaints, profile, smalltalk
+from handlers.conversation import binding, complaints, profile, smalltalk, ticket_talk
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form
 from handlers.desk import tickets
-from nlu.understanding import FALLBACK, Understanding
+from nlu.understanding import Understanding
 
 GLOBAL_INTENTS = {
     "cancel": "cancel",
     "menu": "help",
     "person": "human_handoff",
     "unsubscribe": "unsubscribe",
-}
-# Intents that, said inside a form, are not a change of subject.
-# "help" too: the menu word itself is global, and "不知道" is a wrong answer, not a request.
-NOT_DIGRESSIONS = {
-    "affirm",
-    "deny",
-    "greet",
-    "thanks",
-    "goodbye",
-    "out_of_scope",
-    "help",
-    FALLBACK,
 }
 # Intents never offered as a "did you mean" guess.
 NOT_GUESSES = NOT_DIGRESSIONS | {"cancel", "set_language", "help"}
@@ -77,13 +75,43 @@ def respond(ctx: Context, pressed: Pressed | None, word: str | None) -> None:
         press(ctx, pressed)
     elif ctx.intent_is("set_language"):
         switch_language(ctx, ctx.entity("language"))
+    elif ctx.state.flow == OFFER:
+        answer_offer(ctx)
     elif ctx.state.flow:
         step(ctx)
-    else:
+    elif not ticket_talk.hears(ctx, new_task=_new_task(ctx)):
         route(ctx)
     if ctx.follow_up and ctx.member is not None:
         # Binding was a detour: now do what the member first asked for.
         ctx.understood, ctx.follow_up = Understanding.pressed(ctx.follow_up), None
+        route(ctx)
+    if ctx.offered and not ctx.state.flow:
+        ctx.state.flow, ctx.state.step, ctx.state.slots = OFFER, "answer", {"intent": ctx.offered}
+
+
+def _new_task(ctx: Context) -> bool:
+    """A confident request the bot answers itself, not something said to a ticket."""
+    understood = ctx.understood
+    return (
+        understood.confident(ctx.config.nlu.fallback_threshold)
+        and understood.intent in ROUTES
+        and understood.intent not in ticket_talk.FOR_THE_TICKET
+    )
+
+
+def answer_offer(ctx: Context) -> None:
+    """The answer to "Do you want ...?": yes runs the offer, no closes it, anything else
+    is a new message."""
+    offered = ctx.slots.get("intent")
+    end_form(ctx)
+    yes = ctx.yes_no()
+    if yes and offered in ROUTES:
+        ctx.understood = Understanding.pressed(offered)
+        route(ctx)
+    elif yes is False:
+        ctx.handler = "offer.declined"
+        ctx.say("offer.declined")
+    elif not ticket_talk.hears(ctx, new_task=_new_task(ctx)):
         route(ctx)
 
 
@@ -198,19 +226,28 @@ def step(ctx: Context) -> None:
         route(ctx)
         return
     ctx.handler = f"form.{form.name}"
+    if digressions.SWITCH in ctx.slots:
+        answer_switch(ctx, form)
+        return
     current = form.states[ctx.state.step]
+    kind = digressions.kind(ctx, form, current, before=True)
+    if kind:
+        digress(ctx, form, kind)
+        return
     result = current.answer(ctx)
     if not isinstance(result, Reask):
         ctx.state.reasks = 0
         enter(ctx, form, result)
-    elif digresses(ctx):
-        end_form(ctx)
-        route(ctx)
+    elif not result.heard and (kind := digressions.kind(ctx, form, current, before=False)):
+        digress(ctx, form, kind)
     elif ctx.state.reasks >= ctx.config.dialogue.max_reasks:
-        end_form(ctx)
         ctx.outcome = "gave_up"
-        ctx.say("form.give_up")
-        smalltalk.menu(ctx, intro=False)
+        if form.give_up is not None:
+            form.give_up(ctx)  # nothing said is lost: the form keeps what it has
+        else:
+            ctx.say("form.give_up")
+            smalltalk.menu(ctx, intro=False)
+        end_form(ctx)
     else:
         ctx.state.reasks += 1
         ctx.say(result.hint or "form.reask", **result.fields)
@@ -218,23 +255,61 @@ def step(ctx: Context) -> None:
         ctx.outcome = "reask"
 
 
-def digresses(ctx: Context) -> bool:
-    """A typed message the step could not use, that clearly asks for something else.
+def digress(ctx: Context, form: Form, kind: str) -> None:
+    if kind == "fill" and form.fill is not None:  # its own intent again: fill, not restart
+        ctx.state.reasks = 0
+        enter(ctx, form, form.fill(ctx))
+    elif kind == "aside":
+        aside(ctx, form)
+    elif kind == "switch":
+        ctx.outcome = "switch"
+        ctx.set_slot(digressions.SWITCH, digressions.pending(ctx))
+        ctx.confirm(
+            "form.switch",
+            task=ctx.t(f"form.task.{form.name}"),
+            new=ctx.t(f"intent.{ctx.understood.intent}"),
+        )
+    else:  # "restart": a person, or a form that cannot take a second request
+        end_form(ctx)
+        route(ctx)
 
-    Not: digits alone ("1234" looks like a member number to the NLU, but typed in
-    answer to a question it is a wrong answer); the form's own intent without new
-    entities (starting over would only dodge the re-ask limit)."""
-    understood, text = ctx.understood, ctx.text or ""
-    if not any(c.isalpha() for c in text):
-        return False
-    form = FORMS.get(ctx.state.flow or "")
-    if form is not None and understood.intent == form.intent and not understood.entities:
-        return False
-    return (
-        understood.intent in ROUTES
-        and understood.intent not in NOT_DIGRESSIONS
-        and understood.confident(ctx.config.nlu.fallback_threshold)
-    )
+
+def aside(ctx: Context, form: Form) -> None:
+    """Answer the question, then ask the step again: "回到您的投诉：…"."""
+    state = ctx.state
+    kept = (state.flow, state.step, dict(state.slots), state.confirmation, state.reasks)
+    route(ctx)
+    state.flow, state.step, state.slots, state.confirmation, state.reasks = kept
+    resume(ctx, form)
+    ctx.outcome = "aside"
+
+
+def resume(ctx: Context, form: Form) -> None:
+    ctx.handler = f"form.{form.name}"
+    back = ctx.t("form.back", task=ctx.t(f"form.task.{form.name}"))
+    asked = len(ctx.replies)
+    form.states[ctx.state.step or ""].ask(ctx)
+    first = ctx.replies[asked]
+    ctx.replies[asked] = Reply(back + first.text, first.buttons)
+    ctx.outcome = "form"
+
+
+def answer_switch(ctx: Context, form: Form) -> None:
+    """The answer to "drop the open form for that?": yes does the new task, no resumes
+    the form, anything else is read as an answer to the form's step."""
+    pending = ctx.slots[digressions.SWITCH]
+    ctx.state.slots = {k: v for k, v in ctx.slots.items() if k != digressions.SWITCH}
+    yes = ctx.yes_no()
+    ctx.state.confirmation = None
+    if yes:
+        ctx.say("form.dropped", task=ctx.t(f"form.task.{form.name}"))
+        end_form(ctx)
+        ctx.understood, ctx.text = digressions.understood(pending), pending["text"]
+        route(ctx)
+    elif yes is False:
+        resume(ctx, form)
+    else:
+        step(ctx)
 
 
 # -- intents -----------------------------------------------------------------------------
@@ -245,6 +320,8 @@ def route(ctx: Context) -> None:
     if not understood.confident(ctx.config.nlu.fallback_threshold):
         fallback(ctx)
         return
+    if understood.intent in REFINED and REFINED[understood.intent][0](ctx.text):
+        understood = ctx.understood = replace(understood, intent=REFINED[understood.intent][1])
     chosen = ROUTES.get(understood.intent or "") or ROUTES["out_of_scope"]
     if understood.intent != "out_of_scope":
         ctx.state.misses = 0

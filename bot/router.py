@@ -17,6 +17,7 @@ from handlers.conversation import (
     profile,
     rules,
     smalltalk,
+    ticket_talk,
     vouchers,
 )
 from handlers.conversation.forms import Form
@@ -45,13 +46,13 @@ ROUTES: dict[str, Route] = {
     "list_benefits": Route(benefits.list_benefits, needs_member=True),
     "redeem_benefit": Route(benefits.REDEEM, needs_member=True),
     "my_vouchers": Route(vouchers.my_vouchers, needs_member=True),
-    "extend_voucher": Route(vouchers.EXTEND, needs_member=True),  # from a button only
+    "extend_voucher": Route(vouchers.EXTEND, needs_member=True),
     "membership_status": Route(profile.membership_status, needs_member=True),
     "update_profile": Route(profile.UPDATE, needs_member=True),
     "unsubscribe": Route(profile.unsubscribe),
     "subscribe": Route(profile.subscribe, needs_member=True),
     "bind_account": Route(binding.BIND),
-    "register": Route(binding.REGISTER),  # from a button only
+    "register": Route(binding.REGISTER),
     "unlink_account": Route(privacy.unlink),
     "erase_data": Route(privacy.ERASE, needs_member=True),
     "ask_rules": Route(rules.ask_rules),
@@ -59,6 +60,12 @@ ROUTES: dict[str, Route] = {
     "ticket_status": Route(complaints.ticket_status),
     "human_handoff": Route(complaints.handoff),
     "rate_ticket": Route(ticket_lifecycle.on_rating_button),  # from a button only
+    "rate_service": Route(ticket_talk.nothing_to_rate),  # a pending rating is taken before
+}
+
+# Intents the NLU may confuse, told apart by what the member typed: (test, the intent).
+REFINED: dict[str, tuple[Callable[[str | None], bool], str]] = {
+    "my_vouchers": (vouchers.asks_extension, "extend_voucher"),
 }
 
 FORMS: dict[str, Form] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import os
+import re
 from datetime import date, time
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,11 @@ from pydantic_core import ErrorDetails
 # The defaults ship inside the package; config.yml at the repository root is the documented
 # copy (a test keeps the two identical).
 DEFAULTS = Path(__file__).with_name("defaults.yml")
+# Letters and digits with dashes (A20261101, SO-2026-88123), ten-digit ERP numbers
+# (4500123456) and 12-20 digit marketplace numbers; never a phone or a date.
+DEFAULT_ORDER_ID_PATTERN = (
+    r"(?<![A-Za-z0-9])(?:[A-Za-z]{1,4}-?\d{4,}(?:-\d{2,})*|\d{10}|\d{12,20})(?![A-Za-z0-9])"
+)
 
 
 class ConfigError(Exception):
@@ -105,6 +111,17 @@ class Campaigns(Strict):
 class Complaints(Strict):
     categories: list[str]
     urgent_keywords: list[str]
+    # What an order number looks like, in any shop's format; matched inside a message.
+    order_id_pattern: str = DEFAULT_ORDER_ID_PATTERN
+
+    @field_validator("order_id_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"is not a regular expression: {exc}") from None
+        return value
 
 
 class FirstResponse(Strict):

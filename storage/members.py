@@ -25,6 +25,7 @@ class NewMember:
     join_date: date | None = None
     tier: str | None = None
     referrer_id: int | None = None
+    privacy_consent: bool = False  # agreed to keeping their data (given in the chat)
 
 
 def next_member_no(session: Session) -> str:
@@ -69,6 +70,12 @@ def open_membership(
             created_at=at,
         )
     )
+    if new.privacy_consent:
+        session.add(
+            ConsentEvent(
+                member_id=member.id, kind="privacy", granted=True, source=source, created_at=at
+            )
+        )
     session.flush()
     if welcome_bonus and config.points.welcome_bonus:
         Ledger(session, config, clock=lambda: at).earn_bonus(

@@ -1,4 +1,5 @@
-"""Reading typed answers: member numbers, phones, dates, order numbers, quantities.
+"""Reading typed answers: member numbers, phones, dates, order numbers, quantities,
+complaint categories, ratings, yes and no, and whether a message is a question.
 
 The NLU's entity wins when it found one; these readers catch what a member types in
 answer to a direct question ("1990年5月20日", "19900520"), where no intent is needed."""
@@ -6,15 +7,20 @@ answer to a direct question ("1990年5月20日", "19900520"), where no intent is
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 import cn2an
 
+from core import complaint_words
+from core.global_words import normalise
+from nlu.normalise import to_simplified
+
 MEMBER_NO = re.compile(r"\b[Mm]\d{6}\b")
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-ORDER_ID = re.compile(r"(?<!\d)\d{12,20}(?!\d)")
+TICKET_NO = re.compile(r"[Tt]\d{6,}")
 DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
-COMPACT_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
+COMPACT_DATE = re.compile(r"(?<![\dA-Za-z-])(\d{4})(\d{2})(\d{2})(?!\d)")
 QUANTITY = re.compile(r"\d+")
 # Beyond any per-member limit, so an absurd quantity gets the limit's polite refusal.
 MAX_QUANTITY = 1000
@@ -36,11 +42,253 @@ def phone(text: str, entity: str | None = None) -> str | None:
     return found.group(0) if found else None
 
 
-def order_id(text: str, entity: str | None = None) -> str | None:
-    if entity and ORDER_ID.fullmatch(entity.strip()):
-        return entity.strip()
-    found = ORDER_ID.search(text or "")
-    return found.group(0) if found else None
+def order_id(text: str, pattern: str, entity: str | None = None) -> str | None:
+    """An order number in the configured format (complaints.order_id_pattern), upper-case;
+    never a member number, ticket number, phone or date."""
+    compiled = _compiled(pattern)
+    for candidate in (entity or "", text or ""):
+        for found in compiled.finditer(candidate.strip()):
+            value = found.group(0).upper()
+            if not (MEMBER_NO.fullmatch(value) or TICKET_NO.fullmatch(value)):
+                return value
+    return None
+
+
+_PATTERNS: dict[str, re.Pattern] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern:
+    if pattern not in _PATTERNS:
+        _PATTERNS[pattern] = re.compile(pattern)
+    return _PATTERNS[pattern]
+
+
+def folded(text: str | None) -> str:
+    """Lower-case Simplified Chinese with half-width characters, for word matching."""
+    return to_simplified(unicodedata.normalize("NFKC", text or "")).lower()
+
+
+def complaint_category(text: str, categories: list[str], entity: str | None = None) -> str | None:
+    """The NLU's category when it gave one, else the category the words name or describe."""
+    if entity in categories:
+        return entity
+    return complaint_words.category_of(folded(text), categories)
+
+
+# -- yes, no, questions ---------------------------------------------------------------------
+
+YES = {
+    "yes",
+    "submit",
+    "submit it",
+    "confirm",
+    "correct",
+    "right",
+    "提交",
+    "确认提交",
+    "没错",
+    "y",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "ok",
+    "okay",
+    "of course",
+    "please",
+    "yes please",
+    "go ahead",
+    "好",
+    "好的",
+    "好啊",
+    "是",
+    "是的",
+    "要",
+    "要的",
+    "可以",
+    "行",
+    "嗯",
+    "对",
+    "对的",
+    "没问题",
+    "确定",
+    "需要",
+    "👍",
+}
+NO = {
+    "no",
+    "n",
+    "nope",
+    "nah",
+    "no thanks",
+    "not now",
+    "不",
+    "不是",
+    "不用",
+    "不要",
+    "不用了",
+    "不了",
+    "否",
+    "不需要",
+    "先不了",
+    "算了吧",
+}
+QUESTION_WORDS = (
+    "?",
+    "吗",
+    "么",
+    "多少",
+    "多久",
+    "几",
+    "怎么",
+    "什么",
+    "如何",
+    "哪",
+    "how",
+    "what",
+    "when",
+    "which",
+    "where",
+    "do i",
+    "can i",
+    "is my",
+    "are my",
+)
+
+
+def yes_or_no(text: str | None) -> bool | None:
+    said = normalise(folded(text))
+    if said in YES:
+        return True
+    if said in NO:
+        return False
+    return None
+
+
+# A message this long already says what happened, not just "我要投诉".
+LONG_HANZI = 12
+LONG_WORDS = 8
+
+
+def long_text(text: str | None) -> bool:
+    said = text or ""
+    hanzi = sum(1 for c in said if "\u4e00" <= c <= "\u9fff")
+    return hanzi >= LONG_HANZI or (not hanzi and len(said.split()) >= LONG_WORDS)
+
+
+# Words that say something went wrong: "积分没到账" is a complaint, "兑换咖啡券" a request.
+WRONG_WORDS = (
+    "没",
+    "不",
+    "未",
+    "坏",
+    "差",
+    "慢",
+    "错",
+    "少",
+    "丢",
+    "破",
+    "烂",
+    "假",
+    "碎",
+    "漏",
+    "not",
+    "n't",
+    "never",
+    "wrong",
+    "bad",
+    "late",
+    "broken",
+    "missing",
+    "damaged",
+)
+
+
+def says_something_is_wrong(text: str | None) -> bool:
+    said = folded(text)
+    return any(word in said for word in WRONG_WORDS)
+
+
+def is_question(text: str | None) -> bool:
+    said = folded(text).strip()
+    return said.endswith(("?", "吗", "呢")) or any(w in said for w in QUESTION_WORDS)
+
+
+# -- ratings -------------------------------------------------------------------------------
+
+RATING_NUMBER = re.compile(r"^\s*([1-5])\s*(?:分|星|颗星|stars?|/\s*5|out of 5)?(?!\s*[a-z0-9])")
+RATING_WORDS: tuple[tuple[str, int], ...] = (
+    ("非常不满意", 1),
+    ("很不满意", 1),
+    ("太差", 1),
+    ("很差", 1),
+    ("极差", 1),
+    ("垃圾", 1),
+    ("不满意", 2),
+    ("差评", 2),
+    ("不太好", 2),
+    ("一般般", 3),
+    ("一般", 3),
+    ("还行", 3),
+    ("凑合", 3),
+    ("还可以", 4),
+    ("满意", 4),
+    ("不错", 4),
+    ("很好", 5),
+    ("非常满意", 5),
+    ("很满意", 5),
+    ("太棒", 5),
+    ("完美", 5),
+    ("好评", 5),
+    ("terrible", 1),
+    ("awful", 1),
+    ("horrible", 1),
+    ("very bad", 1),
+    ("bad", 2),
+    ("poor", 2),
+    ("not good", 2),
+    ("average", 3),
+    ("so-so", 3),
+    ("good", 4),
+    ("great", 5),
+    ("excellent", 5),
+    ("perfect", 5),
+    ("amazing", 5),
+)
+NUMBER_WORDS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+}
+
+
+def rating(text: str | None) -> int | None:
+    """A 1-5 rating typed as a number ("2", "2分", "4 stars"), stars (★★★), a number word
+    ("五星", "five stars") or a verdict (很满意, 太差了, excellent)."""
+    said = folded(text).strip()
+    if not said:
+        return None
+    stars = said.count("★") or said.count("⭐")
+    if 1 <= stars <= 5 and not said.strip("★⭐ "):
+        return stars
+    if match := RATING_NUMBER.match(said):
+        return int(match.group(1))
+    for word, value in NUMBER_WORDS.items():
+        if re.match(rf"^{word}\s*(?:分|星|颗星|stars?)", said):
+            return value
+    longest = sorted(RATING_WORDS, key=lambda pair: -len(pair[0]))
+    for word, value in longest:
+        if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", said):
+            return value
+    return None
 
 
 def birthday(text: str, entity: str | None, today: date) -> date | None:

@@ -125,10 +125,8 @@ def _refused(ctx: Context, refused: LedgerError) -> None:
     if not catalogue.has(ctx.lang, key):
         key = "redeem.refused.other"
     ctx.say(key, name=name, **_defaults(details))
-    if refused.code == "insufficient_points":
-        ctx.say(
-            "redeem.earn_more", ctx.button("intent.list_benefits", payloads.intent("list_benefits"))
-        )
+    more = "redeem.earn_more" if refused.code == "insufficient_points" else "redeem.see_others"
+    ctx.offer(more, "list_benefits")
 
 
 def _defaults(details: dict) -> dict:

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from core import catalogue, payloads
+from core.global_words import normalise
 from core.lockout import Rule
 from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
@@ -218,9 +219,10 @@ BIND = Form(
 )
 
 
-# -- registration: name -> phone -> birthday -> consent -> welcome ---------------------------
+# -- registration: privacy -> name -> phone -> birthday -> offers -> referrer -> welcome --------
 
 NAME_MAX = 40
+NO_REFERRER = {"没有", "无", "没", "不用", "跳过", "no", "none", "skip", "n/a", "nobody"}
 
 
 def register_begin(ctx: Context) -> str | None:
@@ -229,6 +231,27 @@ def register_begin(ctx: Context) -> str | None:
         return None
     if ctx.entity("then"):
         ctx.set_slot("then", ctx.entity("then"))
+    return "privacy"
+
+
+def ask_privacy(ctx: Context) -> None:
+    """Consent to keeping personal data comes before any is asked for, let alone kept."""
+    ctx.say(
+        "register.ask_privacy",
+        ctx.button("register.privacy_yes", payloads.answer("yes")),
+        ctx.button("register.privacy_no", payloads.answer("no")),
+    )
+
+
+def got_privacy(ctx: Context) -> str | Reask | None:
+    agreed = ctx.yes_no("register.privacy_yes", "register.privacy_no")
+    if agreed is None:
+        return ctx.reask("register.pick_privacy")
+    if not agreed:
+        ctx.outcome = "cancelled"
+        ctx.say("register.privacy_declined")
+        return None
+    ctx.set_slot("privacy", True)
     return "name"
 
 
@@ -238,10 +261,22 @@ def ask_name(ctx: Context) -> None:
 
 def got_name(ctx: Context) -> str | Reask:
     name = (ctx.text or "").strip()
+    for prefix in NAME_PREFIXES:
+        if name.lower().startswith(prefix):
+            name = name[len(prefix) :].strip(" ，,:：")
     if not name or len(name) > NAME_MAX or any(c.isdigit() for c in name):
         return ctx.reask("register.bad_name")
     ctx.set_slot("name", name)
     return "phone"
+
+
+NAME_PREFIXES = ("我叫", "我是", "叫我", "my name is", "i'm", "i am", "call me")
+
+
+def _gives_name(ctx: Context) -> bool:
+    """ "my name is Bob Lee" is a name, whatever else the NLU hears in it."""
+    said = (ctx.text or "").strip().lower()
+    return said.startswith(NAME_PREFIXES)
 
 
 def ask_phone(ctx: Context) -> None:
@@ -287,6 +322,26 @@ def got_consent(ctx: Context) -> str | Reask | None:
     consent = ctx.yes_no("register.consent_yes", "register.consent_no")
     if consent is None:
         return ctx.reask("register.pick_consent")
+    ctx.set_slot("marketing", consent)
+    return "referrer"
+
+
+def ask_referrer(ctx: Context) -> None:
+    ctx.say("register.ask_referrer", ctx.button("register.no_referrer", payloads.answer("no")))
+
+
+def got_referrer(ctx: Context) -> str | Reask | None:
+    typed = normalise(ctx.text or "")
+    if ctx.answer == "no" or typed in NO_REFERRER or ctx.typed("register.no_referrer"):
+        return _join(ctx, None)
+    number = answers.member_no(ctx.text or "", ctx.entity("member_no"))
+    referrer = members.by_number(ctx.session, number) if number else None
+    if referrer is None:
+        return ctx.reask("register.bad_referrer", heard=number is not None)
+    return _join(ctx, referrer.id)
+
+
+def _join(ctx: Context, referrer_id: int | None) -> str | None:
     member = members.open_membership(
         ctx.session,
         ctx.config,
@@ -295,7 +350,9 @@ def got_consent(ctx: Context) -> str | Reask | None:
             phone=ctx.slots["phone"],
             birthday=date.fromisoformat(ctx.slots["birthday"]),
             language=ctx.lang,
-            marketing_consent=consent,
+            marketing_consent=ctx.slots["marketing"],
+            privacy_consent=ctx.slots.get("privacy", False),
+            referrer_id=referrer_id,
         ),
         ctx.now,
         source=f"chat:{ctx.identity.channel}",
@@ -312,12 +369,14 @@ def got_consent(ctx: Context) -> str | Reask | None:
 
 REGISTER = Form(
     name="register",
-    intent="bind_account",
+    intent="register",
     begin=register_begin,
     states={
-        "name": State(ask_name, got_name),
+        "privacy": State(ask_privacy, got_privacy),
+        "name": State(ask_name, got_name, free_text=True, takes=_gives_name),
         "phone": State(ask_phone, got_phone),
         "birthday": State(ask_register_birthday, got_register_birthday),
         "consent": State(ask_consent, got_consent),
+        "referrer": State(ask_referrer, got_referrer),
     },
 )

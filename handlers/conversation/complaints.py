@@ -14,52 +14,84 @@ from handlers.conversation.forms import Form, State, confirmation
 from handlers.desk import tickets
 from storage.models import Ticket
 
-# A first message this long already is the description, not just "我要投诉".
-DESCRIPTION_MIN_HANZI = 12
-DESCRIPTION_MIN_WORDS = 8
 SUMMARY_CHARS = 80
 SKIP = "skip"
 # Typed instead of pressing "no order number".
-SKIP_WORDS = {"跳过", "无", "没有", "skip", "none", "no"}
+SKIP_WORDS = {
+    "跳过",
+    "无",
+    "没有",
+    "没有订单号",
+    "没订单号",
+    "skip",
+    "none",
+    "no",
+    "n/a",
+    "no order",
+}
+SAID_KEPT = 10  # what the member said in the form, kept for staff if it ends unfinished
+SLOTS = ("description", "category", "order_id")
 
 
 def _categories(ctx: Context) -> list[str]:
     return ctx.config.complaints.categories
 
 
-def _take_entities(ctx: Context) -> None:
-    category = ctx.entity("complaint_category")
-    if category in _categories(ctx) and "category" not in ctx.slots:
-        ctx.set_slot("category", category)
-    order = answers.order_id(ctx.text or "", ctx.entity("order_id"))
-    if order and "order_id" not in ctx.slots:
-        ctx.set_slot("order_id", order)
-
-
-def _describes(text: str) -> bool:
-    hanzi = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
-    return hanzi >= DESCRIPTION_MIN_HANZI or (
-        not hanzi and len(text.split()) >= DESCRIPTION_MIN_WORDS
+def _category(ctx: Context) -> str | None:
+    return answers.complaint_category(
+        ctx.text or "", _categories(ctx), ctx.entity("complaint_category")
     )
 
 
-def begin(ctx: Context) -> str | None:
-    _take_entities(ctx)
+def _order(ctx: Context) -> str | None:
+    pattern = ctx.config.complaints.order_id_pattern
+    return answers.order_id(ctx.text or "", pattern, ctx.entity("order_id"))
+
+
+def _heard(ctx: Context) -> None:
+    """Every message of the form is kept, so an unfinished complaint loses nothing."""
     text = (ctx.text or "").strip()
-    if text and ("category" in ctx.slots or _describes(text)):
-        ctx.set_slot("description", text)
+    if text:
+        ctx.set_slot("said", [*ctx.slots.get("said", []), text][-SAID_KEPT:])
+
+
+def _take(ctx: Context) -> None:
+    """Fill every slot still missing that this message gives."""
+    _heard(ctx)
+    if "category" not in ctx.slots and (category := _category(ctx)):
+        ctx.set_slot("category", category)
+    if "order_id" not in ctx.slots and (order := _order(ctx)):
+        ctx.set_slot("order_id", order)
+
+
+def describes(ctx: Context) -> bool:
+    """A description, not only "我要投诉" or another request: long enough, or it says
+    what went wrong ("积分没到账", not "兑换咖啡券" or "我还有多少积分")."""
+    text = (ctx.text or "").strip()
+    if answers.long_text(text):
+        return True
+    if answers.is_question(text):
+        return False
+    return _category(ctx) is not None and answers.says_something_is_wrong(text)
+
+
+def fill(ctx: Context) -> str:
+    """From the first message, and from any later one of the same intent."""
+    if ctx.state.step == "confirm" and _correct(ctx):
+        return "confirm"
+    _take(ctx)
+    text = (ctx.text or "").strip()
+    if text and describes(ctx):
+        before = ctx.slots.get("description")
+        ctx.set_slot("description", f"{before}\n{text}" if before else text)
     return _next(ctx)
 
 
 def _next(ctx: Context) -> str:
-    for slot, state in (
-        ("description", "description"),
-        ("category", "category"),
-        ("order_id", "order"),
-    ):
+    for slot, state in (("description", "description"), ("category", "category")):
         if slot not in ctx.slots:
             return state
-    return "confirm"
+    return "order" if "order_id" not in ctx.slots else "confirm"
 
 
 def ask_description(ctx: Context) -> None:
@@ -71,7 +103,7 @@ def got_description(ctx: Context) -> str | Reask:
     if len(text) < 2:
         return ctx.reask("complaint.too_short")
     ctx.set_slot("description", text)
-    _take_entities(ctx)
+    _take(ctx)
     return _next(ctx)
 
 
@@ -83,11 +115,9 @@ def ask_category(ctx: Context) -> None:
 
 
 def got_category(ctx: Context) -> str | Reask:
-    chosen = (
-        ctx.answer
-        or ctx.entity("complaint_category")
-        or next((c for c in _categories(ctx) if ctx.typed(f"complaint.category.{c}")), None)
-    )
+    typed = next((c for c in _categories(ctx) if ctx.typed(f"complaint.category.{c}")), None)
+    chosen = ctx.answer or typed or _category(ctx)
+    _take(ctx)
     if chosen not in _categories(ctx):
         return ctx.reask("complaint.pick_category")
     ctx.set_slot("category", chosen)
@@ -99,15 +129,14 @@ def ask_order(ctx: Context) -> None:
 
 
 def got_order(ctx: Context) -> str | Reask:
+    _take(ctx)
+    if "order_id" in ctx.slots:
+        return _next(ctx)
     skipped = normalise(ctx.text or "") in SKIP_WORDS or ctx.typed("complaint.no_order")
-    if ctx.answer == SKIP or skipped or ctx.intent_is("deny"):
+    if ctx.answer == SKIP or skipped or ctx.yes_no() is False:
         ctx.set_slot("order_id", "")
         return _next(ctx)
-    order = answers.order_id(ctx.text or "", ctx.entity("order_id"))
-    if order is None:
-        return ctx.reask("complaint.bad_order")
-    ctx.set_slot("order_id", order)
-    return _next(ctx)
+    return ctx.reask("complaint.bad_order")
 
 
 def ask_confirm(ctx: Context) -> None:
@@ -122,32 +151,80 @@ def ask_confirm(ctx: Context) -> None:
     )
 
 
+def got_confirm(ctx: Context) -> str | Reask | None:
+    """A typed category or order number corrects the summary, which is shown again;
+    otherwise yes files the complaint and no drops it."""
+    if ctx.pressed_yes is None and ctx.answer is None and _correct(ctx):
+        return "confirm"
+    return _file_confirmed(ctx)
+
+
+def _correct(ctx: Context) -> bool:
+    """A category named in words ("是服务态度的问题"), not the classifier's guess on any
+    reply, or another order number, replaces what was understood."""
+    _heard(ctx)
+    category = answers.complaint_category(ctx.text or "", _categories(ctx))
+    order = _order(ctx)
+    corrected = False
+    if category and category != ctx.slots["category"]:
+        ctx.set_slot("category", category)
+        corrected = True
+    if order and order != ctx.slots["order_id"]:
+        ctx.set_slot("order_id", order)
+        corrected = True
+    if corrected:
+        ctx.say("complaint.corrected")
+    return corrected
+
+
 @confirmation(dropped="complaint.dropped")
-def got_confirm(ctx: Context) -> str | None:
+def _file_confirmed(ctx: Context) -> str | None:
     ctx.confirmation_key()  # remembered as done: a second press says so, opens nothing
-    ticket = tickets.open_ticket(
-        ctx.session,
-        ctx.config,
-        kind="complaint",
-        category=ctx.slots["category"],
-        description=ctx.slots["description"],
-        order_id=ctx.slots["order_id"],
-        at=ctx.now,
-        member=ctx.member,
-        identity=ctx.identity,
-    )
+    ticket = _file(ctx, ctx.slots["category"], ctx.slots["description"])
     ctx.say("complaint.opened", number=ticket.number, due=ctx.when(ticket.first_response_due))
     if ticket.urgent:
         ctx.say("complaint.urgent")
     return None
 
 
+def _file(ctx: Context, category: str, description: str) -> Ticket:
+    return tickets.open_ticket(
+        ctx.session,
+        ctx.config,
+        kind="complaint",
+        category=category,
+        description=description,
+        order_id=ctx.slots.get("order_id"),
+        at=ctx.now,
+        member=ctx.member,
+        identity=ctx.identity,
+    )
+
+
+def give_up(ctx: Context) -> None:
+    """The re-ask limit: file the complaint with what is known, the rest marked for staff,
+    rather than drop what the member took the trouble to say."""
+    missing = [slot for slot in SLOTS if slot not in ctx.slots]
+    said = "\n".join(ctx.slots.get("said", []))
+    ticket = _file(ctx, ctx.slots.get("category", "other"), ctx.slots.get("description") or said)
+    tickets.mark_missing(ctx.session, ticket, missing, ctx.now)
+    ctx.outcome = "filed_incomplete"
+    ctx.say(
+        "complaint.filed_incomplete",
+        number=ticket.number,
+        due=ctx.when(ticket.first_response_due),
+        missing=ctx.t("list.separator").join(ctx.t(f"complaint.slot.{m}") for m in missing),
+    )
+
+
 COMPLAINT = Form(
     name="complaint",
     intent="file_complaint",
-    begin=begin,
+    begin=fill,
+    fill=fill,
+    give_up=give_up,
     states={
-        "description": State(ask_description, got_description),
+        "description": State(ask_description, got_description, free_text=True, takes=describes),
         "category": State(ask_category, got_category),
         "order": State(ask_order, got_order),
         "confirm": State(ask_confirm, got_confirm),

@@ -18,6 +18,7 @@ from core.config import Config
 from core.global_words import normalise
 from core.messages import Button, Reply
 from core.send_window import member_zone
+from handlers.conversation import answers
 from nlu.understanding import Understanding
 from storage.models import ChatIdentity, ConversationState, Member
 
@@ -31,6 +32,7 @@ class Reask:
 
     hint: str | None = None
     fields: dict = field(default_factory=dict)
+    heard: bool = False  # the right kind of answer, just not a usable one: no digression
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Context:
     outcome: str = "answered"
     handler: str | None = None
     follow_up: str | None = None  # an intent to run once this one is done (after binding)
+    offered: str | None = None  # the intent a typed yes to the last question runs
 
     # -- speaking ----------------------------------------------------------------------
 
@@ -73,6 +76,12 @@ class Context:
         if self.member is None:
             raise RuntimeError(f"handler {self.handler!r} needs a bound member, the chat has none")
         return self.member
+
+    def offer(self, key: str, intent: str, **fields) -> None:
+        """A "Do you want ...?" question: its button runs `intent`, and so does a typed
+        yes to it (bot/dispatch.py keeps the offer open for the next message)."""
+        self.say(key, self.button(f"intent.{intent}", payloads.intent(intent)), **fields)
+        self.offered = intent
 
     # -- reading the message -----------------------------------------------------------
 
@@ -143,6 +152,9 @@ class Context:
             return self.answer == "yes"
         if self.typed(yes) or self.typed(no):
             return self.typed(yes)
+        word = answers.yes_or_no(self.text)
+        if word is not None:
+            return word
         if self.intent_is("affirm"):
             return True
         if self.intent_is("deny", "cancel"):
@@ -157,5 +169,5 @@ class Context:
         self.state.confirmed = done[:REMEMBERED_CONFIRMATIONS]
         return f"chat:{self.identity.id}:{ident}"
 
-    def reask(self, hint: str | None = None, **fields) -> Reask:
-        return Reask(hint, fields)
+    def reask(self, hint: str | None = None, heard: bool = False, **fields) -> Reask:
+        return Reask(hint, fields, heard)

@@ -5,7 +5,13 @@ question, `answer` reads the member's reply and returns the next state's name, N
 when the form is done, or a Reask when the reply cannot be used. `begin` fills slots
 from the first message and picks the first state, so "兑换两张咖啡券" goes straight to
 the confirmation. The dialogue engine (bot/dispatch.py) runs the table: re-asks, the
-re-ask limit, global words and digressions live there, once, for every form."""
+re-ask limit, global words and digressions live there, once, for every form.
+
+A form may also say how to `fill` its slots from a later message of its own intent
+("我要投诉" again, with the order number this time: fill, do not restart) and what to
+`give_up` with at the re-ask limit (a complaint is filed with what is known). A state
+whose answer is free text (`free_text`) would take anything, so a message the NLU
+confidently reads as another request is a digression there unless the state `takes` it."""
 
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ Answer = Callable[[Context], "str | None | Reask"]
 class State:
     ask: Callable[[Context], None]
     answer: Answer
+    free_text: bool = False
+    takes: Callable[[Context], bool] | None = None  # a free-text answer despite the NLU
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,8 @@ class Form:
     intent: str  # reported as the intent of answers given inside the form
     begin: Callable[[Context], str | None]
     states: dict[str, State]
+    fill: Callable[[Context], str | None] | None = None
+    give_up: Callable[[Context], None] | None = None
 
     def __post_init__(self):
         if len(self.name) > 40:

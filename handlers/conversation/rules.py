@@ -1,38 +1,123 @@
-"""How the programme works, answered from config.yml: change the file, the answer follows."""
+"""How the programme works, answered from config.yml: change the file, the answer follows.
+
+A question about one rule (points expiry, the birthday gift, tiers, renewal, referral,
+earning) gets that rule's short answer; anything else gets the summary."""
 
 from __future__ import annotations
 
 from core.membership import renewal_promise
+from handlers.conversation import answers
 from handlers.conversation.context import Context
+
+# Topic -> words that ask about it (Simplified Chinese after folding, or English), in the
+# order they are tried: "会员到期怎么续" is renewal before it is expiry.
+TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("referral", ("推荐", "邀请", "介绍朋友", "refer", "invite")),
+    ("birthday", ("生日", "birthday")),
+    (
+        "renewal",
+        (
+            "续",
+            "会员到期",
+            "会员有效期",
+            "会员过期",
+            "renew",
+            "membership expire",
+            "membership valid",
+            "membership last",
+        ),
+    ),
+    (
+        "expiry",
+        ("过期", "清零", "有效期", "失效", "expire", "expiry", "valid", "lose my points", "last"),
+    ),
+    (
+        "tiers",
+        (
+            "等级",
+            "升级",
+            "降级",
+            "保级",
+            "银卡",
+            "金卡",
+            "铂金",
+            "钻石",
+            "tier",
+            "level",
+            "upgrade",
+            "downgrade",
+            "gold",
+            "platinum",
+            "diamond",
+        ),
+    ),
+    (
+        "earning",
+        ("怎么赚", "怎么算", "怎么获得", "每消费", "一块钱", "earn", "per yuan", "calculated"),
+    ),
+)
+
+
+def topic(text: str | None) -> str | None:
+    said = answers.folded(text)
+    return next((name for name, words in TOPICS if any(w in said for w in words)), None)
 
 
 def ask_rules(ctx: Context) -> None:
+    chosen = topic(ctx.text)
+    if chosen is None:
+        summary(ctx)
+        return
+    ctx.handler = f"rules.{chosen}"
+    points, lang = ctx.config.points, ctx.lang
+    if chosen == "expiry":
+        ctx.say("rules.answer", text=_expiry(ctx))
+    elif chosen == "birthday":
+        ctx.say("rules.birthday", points=points.birthday_gift)
+    elif chosen == "tiers":
+        ctx.say("rules.tiers", tiers=_tiers(ctx))
+    elif chosen == "renewal":
+        ctx.say(
+            "rules.renewal",
+            term=ctx.config.membership.term_months,
+            renewal=renewal_promise(ctx.config, lang),
+        )
+    elif chosen == "referral":
+        ctx.say("rules.referral", multiple=points.referral_multiplier)
+    else:
+        ctx.say("rules.earning", per_yuan=points.per_yuan)
+
+
+def summary(ctx: Context) -> None:
     config, lang = ctx.config, ctx.lang
-    tiers = "\n".join(
+    points = config.points
+    ctx.say(
+        "rules.summary",
+        per_yuan=points.per_yuan,
+        expiry=_expiry(ctx),
+        welcome=points.welcome_bonus,
+        birthday=points.birthday_gift,
+        referral=points.referral_multiplier,
+        tiers=_tiers(ctx),
+        validity=config.benefits.voucher_validity_days,
+        term=config.membership.term_months,
+        renewal=renewal_promise(config, lang),
+    )
+
+
+def _expiry(ctx: Context) -> str:
+    months = ctx.config.points.expiry_months
+    return ctx.t("rules.expiry", months=months) if months else ctx.t("rules.no_expiry")
+
+
+def _tiers(ctx: Context) -> str:
+    return "\n".join(
         ctx.t(
             "rules.tier_line",
-            tier=t.label.get(lang),
+            tier=t.label.get(ctx.lang),
             threshold=t.threshold,
             multiplier=t.multiplier,
             vip=ctx.t("rules.vip") if t.vip else "",
         )
-        for t in config.tiers
-    )
-    points = config.points
-    expiry = (
-        ctx.t("rules.expiry", months=points.expiry_months)
-        if points.expiry_months
-        else ctx.t("rules.no_expiry")
-    )
-    ctx.say(
-        "rules.summary",
-        per_yuan=points.per_yuan,
-        expiry=expiry,
-        welcome=points.welcome_bonus,
-        birthday=points.birthday_gift,
-        referral=points.referral_multiplier,
-        tiers=tiers,
-        validity=config.benefits.voucher_validity_days,
-        term=config.membership.term_months,
-        renewal=renewal_promise(config, lang),
+        for t in ctx.config.tiers
     )

@@ -4,6 +4,7 @@ Flow diagram: handlers/conversation/vouchers.md."""
 from __future__ import annotations
 
 from core import payloads
+from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State, confirmation
 from handlers.desk import member_views as views
@@ -37,6 +38,15 @@ def my_vouchers(ctx: Context) -> None:
     ctx.say("vouchers.list", *buttons, count=len(held), lines=lines)
 
 
+EXTENSION_WORDS = ("延期", "延长", "续期", "推迟", "extend", "extension", "more time")
+
+
+def asks_extension(text: str | None) -> bool:
+    """ "can i extend my free shipping voucher" read as "my vouchers" is a request."""
+    said = answers.folded(text)
+    return any(word in said for word in EXTENSION_WORDS)
+
+
 def _extendable(ctx: Context) -> list[Voucher]:
     return [
         v
@@ -53,14 +63,34 @@ def _chosen(ctx: Context, ident: str | None) -> Voucher | None:
 
 
 def begin(ctx: Context) -> str | None:
+    """ "我想把咖啡券延期": the voucher named by code or benefit; asked when unclear."""
     candidates = _extendable(ctx)
     if not candidates:
         ctx.say("vouchers.nothing_to_extend")
         return None
-    if len(candidates) == 1:
-        ctx.set_slot("voucher", str(candidates[0].id))
+    named = _named(ctx, candidates)
+    if len(named) == 1 or len(candidates) == 1:
+        ctx.set_slot("voucher", str((named or candidates)[0].id))
         return "confirm"
     return "voucher"
+
+
+def _named(ctx: Context, candidates: list[Voucher]) -> list[Voucher]:
+    """The vouchers the message names: by code first, else by the benefit (the NLU's
+    entity, or its name typed in either language)."""
+    typed = (ctx.text or "").upper()
+    by_code = [v for v in candidates if typed and v.code in typed]
+    if by_code:
+        return by_code
+    wanted = ctx.entity("benefit")
+    lowered = answers.folded(ctx.text)
+    named = []
+    for voucher in candidates:
+        benefit = ctx.session.get_one(Benefit, voucher.benefit_id)
+        names = (benefit.name_zh.lower(), benefit.name_en.lower())
+        if benefit.code == wanted or any(n and n in lowered for n in names):
+            named.append(voucher)
+    return named
 
 
 def ask_voucher(ctx: Context) -> None:
@@ -76,10 +106,8 @@ def ask_voucher(ctx: Context) -> None:
 
 
 def got_voucher(ctx: Context) -> str | Reask:
-    typed = (ctx.text or "").upper()
-    ident = ctx.answer or next(
-        (str(v.id) for v in _extendable(ctx) if typed and v.code in typed), None
-    )
+    named = _named(ctx, _extendable(ctx))
+    ident = ctx.answer or (str(named[0].id) if len(named) == 1 else None)
     if _chosen(ctx, ident) is None:
         return ctx.reask("vouchers.pick")
     ctx.set_slot("voucher", ident)
@@ -127,7 +155,7 @@ def got_confirm(ctx: Context) -> str | None:
 
 EXTEND = Form(
     name="extend_voucher",
-    intent="my_vouchers",
+    intent="extend_voucher",
     begin=begin,
     states={
         "voucher": State(ask_voucher, got_voucher),

@@ -3,6 +3,7 @@ the category, resolve (the bot takes the conversation back and asks for a rating
 reopen, and the member's rating (1 or 2 reopens and tells a supervisor).
 
     new -> assigned -> in_progress <-> waiting_member -> resolved -> closed
+    (a staff reply makes the ticket wait for the member; the member's answer moves it back)
     (any open status may go straight to resolved or closed; reopen from resolved/closed)
 
 Every change is a TicketEvent with its actor. Opening a ticket is the conversation's
@@ -247,8 +248,12 @@ def reply(
         if ticket.assignee_id is None:
             me = by_username(session, actor.username)
             ticket.assignee_id = me.id if me else None
-        if ticket.status in ("new", "assigned", "waiting_member"):
-            ticket.status = "in_progress"
+        # A reply is a question or an answer for the member: the ticket waits for them
+        # until they write back (handlers/conversation/ticket_talk.py) or staff move it on.
+        if ticket.status != "waiting_member":
+            before, ticket.status = ticket.status, "waiting_member"
+            _event(session, ticket, "status", actor.username, at, before=before, to=ticket.status)
+        ticket.member_wrote_at = None
         event = _event(session, ticket, "reply", actor.username, at, body=message)
         lang = _language(session, ticket, config)
         ticket_id, key = ticket.id, f"ticket:{ticket.id}:reply:{event.id}"
@@ -316,7 +321,13 @@ def reopen(
 
 
 def record_rating(
-    session: Session, config: Config, ref: str, rating: int, at: datetime, actor: str = "member"
+    session: Session,
+    config: Config,
+    ref: str,
+    rating: int,
+    at: datetime,
+    actor: str = "member",
+    comment: str | None = None,
 ) -> Rated:
     """The member's rating in the caller's transaction: 3 to 5 closes the ticket; 1 or 2
     reopens it, escalates it to a supervisor and alerts the staff group."""
@@ -326,7 +337,7 @@ def record_rating(
     if ticket.status != "resolved":
         return Rated(ticket.number, ticket.rating or rating, reopened=False, already=True)
     ticket.rating = rating
-    _event(session, ticket, "rated", actor, at, rating=rating)
+    _event(session, ticket, "rated", actor, at, body=comment, rating=rating)
     if rating > LOW_RATING:
         ticket.status = "closed"
         _event(session, ticket, "status", "system", at, before="resolved", to="closed")

@@ -74,9 +74,10 @@ class Row(TicketSummary):
     """A ticket in the workbench's queue: the summary, and whether its deadline is near."""
 
     near: bool
+    member_wrote: bool = False  # the member wrote since the last staff reply
 
     def summary(self) -> TicketSummary:
-        return TicketSummary.model_validate(self.model_dump(exclude={"near"}))
+        return TicketSummary.model_validate(self.model_dump(exclude={"near", "member_wrote"}))
 
 
 class HistoryEvent(BaseModel):
@@ -268,6 +269,7 @@ def _row(ticket: Ticket, member_no, name, tier, assignee, at: datetime, warn) ->
         next_deadline_at=due[1] if due else None,
         late=bool(due and due[1] <= at),
         near=bool(due and at < due[1] <= at + warn),
+        member_wrote=ticket.member_wrote_at is not None,
     )
 
 

@@ -140,17 +140,61 @@ def record_member_message(
     session: Session, state: ConversationState, text: str, at: datetime
 ) -> None:
     """While staff own the conversation, what the member says lands on the ticket."""
+    add_member_message(session, session.get_one(Ticket, state.ticket_id), text, at)
+
+
+def add_member_message(session: Session, ticket: Ticket, text: str, at: datetime) -> None:
+    """The member wrote on their ticket: an event staff see, the queue's marker, and a
+    ticket that was waiting for the member is back in progress."""
     session.add(
         TicketEvent(
-            ticket_id=state.ticket_id,
-            kind="member_message",
-            actor="member",
-            body=text,
-            created_at=at,
+            ticket_id=ticket.id, kind="member_message", actor="member", body=text, created_at=at
         )
     )
-    ticket = session.get_one(Ticket, state.ticket_id)
+    if ticket.status == "waiting_member":
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                kind="status",
+                actor="member",
+                data={"before": "waiting_member", "to": "in_progress"},
+                created_at=at,
+            )
+        )
+        ticket.status = "in_progress"
+    ticket.member_wrote_at = ticket.member_wrote_at or at
     ticket.updated_at = at
+
+
+def mark_missing(session: Session, ticket: Ticket, missing: list[str], at: datetime) -> None:
+    """Filed before the member gave everything: staff see what to ask for."""
+    if missing:
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                kind="incomplete",
+                actor="bot",
+                data={"missing": missing},
+                created_at=at,
+            )
+        )
+
+
+def talking(session: Session, member: Member | None, identity: ChatIdentity) -> list[Ticket]:
+    """The chat's tickets that expect something from the member, newest first: an answer
+    to staff (waiting_member, or still being answered since the member wrote) or a rating
+    (resolved, not rated yet)."""
+    mine = Ticket.identity_id == identity.id
+    if member is not None:
+        mine = mine | (Ticket.member_id == member.id)
+    expecting = (
+        (Ticket.status == "waiting_member")
+        | ((Ticket.status == "resolved") & Ticket.rating.is_(None))
+        | (Ticket.member_wrote_at.is_not(None) & Ticket.status.in_(ticket_rules.OPEN_STATUSES))
+    )
+    return list(
+        session.scalars(select(Ticket).where(mine, expecting).order_by(Ticket.id.desc()).limit(5))
+    )
 
 
 def member_left(session: Session, state: ConversationState, at: datetime) -> None:

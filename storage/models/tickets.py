@@ -15,6 +15,7 @@ class Ticket(Base):
         Index("ix_tickets_queue", "status", "priority", "first_response_due"),
         Index("ix_tickets_created", "created_at"),
         Index("ix_tickets_assignee", "assignee_id", "status"),
+        Index("ix_tickets_identity", "identity_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,6 +46,8 @@ class Ticket(Base):
     rating: Mapped[int | None]
     # The voucher a member asked to extend (kind request): staff extend it from the ticket.
     voucher_id: Mapped[int | None] = mapped_column(ForeignKey("vouchers.id"))
+    # The member wrote on the ticket since the last staff reply: the queue shows a marker.
+    member_wrote_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -2,7 +2,13 @@
 
 A step sends one message (say, press, payload, again) and states what the turn must
 look like; `check` looks in the database; `restart` builds a new engine on the same
-database, as a process restart would."""
+database, as a process restart would. Staff act on the member's latest ticket with
+`staff_replies: TEXT` (the ticket then waits for the member) and `staff_resolves_ticket`
+(the member is asked for a rating); `staff_resolves` only hands the chat back.
+
+The messages go straight to the engine (the console) unless a `transport` is given:
+tests/channels/test_conversation_scripts.py plays the same scripts through the
+Telegram and WeChat channels against the fake platforms."""
 
 from __future__ import annotations
 
@@ -14,19 +20,34 @@ from sqlalchemy import func, select
 from bot.engine import Engine
 from core.messages import Inbound, Turn
 from handlers.desk import member_views as views
+from handlers.desk import ticket_lifecycle as lifecycle
 from handlers.desk import tickets
 from storage.models import (
     ChatIdentity,
+    ConsentEvent,
     ConversationState,
     Member,
     MessageLog,
+    OutboundMessage,
     Redemption,
     Ticket,
     TicketEvent,
     Voucher,
 )
 
-ACTIONS = ("say", "press", "payload", "again", "restart", "staff_resolves", "wait_minutes", "check")
+ACTIONS = (
+    "say",
+    "press",
+    "payload",
+    "again",
+    "restart",
+    "staff_resolves",
+    "staff_replies",
+    "staff_resolves_ticket",
+    "wait_minutes",
+    "check",
+)
+AGENT = lifecycle.Actor("amy", "agent")
 
 
 class ScriptError(AssertionError):
@@ -34,10 +55,15 @@ class ScriptError(AssertionError):
 
 
 class Script:
-    def __init__(self, database, config, parser, user: str, at: datetime, channel="console"):
+    def __init__(
+        self, database, config, parser, user: str, at: datetime, channel="console", transport=None
+    ):
         self.database, self.config, self.parser = database, config, parser
         self.user, self.channel, self.at = user, channel, at
         self.engine = self._engine()
+        self.external = lambda user: user  # the chat's id on the platform
+        self.transport = transport
+        self.senders: dict = transport.senders if transport else {}
         self.turn: Turn | None = None
         self.last_payload: str | None = None
 
@@ -72,9 +98,26 @@ class Script:
             self.at += timedelta(minutes=step["wait_minutes"])
         if step.get("staff_resolves"):
             self._staff_resolves(user)
+        if "staff_replies" in step:
+            number = self._latest_number(user)
+            lifecycle.reply(
+                self.database,
+                self.config,
+                self.senders,
+                number,
+                step["staff_replies"],
+                AGENT,
+                self.at,
+            )
+        if step.get("staff_resolves_ticket"):
+            number = self._latest_number(user)
+            lifecycle.resolve(self.database, self.config, self.senders, number, AGENT, self.at)
         message = self._message(step, user, where)
         if message is not None:
-            self.turn = self.engine.handle(message)
+            if self.transport is not None:
+                self.turn = self.transport.handle(self, message)
+            else:
+                self.turn = self.engine.handle(message)
             if self.turn.outcome == "error":
                 raise ScriptError(f"{where}: the engine failed (see the log)")
             said = "\n".join(r.text for r in self.turn.replies)
@@ -86,7 +129,7 @@ class Script:
 
     def _message(self, step: dict, user: str, where: str) -> Inbound | None:
         if "say" in step:
-            return Inbound(self.channel, user, text=str(step["say"]))
+            return Inbound(self.channel, self.external(user), text=str(step["say"]))
         if "payload" in step:
             self.last_payload = step["payload"]
         elif "press" in step:
@@ -95,7 +138,11 @@ class Script:
             return None
         if self.last_payload is None:
             raise ScriptError(f"{where}: nothing was pressed before")
-        return Inbound(self.channel, user, button=self.last_payload)
+        return Inbound(self.channel, self.external(user), button=self.last_payload)
+
+    def _latest_number(self, user: str) -> str:
+        with self.database.unit_of_work(write=False) as session:
+            return self._latest_ticket(session, user).number
 
     def _button(self, title: str, where: str) -> str:
         buttons = [b for r in (self.turn.replies if self.turn else []) for b in r.buttons]
@@ -116,7 +163,8 @@ class Script:
     def _identity(self, session, user: str) -> ChatIdentity:
         return session.scalar(
             select(ChatIdentity).where(
-                ChatIdentity.channel == self.channel, ChatIdentity.external_id == user
+                ChatIdentity.channel == self.channel,
+                ChatIdentity.external_id == self.external(user),
             )
         )
 
@@ -139,6 +187,8 @@ class Script:
             identity = self._identity(session, user)
             member = identity.member if identity else None
             found = CHECKS[name](self, session, identity, member, user)
+        if name == "outbox_says":  # a part of any message sent to the member outside a turn
+            found = wanted if any(wanted in text for text in found) else found
         if isinstance(wanted, dict) and isinstance(found, dict):
             found = {k: found.get(k) for k in wanted}
         if found != wanted:
@@ -217,7 +267,44 @@ def _ticket(script, session, identity, member, user):
         "status": ticket.status,
         "order_id": ticket.order_id,
         "description": ticket.description,
+        "rating": ticket.rating,
+        "member_wrote": ticket.member_wrote_at is not None,
     }
+
+
+def _member_messages(script, session, identity, member, user):
+    ticket = script._latest_ticket(session, user)
+    return list(
+        session.scalars(
+            select(TicketEvent.body)
+            .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "member_message")
+            .order_by(TicketEvent.id)
+        )
+    )
+
+
+def _missing(script, session, identity, member, user):
+    ticket = script._latest_ticket(session, user)
+    event = session.scalar(
+        select(TicketEvent).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "incomplete"
+        )
+    )
+    return event.data["missing"] if event else []
+
+
+def _referrer(script, session, identity, member, user):
+    referrer = session.get(Member, member.referrer_id) if member.referrer_id else None
+    return referrer.member_no if referrer else None
+
+
+def _consents(script, session, identity, member, user):
+    rows = session.scalars(
+        select(ConsentEvent.kind)
+        .where(ConsentEvent.member_id == member.id, ConsentEvent.granted.is_(True))
+        .order_by(ConsentEvent.kind)
+    )
+    return sorted(set(rows))
 
 
 def _ticket_events(script, session, identity, member, user):
@@ -255,6 +342,13 @@ CHECKS = {
     "tickets": lambda s, session, i, m, u: _count(session, Ticket, Ticket.identity_id == i.id),
     "ticket": _ticket,
     "ticket_events": _ticket_events,
+    "member_messages": _member_messages,
+    "outbox_says": lambda s, session, i, m, u: list(
+        session.scalars(select(OutboundMessage.text).where(OutboundMessage.member_id == m.id))
+    ),
+    "missing": _missing,
+    "referrer": _referrer,
+    "consents": _consents,
     "outcomes": _outcomes,
     "owner": lambda s, session, i, m, u: s._state(session, u).owner,
     "flow": lambda s, session, i, m, u: s._state(session, u).flow,

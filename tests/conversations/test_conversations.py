@@ -1,7 +1,9 @@
 """Every conversation script, through the real engine, the real NLU and a real database.
 
 Each case in tests/conversations/*.yml is one test, named by its `name`; cases that
-list `databases: [sqlite, postgres]` run on both."""
+list `databases: [sqlite, postgres]` run on both. Cases that list `channels` run here
+when the list has `console`; tests/channels/test_conversation_scripts.py plays them
+through Telegram and WeChat."""
 
 from __future__ import annotations
 
@@ -16,14 +18,19 @@ from tests.conversations.script import Script
 HERE = Path(__file__).parent
 
 
-def _cases():
+def cases(channel: str):
+    """(file stem, case) for every script case that runs on `channel`."""
     for path in sorted(HERE.glob("*.yml")):
         for case in yaml.safe_load(path.read_text(encoding="utf-8")):
-            for kind in case.get("databases", ["sqlite"]):
-                marks = [pytest.mark.postgres] if kind == "postgres" else []
-                yield pytest.param(
-                    case, kind, id=f"{path.stem}: {case['name']} [{kind}]", marks=marks
-                )
+            if channel in case.get("channels", ["console"]):
+                yield path.stem, case
+
+
+def _cases():
+    for stem, case in cases("console"):
+        for kind in case.get("databases", ["sqlite"]):
+            marks = [pytest.mark.postgres] if kind == "postgres" else []
+            yield pytest.param(case, kind, id=f"{stem}: {case['name']} [{kind}]", marks=marks)
 
 
 @pytest.mark.parametrize(("case", "kind"), list(_cases()))

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core import payloads, ticket_rules
+from core.config import DEFAULT_ORDER_ID_PATTERN
 from core.global_words import global_word
 from core.language import guess
 from handlers.conversation import answers
@@ -42,9 +43,107 @@ def test_phone_numbers_member_numbers_and_order_numbers_are_told_apart():
     assert answers.phone("138 0000 0002") == "13800000002"
     assert answers.phone("12345") is None
     assert answers.member_no("my number is m000003") == "M000003"
-    assert answers.order_id("order 123456789012, please") == "123456789012"
-    assert answers.order_id("1234") is None
-    assert answers.order_id("123456789012345678901") is None
+    assert answers.order_id("order 123456789012, please", ORDERS) == "123456789012"
+    assert answers.order_id("1234", ORDERS) is None
+    assert answers.order_id("123456789012345678901", ORDERS) is None
+
+
+ORDERS = DEFAULT_ORDER_ID_PATTERN
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("我要投诉，快递一个星期都没到，订单号A20261101", "A20261101"),
+        ("4500123456", "4500123456"),
+        ("訂單號是so-2026-88123", "SO-2026-88123"),
+        ("淘宝订单 3421987766554433221", "3421987766554433221"),
+        ("my order is SO-2026-88123 thanks", "SO-2026-88123"),
+        ("13800000001", None),  # a phone number
+        ("20261101", None),  # a date
+        ("2026-11-01", None),
+        ("M000001", None),  # a member number
+        ("T000001", None),  # a ticket number
+        ("iPhone15 坏了", None),
+    ],
+)
+def test_an_order_number_is_read_in_any_shops_format_and_never_as_a_date(typed, expected):
+    assert answers.order_id(typed, ORDERS) == expected
+
+
+def test_an_order_number_is_never_read_as_a_birthday():
+    assert answers.birthday("A20261101", None, TODAY) is None
+
+
+def test_another_shops_order_format_is_a_matter_of_configuration():
+    assert answers.order_id("order JD#8812", r"JD#\d{4}") == "JD#8812"
+
+
+CATEGORIES = [
+    "delivery_delay",
+    "product_quality",
+    "service_attitude",
+    "points_benefits",
+    "billing_refund",
+    "other",
+]
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("快递的问题", "delivery_delay"),
+        ("物流太慢了一个星期都没到", "delivery_delay"),
+        ("質量太差", "product_quality"),
+        ("the staff was rude to me", "service_attitude"),
+        ("积分没到账", "points_benefits"),
+        ("多扣了我的钱，要退款", "billing_refund"),
+        ("别的问题", "other"),
+        ("嗯", None),
+    ],
+)
+def test_a_typed_answer_that_names_or_describes_a_category_is_read(typed, expected):
+    assert answers.complaint_category(typed, CATEGORIES) == expected
+
+
+def test_the_nlu_category_wins_when_it_gives_one():
+    assert answers.complaint_category("whatever", CATEGORIES, "billing_refund") == "billing_refund"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("2分，还是没解决", 2),
+        ("5", 5),
+        ("4 stars", 4),
+        ("★★★", 3),
+        ("五星好评", 5),
+        ("很满意", 5),
+        ("太差了", 1),
+        ("還不錯", 4),
+        ("Terrible service", 1),
+        ("excellent!", 5),
+        ("12", None),
+        ("2 weeks late", None),
+        ("兑换2张咖啡券", None),
+    ],
+)
+def test_a_typed_rating_is_read_from_numbers_stars_and_words(typed, expected):
+    assert answers.rating(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("yes", True), ("好的", True), ("Sure!", True), ("不用了", False), ("No thanks", False)],
+)
+def test_a_typed_yes_or_no_is_read(typed, expected):
+    assert answers.yes_or_no(typed) is expected
+
+
+def test_a_question_is_told_from_a_statement():
+    assert answers.is_question("我还有多少积分")
+    assert answers.is_question("what do I get on my birthday")
+    assert not answers.is_question("快递一个星期都没到")
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ def test_a_reply_reaches_the_member_through_their_channel_and_stops_the_response
     assert message.kind == "ticket_update"
     ticket = _ticket(desk, number)
     assert ticket.first_responded_at == answered_at
-    assert ticket.status == "in_progress"
+    assert ticket.status == "waiting_member"  # the reply waits for the member's answer
     with desk.unit_of_work(write=False) as session:
         amy = session.scalar(select(StaffUser.id).where(StaffUser.username == "amy"))
         outbox = session.execute(
@@ -211,6 +211,7 @@ def test_every_change_is_an_event_with_its_actor(desk, config, senders):
         ("opened", "member"),
         ("transcript", "bot"),
         ("assigned", "sam"),
+        ("status", "amy"),  # a reply makes the ticket wait for the member
         ("reply", "amy"),
         ("note", "amy"),
         ("resolved", "amy"),

@@ -1,0 +1,91 @@
+"""What a message inside a form is, when it is not simply the answer to the step.
+
+    fill    the form's own intent again ("我要投诉，订单号A20261101" mid-complaint): its
+            slots are filled, the form goes on where it was, nothing restarts
+    aside   a question (balance, rules, vouchers...): answered, then the form resumes
+            with "回到您的投诉：…"
+    switch  another task: the member is asked whether to drop the open form for it
+    restart a person asked for, or a form that cannot take a second request
+
+Before the step reads the message, only a message the step would wrongly swallow is
+a digression: anything the NLU confidently reads as another request at a free-text
+step (the description, a name) unless the step `takes` it, and a question elsewhere.
+After the step could not use the message, any confident other request is one."""
+
+from __future__ import annotations
+
+from bot.router import ROUTES
+from handlers.conversation import answers
+from handlers.conversation.context import Context
+from handlers.conversation.forms import Form, State
+from nlu.understanding import FALLBACK, Understanding
+
+OFFER = "offer"  # the flow of an open "Do you want ...?" question
+SWITCH = "_switch"  # the slot holding the request waiting for "drop the form?"
+
+# Intents that, said inside a form, are not a change of subject.
+# "help" too: the menu word itself is global, and "不知道" is a wrong answer, not a request.
+NOT_DIGRESSIONS = {
+    "affirm",
+    "deny",
+    "greet",
+    "thanks",
+    "goodbye",
+    "out_of_scope",
+    "help",
+    "rate_service",
+    FALLBACK,
+}
+# Questions answered on the spot; the form then resumes.
+QUESTIONS = {
+    "check_points",
+    "points_history",
+    "tier_info",
+    "list_benefits",
+    "my_vouchers",
+    "membership_status",
+    "ask_rules",
+    "ticket_status",
+}
+RESTARTS = {"human_handoff", "cancel", "set_language"}
+
+
+def kind(ctx: Context, form: Form, current: State, before: bool) -> str | None:
+    understood, text = ctx.understood, ctx.text or ""
+    if ctx.answer is not None or ctx.pressed_yes is not None or ctx.payload is not None:
+        return None
+    if not any(c.isalpha() for c in text):
+        return None  # digits alone are an answer, however the NLU reads them
+    if (
+        understood.intent not in ROUTES
+        or understood.intent in NOT_DIGRESSIONS
+        or not understood.confident(ctx.config.nlu.fallback_threshold)
+    ):
+        return None
+    if understood.intent == form.intent:
+        if form.fill is not None:
+            return "fill"
+        # Starting over without anything new would only dodge the re-ask limit.
+        return None if before or not understood.entities else "restart"
+    if before:
+        swallowed = current.free_text and not (current.takes and current.takes(ctx))
+        if not (swallowed or answers.is_question(text)):
+            return None
+    if understood.intent in RESTARTS:
+        return "restart"
+    needs_binding = ROUTES[understood.intent].needs_member and ctx.member is None
+    return "aside" if understood.intent in QUESTIONS and not needs_binding else "switch"
+
+
+def pending(ctx: Context) -> dict:
+    """The request waiting for the answer to "drop the form?", as it was understood."""
+    understood = ctx.understood
+    return {
+        "intent": understood.intent,
+        "entities": {name: values[0] for name, values in understood.entities.items()},
+        "text": ctx.text,
+    }
+
+
+def understood(pending: dict) -> Understanding:
+    return Understanding.pressed(pending["intent"], pending["entities"])
