@@ -11,8 +11,8 @@ from nlu.model import NluModel
 from nlu.parser import EmbeddedParser
 from nlu.training import train_model
 from nlu.training_data import load_training_data
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "nlu" / "data"
 HERE = Path(__file__).resolve().parent
 

@@ -14,8 +14,7 @@ from click.testing import CliRunner
 
 import app.cli.nlu  # noqa: F401  (registers the `nlu` group)
 from app.cli import cli
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 
 def memberbot(*args: str, cwd: Path) -> subprocess.CompletedProcess:

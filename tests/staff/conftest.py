@@ -18,7 +18,7 @@ import staff
 from app.channels.setup import Channels
 from app.composition import App
 from app.web import create_app
-from tests.tickets.conftest import NOW, PASSWORD, RecordingSender, seed_desk
+from tests.handlers.desk.conftest import NOW, PASSWORD, RecordingSender, seed_desk
 
 for name in ("NO_PROXY", "no_proxy"):
     os.environ[name] = "127.0.0.1,localhost"

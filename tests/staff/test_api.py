@@ -6,7 +6,7 @@ import pytest
 
 from handlers.desk import staff_accounts
 from handlers.desk import ticket_lifecycle as lifecycle
-from tests.tickets.conftest import AMY, NOW, open_ticket
+from tests.handlers.desk.conftest import AMY, NOW, open_ticket
 
 
 @pytest.fixture

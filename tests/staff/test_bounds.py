@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from handlers.desk import staff_accounts
+from tests.handlers.desk.conftest import NOW
 from tests.staff.conftest import sign_in
-from tests.tickets.conftest import NOW
 
 
 @pytest.fixture

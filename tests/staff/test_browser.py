@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.handlers.desk.conftest import NOW, PASSWORD, TELEGRAM_CHAT, open_ticket, seed_desk
 from tests.staff.conftest import Served, build_web
-from tests.tickets.conftest import NOW, PASSWORD, TELEGRAM_CHAT, open_ticket, seed_desk
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from schedules import campaigns
 from schedules.dispatcher import Dispatcher
 from storage.models import Campaign, OutboundMessage
+from tests.handlers.desk.conftest import NOW
 from tests.staff.conftest import csrf_of, sign_in
-from tests.tickets.conftest import NOW
 
 FORM = {
     "name": "member-day",

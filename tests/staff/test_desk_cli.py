@@ -19,7 +19,7 @@ from storage.members import by_number
 from storage.models import ApiKey, AuditEvent, LedgerEntry, OutboundMessage, PointsAccount, Voucher
 from storage.rewards import redeem
 from tests.conftest import ROOT
-from tests.tickets.conftest import NOW, PASSWORD, seed_desk
+from tests.handlers.desk.conftest import NOW, PASSWORD, seed_desk
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

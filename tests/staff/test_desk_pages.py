@@ -18,8 +18,8 @@ from storage.ledger import Ledger
 from storage.members import by_number, identity
 from storage.models import AuditEvent, LedgerEntry, Member, Ticket, Voucher
 from storage.rewards import redeem
+from tests.handlers.desk.conftest import NOW, PASSWORD, TELEGRAM_CHAT, RecordingSender, seed_desk
 from tests.staff.conftest import build_web, csrf_of, sign_in
-from tests.tickets.conftest import NOW, PASSWORD, TELEGRAM_CHAT, RecordingSender, seed_desk
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

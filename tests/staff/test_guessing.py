@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from handlers.desk import staff_accounts
 from storage.models import AuditEvent
+from tests.handlers.desk.conftest import NOW, PASSWORD
 from tests.staff.conftest import sign_in
-from tests.tickets.conftest import NOW, PASSWORD
 
 
 def _later(monkeypatch, seconds: float) -> None:

@@ -15,8 +15,8 @@ from storage.ledger import Ledger
 from storage.members import by_number
 from storage.models import ChatIdentity, MessageLog
 from storage.rewards import redeem
+from tests.handlers.desk.conftest import AMY, NOW, PASSWORD, TELEGRAM_CHAT, open_ticket, seed_desk
 from tests.staff.conftest import Served, build_web, sign_in
-from tests.tickets.conftest import AMY, NOW, PASSWORD, TELEGRAM_CHAT, open_ticket, seed_desk
 
 
 def said(database, text: str, at, direction: str = "in", buttons=None) -> None:

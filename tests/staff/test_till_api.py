@@ -18,8 +18,8 @@ from storage.ledger import Ledger
 from storage.members import by_number
 from storage.models import OutboundMessage, PointsAccount, Voucher
 from storage.rewards import redeem
+from tests.handlers.desk.conftest import NOW, seed_desk
 from tests.staff.conftest import Served, build_web
-from tests.tickets.conftest import NOW, seed_desk
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
+from tests.handlers.desk.conftest import NOW, open_ticket
 from tests.staff.conftest import csrf_of, sign_in
-from tests.tickets.conftest import NOW, open_ticket
 
 
 def test_a_page_without_a_session_sends_you_to_sign_in(client):

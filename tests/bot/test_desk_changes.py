@@ -1,0 +1,38 @@
+"""What the desk does to a member's points and data, as the member then sees it in the
+chat: a refund and a correction in the points history, the debt that holds redemptions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handlers.desk import refunds
+from handlers.desk.refunds import Refund
+from tests.bot.conftest import SEEDED_AT
+from tests.bot.script import Script
+
+
+def chat(database, config, parser, user="demo-en") -> Script:
+    return Script(database, config, parser, user=user, at=SEEDED_AT + timedelta(hours=1))
+
+
+def test_a_refund_shows_in_the_members_points_history(sqlite_db, config, parser, seeded):
+    database = seeded(sqlite_db)
+    refunds.refund(
+        database, config, "DEMO-0101", Refund(refund_id="R-1", amount=100), "pos", SEEDED_AT
+    )
+
+    script = chat(database, config, parser)
+    script.run({"say": "show my points history", "replies": ["Refund deduction  -100"]}, "history")
+
+
+def test_a_member_in_debt_is_told_why_a_redemption_waits(sqlite_db, config, parser, seeded):
+    database = seeded(sqlite_db)
+    script = chat(database, config, parser)
+    script.run({"say": "redeem 2 coffee vouchers"}, "redeem")
+    script.run({"press": "Confirm", "replies": ["120 points left"]}, "confirm")
+    refunds.refund(database, config, "DEMO-0101", Refund(refund_id="R-1"), "pos", SEEDED_AT)
+
+    script.run(
+        {"say": "redeem a coffee voucher", "replies": ["300 points of a refunded purchase"]},
+        "refused",
+    )

@@ -1,0 +1,98 @@
+"""Erasure proven on the database itself: a member binds on WeChat, talks to a person
+about a parcel (a ticket with a transcript, a staff reply in the outbox), then the data is
+erased (by an admin, or by the member in the chat). Afterwards no text or JSON column of
+any table holds the member's name, phone, birthday, openid or words; the points and the
+ticket remain."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import JSON, String, Text, cast, or_, select
+
+from handlers.desk import erasure
+from handlers.desk import ticket_lifecycle as lifecycle
+from handlers.desk.ticket_lifecycle import Actor
+from storage.members import by_number
+from storage.models import Base, ChatIdentity, PointsAccount, Ticket
+from tests.bot.conftest import SEEDED_AT
+from tests.bot.script import Script
+
+OPENID = "oWx3-lina-openid-7788"
+ADDRESS = "幸福路88号"
+PERSONAL = ["李娜", "13800000003", "1995-02-14", OPENID, ADDRESS]
+
+
+def traces(database, values: list[str]) -> list[str]:
+    """Every table.column whose text (JSON included, as stored) contains one of `values`."""
+    spelled = {v for value in values for v in (value, json.dumps(value)[1:-1])}
+    found = []
+    with database.unit_of_work(write=False) as session:
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                if not isinstance(column.type, String | Text | JSON):
+                    continue
+                text = cast(column, Text)
+                hits = session.scalars(
+                    select(text).where(or_(*(text.contains(v) for v in spelled)))
+                ).all()
+                found += [f"{table.name}.{column.name}: {hit}" for hit in hits]
+    return found
+
+
+def talk_to_a_person(database, config, parser) -> Script:
+    chat = Script(database, config, parser, user=OPENID, at=SEEDED_AT, channel="wechat")
+    for said in (
+        "绑定会员",
+        "13800000003",
+        "1995-02-14",
+        "转人工",
+        f"我住在{ADDRESS}，包裹三天没到",
+    ):
+        chat.run({"say": said}, said)
+    with database.unit_of_work(write=False) as session:
+        number = session.scalar(select(Ticket.number))
+    lifecycle.reply(
+        database,
+        config,
+        {},
+        number,
+        f"李娜您好，{ADDRESS}的包裹已加急",
+        Actor("bob", "agent"),
+        SEEDED_AT + timedelta(minutes=5),
+    )
+    assert traces(database, PERSONAL)  # the test would prove nothing otherwise
+    return chat
+
+
+def erased_by_an_admin(database, chat):
+    erasure.erase(database, "M000003", Actor("ada", "admin"), SEEDED_AT + timedelta(hours=1))
+
+
+def erased_in_the_chat(database, chat):
+    chat.run({"say": "菜单"}, "back to the bot")
+    chat.run({"say": "请删除我的个人数据", "intent": "erase_data"}, "ask")
+    chat.run({"press": "确认", "replies": ["您的个人数据已删除"]}, "confirm")
+
+
+@pytest.mark.parametrize("erase", [erased_by_an_admin, erased_in_the_chat])
+def test_no_personal_field_survives_anywhere_in_the_database(db, config, parser, seeded, erase):
+    database = seeded(db)
+    with database.unit_of_work() as session:
+        balance_before = session.get(PointsAccount, by_number(session, "M000003").id).balance
+    chat = talk_to_a_person(database, config, parser)
+
+    erase(database, chat)
+
+    assert traces(database, PERSONAL) == []
+    with database.unit_of_work(write=False) as session:
+        member = by_number(session, "M000003")
+        assert member.erased_at is not None and member.phone is None
+        assert session.get(PointsAccount, member.id).balance == balance_before
+        ticket = session.scalar(select(Ticket))
+        assert ticket.member_id == member.id and ticket.number.startswith("T")
+        assert (
+            session.scalar(select(ChatIdentity).where(ChatIdentity.member_id == member.id)) is None
+        )

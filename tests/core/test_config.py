@@ -1,0 +1,51 @@
+import pytest
+import yaml
+
+from core.config import DEFAULTS, ConfigError, load_config
+from tests.conftest import ROOT
+
+
+def _write(tmp_path, change):
+    raw = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    change(raw)
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_the_shipped_configuration_holds_the_domain_defaults(config):
+    assert [t.name for t in config.tiers] == ["silver", "gold", "platinum", "diamond"]
+    assert [t.threshold for t in config.tiers] == [0, 2000, 5000, 20000]
+    assert config.points.welcome_bonus == 100
+    assert config.reminders.membership_expiry_days == [30, 7, 1]
+    assert config.service_levels.first_response.urgent == 2
+
+
+def test_a_wrong_value_is_named_with_its_key_and_what_is_allowed(tmp_path):
+    path = _write(tmp_path, lambda raw: raw["quiet_hours"].update(start="25:00"))
+    with pytest.raises(ConfigError, match=r"quiet_hours\.start = '25:00'"):
+        load_config(path)
+
+
+def test_tier_thresholds_must_rise(tmp_path):
+    path = _write(tmp_path, lambda raw: raw["tiers"][2].update(threshold=1000))
+    with pytest.raises(ConfigError, match="thresholds must rise: platinum"):
+        load_config(path)
+
+
+def test_an_unknown_key_is_refused_rather_than_silently_ignored(tmp_path):
+    path = _write(tmp_path, lambda raw: raw["points"].update(welcom_bonus=5))
+    with pytest.raises(ConfigError, match=r"points\.welcom_bonus"):
+        load_config(path)
+
+
+def test_a_compensation_rule_needs_bounds_for_its_basis(tmp_path):
+    path = _write(
+        tmp_path, lambda raw: raw["compensation"]["rules"]["delivery_delay"].pop("max_percent")
+    )
+    with pytest.raises(ConfigError, match="max_percent"):
+        load_config(path)
+
+
+def test_the_packaged_defaults_are_the_documented_config_yml():
+    assert DEFAULTS.read_bytes() == (ROOT / "config.yml").read_bytes()
