@@ -1,7 +1,8 @@
 """The `memberbot` command line: thin commands that each call one use case.
 
 One place turns expected errors into a one-line message and an exit status, for every
-command: a bad configuration or clock (2), a database without schema or out of reach (1)."""
+command: a bad configuration or clock, or a request the rules refuse (2), a database
+without schema or out of reach (1)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,14 @@ from app.composition import App
 from core.clock import ClockError
 from core.config import ConfigError
 from handlers.desk import staff_accounts
-from handlers.desk.ticket_lifecycle import Actor
+from handlers.desk.erasure import ErasureRefused
+from handlers.desk.imports import ImportFileError
+from handlers.desk.staff_accounts import StaffError
+from handlers.desk.ticket_lifecycle import Actor, TicketError
 from storage.failures import explain
+
+# What a use case refuses with a reason the operator can act on: said in one line, exit 2.
+REFUSALS = (ConfigError, ClockError, StaffError, ErasureRefused, TicketError, ImportFileError)
 
 CONFIG_HELP = "Configuration file (default: the packaged defaults, as in config.yml)."
 
@@ -36,7 +43,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (ConfigError, ClockError) as exc:
+        except REFUSALS as exc:
             raise BadInput(str(exc)) from None
         except DBAPIError as exc:
             app = ctx.find_object(App)

@@ -5,28 +5,26 @@ from pathlib import Path
 import click
 from rich.progress import Progress
 
-from app.cli import BadInput, cli, pass_app
+from app.cli import cli, pass_app
 from core.clock import now
 from handlers.desk import imports as importer
 
 
-def _run(app, path: str, action, partial: bool, encoding: str | None) -> None:
+def _run(app, path: str, kind: str, partial: bool, encoding: str | None) -> None:
     file = Path(path)
-    try:
-        total = importer.count_rows(file, encoding)
-        with Progress(transient=True, disable=total < 500) as bar:
-            task = bar.add_task(f"importing {file.name}", total=total)
-            report = action(
-                app.database,
-                app.config,
-                file,
-                now(),
-                partial=partial,
-                encoding=encoding,
-                progress=lambda n: bar.advance(task, n),
-            )
-    except importer.ImportFileError as exc:
-        raise BadInput(str(exc)) from None
+    total = importer.count_rows(file, encoding)
+    with Progress(transient=True, disable=total < 500) as bar:
+        task = bar.add_task(f"importing {file.name}", total=total)
+        report = importer.import_file(
+            kind,
+            app.database,
+            app.config,
+            file,
+            now(),
+            partial=partial,
+            encoding=encoding,
+            progress=lambda n: bar.advance(task, n),
+        )
     for line, reason in report.errors:
         click.echo(f"{path}:{line}: {reason}", err=True)
     kept = (
@@ -42,22 +40,6 @@ def _run(app, path: str, action, partial: bool, encoding: str | None) -> None:
         click.get_current_context().exit(2)
 
 
-OPTIONS = [
-    click.option(
-        "--partial",
-        is_flag=True,
-        help="Keep the good rows of a file with bad ones (default: none).",
-    ),
-    click.option("--encoding", help="The file's encoding (default: UTF-8 or GBK, detected)."),
-]
-
-
-def _options(command):
-    for option in reversed(OPTIONS):
-        command = option(command)
-    return command
-
-
 @cli.group(name="import")
 def import_() -> None:
     """Import CSV files (UTF-8 or GBK). A file with a bad row imports nothing, and every
@@ -70,28 +52,19 @@ def import_() -> None:
     """
 
 
-@import_.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-@_options
-@pass_app
-def members(app, file: str, partial: bool, encoding: str | None) -> None:
-    """Members: member_no,name,phone,birthday (YYYY-MM-DD),join_date,language (zh/en),marketing_consent (yes/no)[,referrer (a member number)]."""
-    _run(app, file, importer.import_members, partial, encoding)
+def _command(kind: str) -> None:
+    @import_.command(name=kind, help=importer.KINDS[kind].help)
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option(
+        "--partial",
+        is_flag=True,
+        help="Keep the good rows of a file with bad ones (default: none).",
+    )
+    @click.option("--encoding", help="The file's encoding (default: UTF-8 or GBK, detected).")
+    @pass_app
+    def command(app, file: str, partial: bool, encoding: str | None) -> None:
+        _run(app, file, kind, partial, encoding)
 
 
-@import_.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-@_options
-@pass_app
-def purchases(app, file: str, partial: bool, encoding: str | None) -> None:
-    """Purchases: order_id,member_no,amount (yuan),purchased_at (ISO 8601); earns points once per order."""
-    _run(app, file, importer.import_purchases, partial, encoding)
-
-
-@import_.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-@_options
-@pass_app
-def refunds(app, file: str, partial: bool, encoding: str | None) -> None:
-    """Refunds: order_id,refund_id,amount (yuan; empty: the rest of the order); takes back the points once per refund id."""
-    _run(app, file, importer.import_refunds, partial, encoding)
+for _kind in importer.KINDS:
+    _command(_kind)

@@ -7,10 +7,10 @@ import sys
 
 import click
 
-from app.cli import BadInput, cli, pass_app
+from app.cli import cli, pass_app
 from core.clock import now
 from handlers.desk import staff_accounts
-from handlers.desk.staff_accounts import ROLES, SCOPES, StaffError
+from handlers.desk.staff_accounts import ROLES, SCOPES
 
 
 @cli.group()
@@ -30,18 +30,15 @@ def staff() -> None:
 def add(app, username, role, display_name, language, password_stdin) -> None:
     """Create a staff account; the password is asked for (hidden) unless --password-stdin."""
     password = _password(password_stdin)
-    try:
-        user = staff_accounts.add_staff(
-            app.database,
-            username,
-            display_name or username,
-            password,
-            role,
-            language or app.config.default_language,
-            now(),
-        )
-    except StaffError as exc:
-        raise BadInput(str(exc)) from None
+    user = staff_accounts.add_staff(
+        app.database,
+        username,
+        display_name or username,
+        password,
+        role,
+        language or app.config.default_language,
+        now(),
+    )
     click.echo(f"staff account {user.username} ({user.role}) created")
 
 
@@ -62,10 +59,7 @@ by_option = click.option(
 @pass_app
 def deactivate(app, username, actor) -> None:
     """Deactivate an account: it signs in no more, its sessions end, `--as` refuses it."""
-    try:
-        staff_accounts.deactivate(app.database, username, actor, now())
-    except StaffError as exc:
-        raise BadInput(str(exc)) from None
+    staff_accounts.deactivate(app.database, username, actor, now())
     click.echo(f"staff account {username} deactivated")
 
 
@@ -78,10 +72,7 @@ def deactivate(app, username, actor) -> None:
 @pass_app
 def password(app, username, password_stdin, actor) -> None:
     """Set a new password (asked for, hidden); the account's sessions end."""
-    try:
-        staff_accounts.set_password(app.database, username, _password(password_stdin), actor, now())
-    except StaffError as exc:
-        raise BadInput(str(exc)) from None
+    staff_accounts.set_password(app.database, username, _password(password_stdin), actor, now())
     click.echo(f"password of {username} changed; its sessions have ended")
 
 
@@ -91,10 +82,7 @@ def password(app, username, password_stdin, actor) -> None:
 @pass_app
 def revoke_key(app, name, actor) -> None:
     """Revoke an API key: it opens the API no more."""
-    try:
-        staff_accounts.revoke_key(app.database, name, actor, now())
-    except StaffError as exc:
-        raise BadInput(str(exc)) from None
+    staff_accounts.revoke_key(app.database, name, actor, now())
     click.echo(f"API key {name} revoked")
 
 
@@ -111,10 +99,7 @@ def revoke_key(app, name, actor) -> None:
 @pass_app
 def api_key(app, name, scopes, actor) -> None:
     """Create an API key for another system (e.g. pos-shanghai); it is shown only once."""
-    try:
-        made = staff_accounts.create_api_key(app.database, name, actor, now(), list(scopes))
-    except StaffError as exc:
-        raise BadInput(str(exc)) from None
+    made = staff_accounts.create_api_key(app.database, name, actor, now(), list(scopes))
     click.echo(made.key)
     click.echo(
         f"API key {made.name!r} created; store it now, it is not shown again. "

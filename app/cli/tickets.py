@@ -77,10 +77,7 @@ def listing(app, as_json: bool, **options: Any) -> None:
 def show(app, ticket, as_json) -> None:
     """One ticket with its history (internal notes included unless --json)."""
     with app.database.unit_of_work(write=False) as session:
-        try:
-            found = lifecycle.find(session, ticket)
-        except TicketError as exc:
-            raise BadInput(str(exc)) from None
+        found = lifecycle.find(session, ticket)
         if as_json:
             click.echo(_json(views.history(session, found, now(), app.config).model_dump()))
             return

@@ -221,19 +221,51 @@ def _problems(exc: ValidationError) -> list[str]:
     ]
 
 
-def _import(
+@dataclass(frozen=True)
+class Kind:
+    """One kind of file: its columns, how one row is written, and what to tell the operator."""
+
+    columns: list[str]
+    add: Callable[[Session, Config, dict[str, str], datetime, str], bool]
+    help: str
+
+
+KINDS = {
+    "members": Kind(
+        MEMBER_COLUMNS,
+        _add_member,
+        "Members: member_no,name,phone,birthday (YYYY-MM-DD),join_date,language (zh/en),"
+        "marketing_consent (yes/no)[,referrer (a member number)]. New members get the welcome "
+        "bonus; a referrer earns the referral bonus on the new member's first purchase.",
+    ),
+    "purchases": Kind(
+        PURCHASE_COLUMNS,
+        _add_purchase,
+        "Purchases: order_id,member_no,amount (yuan),purchased_at (ISO 8601); each row posted "
+        "as the REST API posts a purchase, earning points once per order.",
+    ),
+    "refunds": Kind(
+        REFUND_COLUMNS,
+        _add_refund,
+        "Refunds: order_id,refund_id,amount (yuan; empty: the rest of the order); each row "
+        "refunded as the REST API refunds, taking back the points once per refund id.",
+    ),
+}
+
+
+def import_file(
+    kind: str,
     db: Database,
     config: Config,
     path: Path,
     at: datetime,
-    columns: list[str],
-    add: Callable[[Session, Config, dict[str, str], datetime, str], bool],
-    partial: bool,
-    encoding: str | None,
-    progress: Callable[[int], None],
+    partial: bool = False,
+    encoding: str | None = None,
+    progress: Callable[[int], None] = lambda n: None,
 ) -> ImportReport:
     """Every row in a savepoint of one unit of work: a bad row is undone and reported;
     the whole file is committed only if no row was bad, or if `partial`."""
+    columns, add = KINDS[kind].columns, KINDS[kind].add
     report = ImportReport()
     rows = list(_rows(path, columns, encoding))
     with db.unit_of_work() as session:
@@ -255,47 +287,3 @@ def _import(
     if not report.written:
         report.imported = report.skipped = 0
     return report
-
-
-def import_members(
-    db: Database,
-    config: Config,
-    path: Path,
-    at: datetime,
-    partial: bool = False,
-    encoding: str | None = None,
-    progress: Callable[[int], None] = lambda n: None,
-) -> ImportReport:
-    """member_no,name,phone,birthday,join_date,language,marketing_consent[,referrer]:
-    new members get the welcome bonus; a referrer (their member number, in the database or
-    earlier in the file) earns the referral bonus on the new member's first purchase."""
-    return _import(db, config, path, at, MEMBER_COLUMNS, _add_member, partial, encoding, progress)
-
-
-def import_purchases(
-    db: Database,
-    config: Config,
-    path: Path,
-    at: datetime,
-    partial: bool = False,
-    encoding: str | None = None,
-    progress: Callable[[int], None] = lambda n: None,
-) -> ImportReport:
-    """Each row posted as the REST API posts a purchase (handlers/desk/purchases.py)."""
-    return _import(
-        db, config, path, at, PURCHASE_COLUMNS, _add_purchase, partial, encoding, progress
-    )
-
-
-def import_refunds(
-    db: Database,
-    config: Config,
-    path: Path,
-    at: datetime,
-    partial: bool = False,
-    encoding: str | None = None,
-    progress: Callable[[int], None] = lambda n: None,
-) -> ImportReport:
-    """Each row refunded as the REST API refunds (handlers/desk/refunds.py); an empty
-    amount refunds what is left of the order."""
-    return _import(db, config, path, at, REFUND_COLUMNS, _add_refund, partial, encoding, progress)

@@ -17,7 +17,7 @@ from telegram import Bot, Update
 from app.channels.telegram import incoming, readable
 from core import payloads
 from core.text import MAX_TEXT, clean
-from handlers.desk.imports import import_purchases
+from handlers.desk.imports import import_file
 
 QUICK = settings(max_examples=100, deadline=None)
 AT = datetime(2026, 6, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -111,5 +111,5 @@ def test_any_purchase_rows_are_imported_or_reported_by_line(seeded_db, config, t
     writer.writerows({k: clean(v) for k, v in row.items()} for row in rows)
     path = tmp_path / "purchases.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8")
-    report = import_purchases(seeded_db, config, path, AT)
+    report = import_file("purchases", seeded_db, config, path, AT)
     assert report.imported + report.skipped + len(report.errors) == len(rows)

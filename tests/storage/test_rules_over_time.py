@@ -128,7 +128,7 @@ def test_a_purchases_import_renews_like_the_api(db, config, tmp_path: Path):
         encoding="utf-8",
     )
 
-    report = imports.import_purchases(db, config, path, T0)
+    report = imports.import_file("purchases", db, config, path, T0)
 
     assert (report.imported, report.errors) == (1, [])
     assert expires(db, "M100002") == expires(db, "M100001") == date(2027, 3, 1)

@@ -238,11 +238,11 @@ def test_the_importer_imports_each_row_once_on_either_database(db, config, tmp_p
     members = write(tmp_path, "members.csv", MEMBERS_CSV)
     purchases = write(tmp_path, "purchases.csv", PURCHASES_CSV.replace("M200", "M100"))
 
-    refused = imports.import_members(db, config, members, T0)
+    refused = imports.import_file("members", db, config, members, T0)
     reports = [
         (
-            imports.import_members(db, config, members, T0, partial=True),
-            imports.import_purchases(db, config, purchases, T0, partial=True),
+            imports.import_file("members", db, config, members, T0, partial=True),
+            imports.import_file("purchases", db, config, purchases, T0, partial=True),
         )
         for _ in range(2)
     ]
@@ -287,7 +287,7 @@ def test_importing_refunds_takes_back_points_once_and_reports_bad_rows(
             )
         session.commit()
     bought = write(tmp_path, "purchases.csv", PURCHASES_CSV.replace("M999999", "M200001"))
-    imports.import_purchases(db, config, bought, T0, partial=True)
+    imports.import_file("purchases", db, config, bought, T0, partial=True)
     csv_file = write(tmp_path, "refunds.csv", REFUNDS_CSV)
 
     refused = memberbot(sqlite_file, "import", "refunds", str(csv_file))
@@ -324,7 +324,8 @@ def _members(db, config, *numbers):
 
 def test_the_import_refuses_what_the_api_refuses(db, config, tmp_path):
     _members(db, config, "M100001", "M100002")
-    imports.import_purchases(
+    imports.import_file(
+        "purchases",
         db,
         config,
         write(
@@ -347,7 +348,7 @@ def test_the_import_refuses_what_the_api_refuses(db, config, tmp_path):
         "P-4,M100002,100,2026-03-02T12:00:00+08:00\n",  # reused within the file
     )
 
-    report = imports.import_purchases(db, config, csv_file, T0)
+    report = imports.import_file("purchases", db, config, csv_file, T0)
 
     problems = dict(report.errors)
     assert sorted(problems) == [2, 3, 5, 6, 8]
@@ -378,9 +379,9 @@ def test_a_referrer_named_in_the_import_earns_once_on_the_first_purchase(db, con
         "P-2,M100002,500,2026-03-02T12:00:00+08:00\n",
     )
 
-    assert imports.import_members(db, config, members, T0).errors == []
-    assert imports.import_purchases(db, config, purchases, T0).errors == []
-    imports.import_purchases(db, config, purchases, T0)
+    assert imports.import_file("members", db, config, members, T0).errors == []
+    assert imports.import_file("purchases", db, config, purchases, T0).errors == []
+    imports.import_file("purchases", db, config, purchases, T0)
 
     with db.unit_of_work(write=False) as session:
         referrer = by_number(session, "M100001")
@@ -399,7 +400,7 @@ def test_an_unknown_or_self_referrer_is_a_row_error(db, config, tmp_path):
         "M100003,李四,,,,zh,yes,M100003\n",
     )
 
-    report = imports.import_members(db, config, members, T0)
+    report = imports.import_file("members", db, config, members, T0)
 
     assert report.errors == [
         (2, "referrer: no member M999999"),
