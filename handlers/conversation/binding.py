@@ -236,11 +236,7 @@ def register_begin(ctx: Context) -> str | None:
 
 def ask_privacy(ctx: Context) -> None:
     """Consent to keeping personal data comes before any is asked for, let alone kept."""
-    ctx.say(
-        "register.ask_privacy",
-        ctx.button("register.privacy_yes", payloads.answer("yes")),
-        ctx.button("register.privacy_no", payloads.answer("no")),
-    )
+    ctx.ask_yes_no("register.ask_privacy", "register.privacy_yes", "register.privacy_no")
 
 
 def got_privacy(ctx: Context) -> str | Reask | None:
@@ -311,11 +307,7 @@ def got_register_birthday(ctx: Context) -> str | Reask:
 
 
 def ask_consent(ctx: Context) -> None:
-    ctx.say(
-        "register.ask_consent",
-        ctx.button("register.consent_yes", payloads.answer("yes")),
-        ctx.button("register.consent_no", payloads.answer("no")),
-    )
+    ctx.ask_yes_no("register.ask_consent", "register.consent_yes", "register.consent_no")
 
 
 def got_consent(ctx: Context) -> str | Reask | None:

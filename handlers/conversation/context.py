@@ -143,6 +143,14 @@ class Context:
             said == normalise(catalogue.text(lang, key)) for lang in catalogue.LANGUAGES
         )
 
+    def ask_yes_no(self, question: str, yes: str, no: str) -> None:
+        """A yes/no question with its two buttons; `yes_no(yes, no)` reads the answer."""
+        self.say(
+            question,
+            self.button(yes, payloads.answer("yes")),
+            self.button(no, payloads.answer("no")),
+        )
+
     def yes_no(self, yes: str = "confirm.yes", no: str = "confirm.no") -> bool | None:
         """True, False, or None when the answer is neither. The buttons' titles typed
         out count before the NLU's guess."""
