@@ -16,7 +16,7 @@ scheduled, missed, queued (messages on their way), done (every message has an ou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,7 +29,7 @@ from schedules.audience import ADDRESSEE, chunks, reachable
 from schedules.outbox import MARKETING, PENDING, Message, marketing_text, queue
 from schedules.segments import Segment, condition
 from storage.db import Database
-from storage.models import Campaign, Member, OutboundMessage
+from storage.models import Benefit, Campaign, Member, OutboundMessage
 
 QUEUE_BATCH = 1000
 STATUSES = ("scheduled", "missed", "queued", "done")
@@ -70,8 +70,10 @@ def create(
     scheduled_at: datetime,
     by: str,
     at: datetime,
+    benefits: Sequence[str] = (),
 ) -> tuple[Campaign, bool]:
-    """A scheduled campaign; True with it when its time moved off a public holiday."""
+    """A scheduled campaign; True with it when its time moved off a public holiday.
+    `benefits`: codes of the benefits it promotes, whose redemptions its report counts."""
     segment.check(config)
     not_past(scheduled_at, at, config)
     texts = {lang: body.strip() for lang, body in messages.items() if body and body.strip()}
@@ -81,10 +83,16 @@ def create(
     with database.unit_of_work() as session:
         if session.scalar(select(Campaign.id).where(Campaign.name == name)):
             raise CampaignError(f"a campaign named {name!r} exists: choose another name")
+        known = session.scalars(select(Benefit.code).order_by(Benefit.code)).all()
+        for code in benefits:
+            if code not in known:
+                choices = f"choose from {', '.join(known)}" if known else "there are none yet"
+                raise CampaignError(f"unknown benefit {code!r}: {choices}")
         campaign = Campaign(
             name=name,
             segment=segment.as_json(),
             messages=texts,
+            benefits=list(dict.fromkeys(benefits)) or None,
             scheduled_at=when,
             status="scheduled",
             created_by=by,
@@ -93,6 +101,13 @@ def create(
         session.add(campaign)
         session.commit()
     return campaign, moved
+
+
+def promotable(database: Database, lang: str) -> list[tuple[str, str]]:
+    """The benefits a campaign may promote, code and name, cheapest first."""
+    with database.unit_of_work(write=False) as session:
+        found = session.scalars(select(Benefit).where(Benefit.active).order_by(Benefit.cost))
+        return [(benefit.code, benefit.name(lang)) for benefit in found]
 
 
 def not_past(when: datetime, at: datetime, config: Config) -> None:

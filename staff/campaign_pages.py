@@ -41,6 +41,7 @@ REFUSALS = {
     "RFM": ("rfm", "err.rfm"),
     "consent": ("consent", "err.consent"),
     "a campaign named": ("name", "err.name_taken"),
+    "unknown benefit": ("benefit", "err.refused"),
 }
 
 
@@ -63,8 +64,10 @@ def _page(request: Request, staff: Staff, form=None, errors=None, status_code: i
         status_code=status_code,
         listed=campaigns.listing(desk(request).db),
         tiers=desk(request).config.tiers,
+        benefits=campaigns.promotable(desk(request).db, language(request, staff)),
         form=form or {"consent": "yes"},
         chosen=form.getlist("tier") if form is not None else [],
+        promoted=form.getlist("benefit") if form is not None else [],
         errors=errors or {},
         link=lambda name: quote(name, safe=""),
     )
@@ -115,7 +118,8 @@ def _read(form, config, at: datetime) -> tuple[dict, Segment, dict, datetime | N
         rfm={k: v for k, v in rfm.items() if v is not None},
         consent=str(form.get("consent", "yes")),
     )
-    return {"name": name, "texts": texts}, segment, errors, when
+    benefits = [str(code) for code in form.getlist("benefit")]
+    return {"name": name, "texts": texts, "benefits": benefits}, segment, errors, when
 
 
 @router.post("/campaigns")
@@ -136,6 +140,7 @@ async def campaign_create(request: Request) -> Response:
                 when,
                 actor.username,
                 at,
+                asked["benefits"],
             )
         except (SegmentError, campaigns.CampaignError) as exc:
             field, key = next(
@@ -193,11 +198,14 @@ async def campaign_run(request: Request, name: str) -> Response:
 @router.get("/campaigns/{name}/report")
 def campaign_report(request: Request, name: str) -> Response:
     staff = _supervisor(signed_in(request))
-    found = _found(lambda: report(desk(request).db, name))
+    the = desk(request)
+    found = _found(lambda: report(the.db, name, the.config.zone, now()))
     if found is None:
         return render(request, "error.html", staff, status_code=404, problem="camp.not_found")
-    t = i18n.words(language(request, staff))
+    lang = language(request, staff)
+    t = i18n.words(lang)
     outcomes = [t(f"camp.outcome.{o.replace(' ', '_')}") for o in OUTCOMES]
+    days = [i18n.month_day(d.day, lang) for d in found.days]
     return render(
         request,
         "campaign_report.html",
@@ -205,7 +213,20 @@ def campaign_report(request: Request, name: str) -> Response:
         r=found,
         link=quote(name, safe=""),
         outcomes=list(zip(OUTCOMES, outcomes, strict=True)),
+        promoted=[
+            name for code, name in campaigns.promotable(the.db, lang) if code in found.benefits
+        ],
         chart=charts.bars(
             outcomes, [(t("camp.messages"), [found.counts[o] for o in OUTCOMES])], t("camp.chart")
         ),
+        over_time=charts.bars(
+            days,
+            [
+                (t("camp.outcome.delivered"), [d.delivered for d in found.days]),
+                (t("camp.redemptions"), [d.redeemed for d in found.days]),
+                (t("camp.purchases"), [d.purchases for d in found.days]),
+            ],
+            t("camp.over_time"),
+        ),
+        spent=charts.line(days, [float(d.amount) for d in found.days], t("camp.amount_chart")),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from babel.dates import format_date, format_skeleton
+from babel.lists import format_list
 from babel.numbers import format_decimal
 
 from core import catalogue
@@ -24,10 +25,25 @@ def number(value: float, lang: str) -> str:
     return format_decimal(value, locale=LOCALES[lang])
 
 
+def money(value: float, lang: str) -> str:
+    """Yuan with two decimals: 1,234.50."""
+    return format_decimal(value, format="#,##0.00", locale=LOCALES[lang])
+
+
+def names(values: list[str], lang: str) -> str:
+    """ "Amy and Bob" / "Amy和Bob"."""
+    return format_list(values, locale=LOCALES[lang])
+
+
 def when(moment: datetime, lang: str, zone) -> str:
     """A moment in the programme's time zone: "Nov 29, 18:20" / "11月29日 18:20"."""
     local = moment.astimezone(zone)
-    return f"{format_skeleton('MMMd', local, locale=LOCALES[lang])} {local:%H:%M}"
+    return f"{month_day(local, lang)} {local:%H:%M}"
+
+
+def month_day(value: date, lang: str) -> str:
+    """ "Nov 29" / "11月29日": a day on a chart's axis."""
+    return format_skeleton("MMMd", value, locale=LOCALES[lang])
 
 
 def day(value: date, lang: str) -> str:

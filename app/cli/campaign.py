@@ -51,8 +51,15 @@ def _when(value: str, zone) -> datetime:
     show_default=True,
     help="yes: only members who consented to marketing.",
 )
+@click.option(
+    "--benefit",
+    "benefits",
+    multiple=True,
+    help="Code of a benefit the campaign promotes (repeatable): the report counts its "
+    "redemptions (none given: any benefit).",
+)
 @pass_app
-def create(app, name, at_text, text_zh, text_en, tiers, **segment_options) -> None:
+def create(app, name, at_text, text_zh, text_en, tiers, benefits, **segment_options) -> None:
     """Create a campaign NAME, scheduled for --at; a public holiday moves it on."""
     config = app.config
     rfm = {
@@ -76,6 +83,7 @@ def create(app, name, at_text, text_zh, text_en, tiers, **segment_options) -> No
             _when(at_text, config.zone),
             getpass.getuser(),
             now(),
+            benefits,
         )
     except (SegmentError, campaigns.CampaignError) as exc:
         raise BadInput(str(exc)) from None
@@ -157,13 +165,16 @@ def run(app, name: str) -> None:
 def report_(app, name: str, as_json: bool) -> None:
     """Delivered, failed, blocked, opted out; redemptions and purchases afterwards."""
     try:
-        found = report(app.database, name)
+        found = report(app.database, name, app.config.zone, now())
     except campaigns.CampaignError as exc:
         raise BadInput(str(exc)) from None
     if as_json:
         click.echo(json.dumps(found.as_json(), ensure_ascii=False))
         return
-    Console().print(chart(found))
+    console = Console()
+    console.print(chart(found))
+    if found.days:
+        console.print(by_day(found))
 
 
 def chart(found: Report) -> Table:
@@ -184,4 +195,21 @@ def chart(found: Report) -> Table:
     table.add_row("", "", "", "")
     table.add_row("redeemed after", "", str(found.redeemed), f"{found.redeemed / delivered:.0%}")
     table.add_row("bought after", "", str(found.returned), f"{found.returned / delivered:.0%}")
+    return table
+
+
+def by_day(found: Report) -> Table:
+    """Day by day since the send: what went out, and what recipients did after it."""
+    promoted = ", ".join(found.benefits) or "any benefit"
+    table = Table(title=f"day by day (redemptions of {promoted})", box=None)
+    for heading in ("day", "delivered", "redeemed", "purchases", "amount"):
+        table.add_column(heading, justify="left" if heading == "day" else "right")
+    for day in found.days:
+        table.add_row(
+            day.day.isoformat(),
+            str(day.delivered),
+            str(day.redeemed),
+            str(day.purchases),
+            f"¥{day.amount:,.2f}",
+        )
     return table

@@ -65,7 +65,10 @@
   function listen() {
     var body = document.body;
     if (!window.EventSource || !body.dataset.events) return;
-    var source = new EventSource(body.dataset.events);
+    // A ticket page says which ticket it shows: it counts as open while the stream is.
+    var ticket = body.dataset.ticket;
+    var source = new EventSource(body.dataset.events + (ticket ? "?ticket=" + encodeURIComponent(ticket) : ""));
+    source.addEventListener("viewers", refresh);
     ["ticket", "message", "assigned"].forEach(function (kind) {
       source.addEventListener(kind, function (event) {
         var number = event.data.trim();

@@ -3,7 +3,14 @@
 from storage.models.base import Base
 from storage.models.channels import ChannelMenu, ChannelToken, InboundClaim, SendLimit
 from storage.models.conversation import ConversationState, MessageLog
-from storage.models.desk import ApiKey, CannedReply, Compensation, StaffAlert, StaffSession
+from storage.models.desk import (
+    ApiKey,
+    CannedReply,
+    Compensation,
+    StaffAlert,
+    StaffSession,
+    TicketViewer,
+)
 from storage.models.guards import FailedAttempt, SignedRequest
 from storage.models.ledger import LedgerEntry, LotAllocation, PointsAccount, PointsLot
 from storage.models.members import ChatIdentity, ConsentEvent, Member, TierEvaluation
@@ -42,6 +49,7 @@ __all__ = [
     "StaffUser",
     "Ticket",
     "TicketEvent",
+    "TicketViewer",
     "TierEvaluation",
     "Voucher",
 ]

@@ -98,3 +98,16 @@ class StaffAlert(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class TicketViewer(Base):
+    """An open ticket page: its event stream writes `seen_at` every few seconds and deletes
+    the row when the page goes; a row left behind by a killed worker counts only while
+    fresh. Kept in the database so that every `serve` worker sees every agent."""
+
+    __tablename__ = "ticket_viewers"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)  # one per open page
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    seen_at: Mapped[datetime]

@@ -15,6 +15,7 @@ class Campaign(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     segment: Mapped[dict]
     messages: Mapped[dict]  # language -> text
+    benefits: Mapped[list | None]  # codes of the benefits it promotes (None: not said)
     scheduled_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(20))  # scheduled, missed, queued
     created_by: Mapped[str] = mapped_column(String(100))

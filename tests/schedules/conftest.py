@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,10 +13,12 @@ from sqlalchemy import select
 
 from handlers.ports import Delivery, Outcome, Outgoing
 from schedules.outbox import MARKETING, SERVICE, Message, marketing_text, queue
+from schedules.segments import Segment
 from storage.members import NewMember, identity, open_membership
 from storage.models import Member, OutboundMessage
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+TEXTS = {"zh": "{name}，会员日全场双倍积分", "en": "{name}, double points on member day"}
 
 
 def local(text: str, zone: ZoneInfo = SHANGHAI) -> datetime:
@@ -135,3 +138,58 @@ def put(db, member, key, at, category=SERVICE, text="hello", kind="notice") -> N
     with db.unit_of_work() as session:
         queue(session, [Message(key, member.id, kind, text, at, category=category)], at)
         session.commit()
+
+
+PROMOTED, OTHER = "coffee_voucher", "free_shipping"
+
+
+def campaign_with_aftermath(db, config, at: datetime) -> None:
+    """Campaign "member-day" promoting the coffee voucher, delivered at `at` to two members
+    who each bought before it; the next day one redeems the coffee voucher and the other
+    another benefit; the day after both buy (50.00 and 30.50)."""
+    from schedules import campaigns
+    from schedules.dispatcher import Dispatcher
+    from storage.ledger import Ledger
+    from storage.models import Benefit
+    from storage.rewards import redeem
+
+    everyone = [t.name for t in config.tiers]
+    with db.unit_of_work() as session:
+        known = set(session.scalars(select(Benefit.code)))
+        for code in {PROMOTED, OTHER} - known:  # the demo data has them already
+            session.add(
+                Benefit(
+                    code=code, name_zh=code, name_en=code, cost=100, stock=None, tiers=everyone,
+                    per_member_limit=None, voucher_validity_days=None, active=True,
+                )
+            )  # fmt: skip
+        session.commit()
+    first, second = Members(db, config).add(), Members(db, config).add(name="李雷")
+
+    def posting(when: datetime, work) -> None:
+        with db.unit_of_work() as session:
+            work(Ledger(session, config, clock=lambda: when), when)
+            session.commit()
+
+    for member, order in ((first, "BEFORE-1"), (second, "BEFORE-2")):
+        posting(
+            at - timedelta(days=1),
+            lambda ledger, when, m=member, o=order: ledger.earn_purchase(
+                m.id, o, Decimal("500"), at=when
+            ),
+        )
+    campaigns.create(
+        db, config, "member-day", Segment(), TEXTS, at, "tester", at, benefits=[PROMOTED]
+    )
+    campaigns.run(db, config, "member-day", at)
+    Dispatcher(db, config, {"telegram": RecordingSender()}, clock=lambda: at).run()
+    next_day = at + timedelta(days=1)
+    posting(next_day, lambda ledger, _: redeem(ledger, first.id, PROMOTED, 1, "r-1"))
+    posting(next_day, lambda ledger, _: redeem(ledger, second.id, OTHER, 1, "r-2"))
+    for member, order, paid in ((first, "AFTER-1", "50.00"), (second, "AFTER-2", "30.50")):
+        posting(
+            at + timedelta(days=2),
+            lambda ledger, when, m=member, o=order, p=paid: ledger.earn_purchase(
+                m.id, o, Decimal(p), at=when
+            ),
+        )

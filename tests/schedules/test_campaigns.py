@@ -16,10 +16,16 @@ from schedules.segments import Segment, SegmentError
 from storage.ledger import Ledger
 from storage.members import set_marketing_consent
 from storage.models import Member
-from tests.schedules.conftest import Members, RecordingSender, local, outbox
+from tests.schedules.conftest import (
+    TEXTS,
+    Members,
+    RecordingSender,
+    campaign_with_aftermath,
+    local,
+    outbox,
+)
 
 AT = local("2026-05-20 10:00")
-TEXTS = {"zh": "{name}，会员日全场双倍积分", "en": "{name}, double points on member day"}
 
 
 EVERYONE = Segment()
@@ -128,7 +134,7 @@ def test_the_report_counts_delivered_blocked_opted_out_and_what_recipients_did_a
         )
         session.commit()
 
-    found = report(sqlite_db, "member-day")
+    found = report(sqlite_db, "member-day", config.zone, AT + timedelta(days=2))
     assert found.counts == {
         "delivered": 1,
         "failed": 0,
@@ -139,6 +145,34 @@ def test_the_report_counts_delivered_blocked_opted_out_and_what_recipients_did_a
     assert (found.returned, found.redeemed, found.status) == (1, 0, "done")
     blocked_row = next(r for r in outbox(sqlite_db) if r.member_id == blocked.id)
     assert blocked_row.last_error == "blocked: 43004"
+
+
+def test_the_report_day_by_day_counts_deliveries_redemptions_of_its_benefit_and_purchases(
+    db, config
+):
+    campaign_with_aftermath(db, config, AT)
+
+    found = report(db, "member-day", config.zone, AT + timedelta(days=3))
+
+    assert found.benefits == ["coffee_voucher"]
+    assert [d.day.isoformat() for d in found.days] == [
+        "2026-05-20",
+        "2026-05-21",
+        "2026-05-22",
+        "2026-05-23",
+    ]
+    assert [d.delivered for d in found.days] == [2, 0, 0, 0]
+    assert [d.redeemed for d in found.days] == [0, 1, 0, 0]  # the other benefit is not counted
+    assert [d.purchases for d in found.days] == [0, 0, 2, 0]  # the purchases before are not
+    assert [d.amount for d in found.days] == [0, 0, Decimal("80.50"), 0]
+    assert (found.redeemed, found.returned) == (1, 2)
+
+
+def test_a_campaign_not_delivered_yet_has_no_days(db, config):
+    Members(db, config).add()
+    create(db, config, when=AT + timedelta(hours=1))
+
+    assert report(db, "member-day", config.zone, AT).days == []
 
 
 # -- never late: past times refused, missed days reported, one status vocabulary ----------
@@ -161,7 +195,7 @@ def test_a_campaign_whose_day_passed_while_the_scheduler_was_down_is_missed_not_
 
     assert queued == 0 and outbox(db) == []
     assert [c.status for c in campaigns.listing(db)] == ["missed"]
-    assert report(db, "member-day").status == "missed"
+    assert report(db, "member-day", config.zone, AT).status == "missed"
     assert campaigns.queue_due(db, config, back_next_day + timedelta(days=7)) == 0
 
 
@@ -191,7 +225,7 @@ def test_list_and_report_say_the_same_status_from_scheduled_to_done(db, config):
     create(db, config, when=AT + timedelta(hours=1))
 
     def both() -> tuple[str, str]:
-        return campaigns.listing(db)[0].status, report(db, "member-day").status
+        return campaigns.listing(db)[0].status, report(db, "member-day", config.zone, AT).status
 
     seen = [both()]
     campaigns.queue_due(db, config, AT + timedelta(hours=1))

@@ -9,6 +9,7 @@ import re
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -19,6 +20,23 @@ from app.channels.setup import Channels
 from app.composition import App
 from app.web import create_app
 from tests.handlers.desk.conftest import NOW, PASSWORD, RecordingSender, seed_desk
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IN_CHROMIUM = [  # the browser tests' pytestmark
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not installed (apt-get install -y chromium)",
+    ),
+]
 
 for name in ("NO_PROXY", "no_proxy"):
     os.environ[name] = "127.0.0.1,localhost"
@@ -90,3 +108,45 @@ class Served:
         self.server.should_exit = True
         self.thread.join(timeout=15)
         self.sock.close()
+
+
+@pytest.fixture
+def served(sqlite_db, config, monkeypatch):
+    """The workbench served on loopback, sending to the fake Telegram Bot API."""
+    from app.channels.telegram_sender import TelegramSender
+    from tests.fakes import telegram_api
+
+    monkeypatch.setenv("STAFF_SESSION_SECRET", "browser-test-secret")
+    monkeypatch.setenv("MEMBERBOT_NOW", NOW.isoformat())
+    seed_desk(sqlite_db, config)
+    with telegram_api.FakeTelegram() as fake:
+        sender = TelegramSender(
+            telegram_api.TOKEN, config.channels.telegram, sqlite_db, base_url=fake.base_url
+        )
+        try:
+            with Served(build_web(sqlite_db, config, {"telegram": sender})) as server:
+                yield server, fake
+        finally:
+            sender.close()
+
+
+@pytest.fixture
+def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is in the [test] extra"
+    )
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+def signed_in(browser, server, width: int = 1280, height: int = 800, username: str = "amy"):
+    """A page of its own browser context, signed in (in English) and on the queue."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{server.url}/staff/signin?lang=en")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/staff/queue"))
+    return page

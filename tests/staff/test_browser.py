@@ -13,53 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.handlers.desk.conftest import NOW, PASSWORD, TELEGRAM_CHAT, open_ticket, seed_desk
-from tests.staff.conftest import Served, build_web
+from tests.handlers.desk.conftest import NOW, PASSWORD, TELEGRAM_CHAT, open_ticket
+from tests.staff.conftest import IN_CHROMIUM, signed_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the [test] extra")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is not installed (apt-get install -y chromium)",
-    ),
-]
-
-
-@pytest.fixture
-def served(sqlite_db, config, monkeypatch):
-    from app.channels.telegram_sender import TelegramSender
-    from tests.fakes import telegram_api
-
-    monkeypatch.setenv("STAFF_SESSION_SECRET", "browser-test-secret")
-    monkeypatch.setenv("MEMBERBOT_NOW", NOW.isoformat())
-    seed_desk(sqlite_db, config)
-    with telegram_api.FakeTelegram() as fake:
-        sender = TelegramSender(
-            telegram_api.TOKEN, config.channels.telegram, sqlite_db, base_url=fake.base_url
-        )
-        try:
-            with Served(build_web(sqlite_db, config, {"telegram": sender})) as server:
-                yield server, fake
-        finally:
-            sender.close()
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
+pytestmark = IN_CHROMIUM
 
 
 def _texts(fake) -> list[str]:
@@ -150,19 +107,9 @@ def test_a_post_without_a_session_is_refused(served, browser, sqlite_db, config)
 # -- the desk agents live in ------------------------------------------------------------------
 
 
-def _signed_in(browser, server, width: int = 1280, height: int = 800, username: str = "amy"):
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(f"{server.url}/staff/signin?lang=en")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/staff/queue"))
-    return page
-
-
 def test_a_supervisor_corrects_points_on_the_member_page(served, browser, tmp_path):
     server, _ = served
-    page = _signed_in(browser, server, 1400, 900, username="sam")
+    page = signed_in(browser, server, 1400, 900, username="sam")
     page.goto(f"{server.url}/staff/members/M000002")
 
     page.fill("section.adjust input[name=points]", "-20")
@@ -184,7 +131,7 @@ def test_a_supervisor_extends_a_requested_voucher_and_the_member_is_told(
 
     server, fake = served
     code, number = extension_request(sqlite_db, config)
-    page = _signed_in(browser, server, 1400, 900, username="sam")
+    page = signed_in(browser, server, 1400, 900, username="sam")
     page.goto(f"{server.url}/staff/tickets/{number}")
     assert code in page.inner_text("section.extension")
 
@@ -198,7 +145,7 @@ def test_a_supervisor_extends_a_requested_voucher_and_the_member_is_told(
 
 def test_an_admin_manages_keys_and_accounts_on_the_accounts_page(served, browser, tmp_path):
     server, _ = served
-    page = _signed_in(browser, server, 1400, 900, username="ada")
+    page = signed_in(browser, server, 1400, 900, username="ada")
     page.click("nav a[href$='/accounts']")
     page.wait_for_url("**/staff/accounts")
 
@@ -247,7 +194,7 @@ def test_a_ticket_filed_while_the_queue_is_open_appears_without_a_reload(
     served, browser, sqlite_db, config
 ):
     server, _ = served
-    page = _signed_in(browser, server)
+    page = signed_in(browser, server)
     page.evaluate("window.beforeReload = true")
     page.wait_for_function("document.body.dataset.events !== undefined")
 
@@ -264,7 +211,7 @@ def test_answering_from_a_long_transcript_needs_no_scrolling(
     server, fake = served
     number = open_ticket(sqlite_db, config)
     _member_says(sqlite_db, [f"第 {n} 条消息：快递还没到" for n in range(1, 41)], NOW)
-    page = _signed_in(browser, server, height=800)
+    page = signed_in(browser, server, height=800)
     page.goto(f"{server.url}/staff/tickets/{number}")
 
     box = page.locator("#reply-text").bounding_box()
@@ -290,7 +237,7 @@ def test_the_profile_panel_shows_the_member_at_a_glance(served, browser, sqlite_
         session.commit()
     earlier = open_ticket(sqlite_db, config, description="上次的投诉", at=NOW - timedelta(days=3))
     number = open_ticket(sqlite_db, config)
-    page = _signed_in(browser, server)
+    page = signed_in(browser, server)
     page.goto(f"{server.url}/staff/tickets/{number}")
 
     profile = page.locator("#profile")
@@ -310,7 +257,7 @@ def test_the_keyboard_walks_the_queue_opens_a_ticket_and_takes_it(
     server, _ = served
     first = open_ticket(sqlite_db, config, description="收到的蛋糕让孩子过敏了，我要去12315投诉")
     open_ticket(sqlite_db, config, description="快递晚了两天")
-    page = _signed_in(browser, server)
+    page = signed_in(browser, server)
     assert "j / k" in page.locator("#shortcuts").text_content()  # documented on the page
 
     page.keyboard.press("?")
@@ -336,7 +283,7 @@ def _png_width(shot: bytes) -> int:
 def test_the_workbench_fits_a_360_pixel_phone(served, browser, sqlite_db, config, tmp_path):
     server, _ = served
     number = open_ticket(sqlite_db, config, description="收到的蛋糕让孩子过敏了，我要去12315投诉")
-    page = _signed_in(browser, server, width=360, height=740)
+    page = signed_in(browser, server, width=360, height=740)
 
     for path in ("/staff/queue", f"/staff/tickets/{number}"):
         page.goto(f"{server.url}{path}")

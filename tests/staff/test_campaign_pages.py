@@ -4,6 +4,7 @@ campaign; agents are refused; every post carries its CSRF token."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -11,6 +12,7 @@ from schedules import campaigns
 from schedules.dispatcher import Dispatcher
 from storage.models import Campaign, OutboundMessage
 from tests.handlers.desk.conftest import NOW
+from tests.schedules.conftest import campaign_with_aftermath
 from tests.staff.conftest import csrf_of, sign_in
 
 FORM = {
@@ -145,3 +147,33 @@ def test_the_report_page_shows_the_counts_and_a_chart(client, sqlite_db, config,
         assert f'data-outcome="{outcome}">' in page
     assert "<svg" in page and "Delivered" in page and "Opted out" in page
     assert client.get("/staff/campaigns/nothing-here/report").status_code == 404
+
+
+def test_the_report_page_shows_each_day_since_the_send(client, sqlite_db, config, monkeypatch):
+    monkeypatch.setenv("MEMBERBOT_NOW", (NOW + timedelta(days=3)).isoformat())
+    campaign_with_aftermath(sqlite_db, config, NOW)
+    signed_in_as(client)
+
+    page = client.get("/staff/campaigns/member-day/report?lang=en").text
+
+    assert "Benefits it promotes: Coffee voucher" in page
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>\d+</td><td>(\d+)</td><td>(\d+)</td>"
+                      r"<td>([^<]+)</td></tr>", page)  # fmt: skip
+    assert rows == [
+        ("Jun 1", "0", "0", "0.00"),
+        ("Jun 2", "1", "0", "0.00"),
+        ("Jun 3", "0", "2", "80.50"),
+        ("Jun 4", "0", "0", "0.00"),
+    ]
+    assert page.count("<svg") == 3  # outcomes, counts by day, amount by day
+
+
+def test_a_campaign_created_on_the_page_promotes_the_benefits_ticked(client, sqlite_db, config):
+    csrf = signed_in_as(client)
+    assert 'name="benefit" value="coffee_voucher"' in client.get("/staff/campaigns").text
+
+    create(client, csrf, benefit=["coffee_voucher", "free_shipping"])
+
+    with sqlite_db.unit_of_work(write=False) as session:
+        promoted = session.scalar(select(Campaign.benefits))
+    assert promoted == ["coffee_voucher", "free_shipping"]
