@@ -11,6 +11,8 @@ from handlers.ports import Sender
 
 def install(web, app, senders: Mapping[str, Sender] | None = None) -> None:
     """Mount the workbench at /staff and the API at /api (docs at /api/docs), once."""
+    from starlette.exceptions import HTTPException
+
     from staff import api
     from staff import web as workbench
 
@@ -20,6 +22,8 @@ def install(web, app, senders: Mapping[str, Sender] | None = None) -> None:
     desk_senders = with_console(app, senders or {})
     web.mount("/staff", workbench.create(app, desk_senders))
     web.mount("/api", api.create(app))
+    # Outside /staff (its own styled pages) an unknown route answers in the API's JSON shape.
+    web.add_exception_handler(HTTPException, api.http_error)
 
 
 def with_console(app, senders: Mapping[str, Sender]) -> dict[str, Sender]:

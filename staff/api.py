@@ -40,6 +40,20 @@ HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 
 bearer = HTTPBearer(auto_error=False, description="An API key from `memberbot staff api-key`")
 
 
+async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """FastAPI's own errors (no such route, method not allowed) in the API's shape; the
+    server's root answers unknown routes this way too (staff.install)."""
+    code = HTTP_CODES.get(exc.status_code, "error")
+    message = (
+        f"no route {request.method} {request.url.path}: see /api/docs"
+        if exc.status_code in (404, 405)
+        else str(exc.detail)
+    )
+    return JSONResponse(
+        {"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str):
         super().__init__(message)
@@ -160,17 +174,7 @@ def create(app) -> FastAPI:
     async def api_error(_request, exc: ApiError):
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
 
-    @api.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException):
-        code = HTTP_CODES.get(exc.status_code, "error")
-        message = (
-            f"no route {request.method} {request.url.path}: see /api/docs"
-            if exc.status_code in (404, 405)
-            else str(exc.detail)
-        )
-        return JSONResponse(
-            {"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers
-        )
+    api.add_exception_handler(HTTPException, http_error)  # type: ignore[arg-type]
 
     @api.exception_handler(Exception)
     async def server_error(_request, _exc: Exception):

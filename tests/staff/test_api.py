@@ -68,6 +68,8 @@ def test_the_documentation_is_open_and_describes_every_route(client):
     [
         ("GET", "/api/nothing-here", 404, "not_found"),
         ("DELETE", "/api/purchases", 405, "method_not_allowed"),
+        ("GET", "/nothing-here", 404, "not_found"),
+        ("POST", "/healthz", 405, "method_not_allowed"),
     ],
 )
 def test_unknown_routes_answer_the_documented_json_error(api, method, path, status, error):
