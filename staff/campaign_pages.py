@@ -56,6 +56,27 @@ def _mask(name: str | None) -> str:
     return name[:1] + "*" * max(1, len(name) - 1) if name else "-"
 
 
+def _segment(config, lang: str):
+    """describe(segment): who a campaign goes to, in the staff member's language."""
+    t = i18n.words(lang)
+
+    def describe(segment: Segment) -> str:
+        parts = []
+        if segment.tiers:
+            labels = [config.tier(name).label.get(lang) or name for name in segment.tiers]
+            parts.append(t("camp.seg.tiers", tiers=i18n.names(labels, lang)))
+        if segment.dormant_days:
+            parts.append(t("camp.seg.dormant", count=segment.dormant_days))
+        if segment.birthday_month:
+            parts.append(t("camp.seg.birthday", month=segment.birthday_month))
+        if segment.rfm:
+            parts.append("RFM " + " ".join(f"{k.upper()}≥{v}" for k, v in segment.rfm.items()))
+        parts.append(t(f"camp.seg.consent.{segment.consent}"))
+        return t("camp.seg.sep").join(parts)
+
+    return describe
+
+
 def _page(request: Request, staff: Staff, form=None, errors=None, status_code: int = 200):
     return render(
         request,
@@ -63,6 +84,7 @@ def _page(request: Request, staff: Staff, form=None, errors=None, status_code: i
         staff,
         status_code=status_code,
         listed=campaigns.listing(desk(request).db),
+        describe=_segment(desk(request).config, language(request, staff)),
         tiers=desk(request).config.tiers,
         benefits=campaigns.promotable(desk(request).db, language(request, staff)),
         form=form or {"consent": "yes"},
@@ -170,6 +192,7 @@ def campaign_page(request: Request, name: str) -> Response:
     if seen is None:
         return render(request, "error.html", staff, status_code=404, problem="camp.not_found")
     q = request.query_params
+    lang = language(request, staff)
     return render(
         request,
         "campaign.html",
@@ -177,7 +200,11 @@ def campaign_page(request: Request, name: str) -> Response:
         campaign=name,
         link=quote(name, safe=""),
         p=seen,
-        sample=[(no, _mask(who), tier) for no, who, tier, _ in seen.sample],
+        describe=_segment(the.config, lang),
+        sample=[
+            (no, _mask(who), the.config.tier(tier).label.get(lang) or tier)
+            for no, who, tier, _ in seen.sample
+        ],
         done=q.get("done"),
         queued=int(q["queued"]) if q.get("queued", "").isdigit() else 0,
     )

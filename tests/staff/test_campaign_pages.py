@@ -177,3 +177,18 @@ def test_a_campaign_created_on_the_page_promotes_the_benefits_ticked(client, sql
     with sqlite_db.unit_of_work(write=False) as session:
         promoted = session.scalar(select(Campaign.benefits))
     assert promoted == ["coffee_voucher", "free_shipping"]
+
+
+def test_a_chinese_campaign_page_names_the_segment_and_tiers_in_chinese(client, sqlite_db):
+    csrf = signed_in_as(client)
+    create(client, csrf, tier=["gold"], dormant_days="30", consent="yes")
+
+    listed = client.get("/staff/campaigns?lang=zh").text
+    preview = client.get("/staff/campaigns/member-day").text
+
+    for page in (listed, preview):
+        assert "等级：金卡；30 天未消费；同意接收营销的会员" in page
+        assert "consenting" not in page and "no purchase" not in page
+    assert ">gold<" not in preview
+    english = client.get("/staff/campaigns?lang=en").text
+    assert "tier Gold; no purchase for 30 days; consenting members" in english
