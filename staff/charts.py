@@ -13,14 +13,17 @@ TICKS = 4
 CHAR, WIDE_CHAR = 6.5, 11.5  # px per character at 11 px: Latin, CJK
 
 
-def _step(top: float) -> float:
+def _step(values: list[float]) -> float:
     """A round tick step (1, 2, 2.5 or 5 times a power of ten) so that TICKS steps reach
-    `top`: axes read 0, 25, 50, 75, 100, never 0, 10781.75, ..."""
+    the largest value: axes read 0, 25, 50, 75, 100, never 0, 10781.75, ...; counts (whole
+    numbers) step by at least 1, never 0, 0.25, 0.5."""
+    top = max(values, default=0)
+    whole = all(isinstance(v, int) for v in values)
     if top <= 0:
         return 1
     magnitude = 10 ** math.floor(math.log10(top / TICKS))
     for nice in (1, 2, 2.5, 5, 10):
-        if nice * magnitude * TICKS >= top:
+        if nice * magnitude * TICKS >= top and not (whole and nice * magnitude % 1):
             return nice * magnitude
     return 10 * magnitude
 
@@ -53,7 +56,7 @@ def _every(labels: list[str], slot: float) -> int:
 def bars(labels: list[str], series: list[tuple[str, list[float]]], title: str) -> Markup:
     """Grouped vertical bars: one group per label, one bar per series."""
     plot_h = HEIGHT - BOTTOM - TOP
-    step = _step(max((v for _, values in series for v in values), default=0))
+    step = _step([v for _, values in series for v in values])
     top = step * TICKS
     group = (WIDTH - LEFT - RIGHT) / max(1, len(labels))
     bar = max(1.0, group * 0.8 / max(1, len(series)))
@@ -78,7 +81,7 @@ def bars(labels: list[str], series: list[tuple[str, list[float]]], title: str) -
 
 def line(labels: list[str], values: list[float | None], title: str) -> Markup:
     plot_h = HEIGHT - BOTTOM - TOP
-    tick = _step(max((v for v in values if v is not None), default=0))
+    tick = _step([v for v in values if v is not None])
     top = tick * TICKS
     slot = (WIDTH - LEFT - RIGHT) / max(1, len(labels))
     parts = _axis(tick, plot_h)

@@ -26,6 +26,12 @@ def test_the_value_axis_counts_in_round_steps_up_to_the_largest_value(top):
     assert all(abs(b - a - step) < 1e-9 for a, b in zip(ticks, ticks[1:], strict=False))
 
 
+@pytest.mark.parametrize("top", [1, 2, 3])
+def test_a_few_tickets_are_counted_in_whole_steps(top):
+    svg = str(charts.bars(["06-01", "06-02"], [("opened", [top, 0])], "per day"))
+    assert axis_ticks(svg) == [0, 1, 2, 3, 4]
+
+
 def test_ninety_daily_labels_do_not_overlap_or_leave_the_chart():
     labels = [f"{m:02d}-{d:02d}" for m in (3, 4, 5) for d in range(1, 31)]
     svg = str(charts.line(labels, [float(n % 7) for n in range(90)], "trend"))
