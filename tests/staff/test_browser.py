@@ -269,6 +269,7 @@ def test_the_keyboard_walks_the_queue_opens_a_ticket_and_takes_it(
 
     page.keyboard.press("a")
     page.wait_for_selector("text=Assigned to you")
+    page.wait_for_load_state()  # the shortcuts listen once the page's script has run
     page.keyboard.press("r")
     assert page.evaluate("document.activeElement.id") == "reply-text"
     page.locator("#reply-text").blur()
