@@ -19,10 +19,21 @@ from handlers.desk.erasure import ErasureRefused
 from handlers.desk.imports import ImportFileError
 from handlers.desk.staff_accounts import StaffError
 from handlers.desk.ticket_lifecycle import Actor, TicketError
+from schedules.campaigns import CampaignError
+from schedules.segments import SegmentError
 from storage.failures import explain
 
 # What a use case refuses with a reason the operator can act on: said in one line, exit 2.
-REFUSALS = (ConfigError, ClockError, StaffError, ErasureRefused, TicketError, ImportFileError)
+REFUSALS = (
+    ConfigError,
+    ClockError,
+    StaffError,
+    ErasureRefused,
+    TicketError,
+    ImportFileError,
+    CampaignError,
+    SegmentError,
+)
 
 CONFIG_HELP = "Configuration file (default: the packaged defaults, as in config.yml)."
 

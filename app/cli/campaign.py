@@ -15,7 +15,7 @@ from app.cli import BadInput, cli, pass_app
 from core.clock import now
 from schedules import campaigns
 from schedules.campaign_report import OUTCOMES, Report, report
-from schedules.segments import Segment, SegmentError
+from schedules.segments import Segment
 
 BAR_WIDTH = 40
 
@@ -73,20 +73,17 @@ def create(app, name, at_text, text_zh, text_en, tiers, benefits, **segment_opti
         rfm={k: v for k, v in rfm.items() if v is not None},
         consent=segment_options["consent"],
     )
-    try:
-        made, moved = campaigns.create(
-            app.database,
-            config,
-            name,
-            segment,
-            {"zh": text_zh, "en": text_en},
-            _when(at_text, config.zone),
-            getpass.getuser(),
-            now(),
-            benefits,
-        )
-    except (SegmentError, campaigns.CampaignError) as exc:
-        raise BadInput(str(exc)) from None
+    made, moved = campaigns.create(
+        app.database,
+        config,
+        name,
+        segment,
+        {"zh": text_zh, "en": text_en},
+        _when(at_text, config.zone),
+        getpass.getuser(),
+        now(),
+        benefits,
+    )
     when = made.scheduled_at.astimezone(config.zone).isoformat(timespec="minutes")
     note = " (moved off a public holiday)" if moved else ""
     click.echo(f"campaign {name!r} scheduled for {when}{note}: {segment.describe()}")
@@ -100,12 +97,9 @@ def reschedule(app, name: str, at_text: str) -> None:
     """Move a scheduled or missed campaign NAME to a new time (a missed one is only ever
     sent again this way, or by `campaign run`)."""
     config = app.config
-    try:
-        made, moved = campaigns.reschedule(
-            app.database, config, name, _when(at_text, config.zone), now()
-        )
-    except campaigns.CampaignError as exc:
-        raise BadInput(str(exc)) from None
+    made, moved = campaigns.reschedule(
+        app.database, config, name, _when(at_text, config.zone), now()
+    )
     when = made.scheduled_at.astimezone(config.zone).isoformat(timespec="minutes")
     note = " (moved off a public holiday)" if moved else ""
     click.echo(f"campaign {name!r} scheduled for {when}{note}")
@@ -128,10 +122,7 @@ def list_(app) -> None:
 @pass_app
 def preview(app, name: str, sample: int) -> None:
     """How many members the campaign reaches, and a sample of them."""
-    try:
-        seen = campaigns.preview(app.database, app.config, name, now(), sample)
-    except campaigns.CampaignError as exc:
-        raise BadInput(str(exc)) from None
+    seen = campaigns.preview(app.database, app.config, name, now(), sample)
     click.echo(f"{name}: {seen.segment.describe()}")
     click.echo(f"{seen.matching} members match; {seen.reachable} reachable on a chat channel")
     table = Table("member", "name", "tier", "language")
@@ -145,16 +136,13 @@ def preview(app, name: str, sample: int) -> None:
 @pass_app
 def run(app, name: str) -> None:
     """Queue the campaign now (the dispatcher sends it, outside quiet hours)."""
-    try:
-        with Progress(transient=True) as bar:
-            task = bar.add_task(f"queueing {name}", total=None)
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"queueing {name}", total=None)
 
-            def advance(done: int, total: int) -> None:
-                bar.update(task, total=total, advance=done)
+        def advance(done: int, total: int) -> None:
+            bar.update(task, total=total, advance=done)
 
-            queued = campaigns.run(app.database, app.config, name, now(), advance)
-    except campaigns.CampaignError as exc:
-        raise BadInput(str(exc)) from None
+        queued = campaigns.run(app.database, app.config, name, now(), advance)
     click.echo(f"campaign {name!r}: {queued} messages queued")
 
 
@@ -164,10 +152,7 @@ def run(app, name: str) -> None:
 @pass_app
 def report_(app, name: str, as_json: bool) -> None:
     """Delivered, failed, blocked, opted out; redemptions and purchases afterwards."""
-    try:
-        found = report(app.database, name, app.config.zone, now())
-    except campaigns.CampaignError as exc:
-        raise BadInput(str(exc)) from None
+    found = report(app.database, name, app.config.zone, now())
     if as_json:
         click.echo(json.dumps(found.as_json(), ensure_ascii=False))
         return
