@@ -1,0 +1,150 @@
+"""The data both engines see: the project's own data split 80/20, and the public sets."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from nlu_bench import BENCHMARKS
+
+ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+@dataclass
+class Split:
+    name: str
+    title: str
+    train_file: Path  # Rasa nlu.yml (annotations, synonyms, regexes, lookups kept)
+    test_file: Path  # JSON lines {"text", "intent"}
+    train_size: int
+    test_size: int
+    intents: int
+    note: str
+    gold: list[str] = field(default_factory=list)
+
+
+def _examples(block: str) -> list[str]:
+    return [
+        line.strip()[2:].strip() for line in block.splitlines() if line.strip().startswith("- ")
+    ]
+
+
+def _plain(example: str) -> str:
+    return ANNOTATION.sub(lambda m: m.group(1), example)
+
+
+def _yaml_block(lines: list[str]) -> str:
+    return "".join(f"    - {line}\n" for line in lines)
+
+
+def _write_rasa_nlu(path: Path, by_intent: dict[str, list[str]], extra: str = "") -> None:
+    parts = ['version: "3.1"\n', "nlu:\n"]
+    for intent in sorted(by_intent):
+        parts.append(f"- intent: {intent}\n  examples: |\n")
+        parts.append(_yaml_block(by_intent[intent]))
+    path.write_text("".join(parts) + extra, encoding="utf-8")
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _stratified(by_intent: dict[str, list[str]], share: float, seed: int):
+    rng = random.Random(seed)
+    train, test = {}, {}
+    for intent in sorted(by_intent):
+        items = list(by_intent[intent])
+        rng.shuffle(items)
+        n_test = max(1, round(len(items) * share)) if len(items) > 1 else 0
+        test[intent], train[intent] = items[:n_test], items[n_test:]
+    return train, test
+
+
+def own_split(work: Path, data_dir: Path, seed: int, test_share: float) -> Split:
+    """nlu/data: intent examples split per intent; synonyms/regex/lookups go with train."""
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    other_sections: list[dict] = []
+    for path in sorted(data_dir.glob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for item in doc.get("nlu") or []:
+            if "intent" in item:
+                by_intent[item["intent"]].extend(_examples(item.get("examples") or ""))
+            else:
+                other_sections.append(item)
+    train, test = _stratified(by_intent, test_share, seed)
+    extra = ""
+    if other_sections:
+        for item in other_sections:
+            kind = next(k for k in ("synonym", "regex", "lookup") if k in item)
+            extra += f"- {kind}: {json.dumps(str(item[kind]), ensure_ascii=False)}\n"
+            extra += "  examples: |\n" + _yaml_block(_examples(item.get("examples") or ""))
+    folder = work / "own"
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_rasa_nlu(folder / "train.yml", train, extra)
+    rows = [{"text": _plain(t), "intent": i} for i in sorted(test) for t in test[i]]
+    _write_jsonl(folder / "test.jsonl", rows)
+    n_train = sum(map(len, train.values()))
+    return Split(
+        "own",
+        "memberbot nlu/data (zh + en)",
+        folder / "train.yml",
+        folder / "test.jsonl",
+        n_train,
+        len(rows),
+        len(by_intent),
+        f"stratified {round((1 - test_share) * 100)}/{round(test_share * 100)} split, seed {seed}",
+        [r["intent"] for r in rows],
+    )
+
+
+def public_split(work: Path, name: str, per_intent: int, seed: int, folder_name: str = "") -> Split:
+    """A public set: its own test set whole; at most `per_intent` training examples per intent."""
+    source = BENCHMARKS / name
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    for line in (source / "train.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            by_intent[row.get("intent") or row["label"]].append(row["text"])
+    full = sum(map(len, by_intent.values()))
+    rng = random.Random(seed)
+    if per_intent:
+        for intent, texts in by_intent.items():
+            if len(texts) > per_intent:
+                by_intent[intent] = rng.sample(texts, per_intent)
+    rows = []
+    for line in (source / "test.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            rows.append({"text": row["text"], "intent": row.get("intent") or row["label"]})
+    folder = work / (folder_name or name)
+    folder.mkdir(parents=True, exist_ok=True)
+    # Rasa reads YAML: quote nothing special, but keep each example on one line.
+    clean = {i: [" ".join(t.split()) for t in texts] for i, texts in by_intent.items()}
+    _write_rasa_nlu(folder / "train.yml", clean)
+    _write_jsonl(folder / "test.jsonl", rows)
+    n_train = sum(map(len, by_intent.values()))
+    sample = (
+        f"train subsample {per_intent}/intent (seed {seed}) = {n_train} of {full}"
+        if per_intent and n_train < full
+        else f"full train set ({full})"
+    )
+    title = {"banking77": "BANKING77", "clinc150": "CLINC150"}.get(name, name)
+    return Split(
+        name,
+        title,
+        folder / "train.yml",
+        folder / "test.jsonl",
+        n_train,
+        len(rows),
+        len(by_intent),
+        f"{sample}; standard test set ({len(rows)})",
+        [r["intent"] for r in rows],
+    )
