@@ -77,14 +77,24 @@ class Corpus:
         return Vectoriser(vocabulary, idf.astype(np.float32), is_word), mapping
 
     def rows(self, vectoriser: Vectoriser, mapping: np.ndarray, rows: np.ndarray):
-        """CSR arrays (indptr, indices, values) of the texts `rows`, as `transform` weighs them."""
-        parts = [self._rows(vectoriser, mapping, chunk) for chunk in self._chunks(rows)]
-        lengths = np.concatenate([length for length, _, _ in parts] or [np.zeros(0, np.int64)])
+        """CSR arrays (indptr, indices, values) of the texts `rows`, as `transform` weighs them.
+
+        Filled chunk by chunk into arrays sized for every n-gram of the texts (the known
+        ones are at most that many), never a list of parts and their concatenation: on
+        CLINC150 that copy was 15 MB of training's peak memory."""
+        capacity = int((self.offsets[rows + 1] - self.offsets[rows]).sum())
         indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        indices = np.concatenate([f for _, f, _ in parts] or [np.zeros(0, np.int32)])
-        values = np.concatenate([w for _, _, w in parts] or [np.zeros(0, np.float32)])
-        return indptr, indices, values
+        indices = np.empty(capacity, dtype=np.int32)
+        values = np.empty(capacity, dtype=np.float32)
+        filled = done = 0
+        for chunk in self._chunks(rows):
+            lengths, features, weights = self._rows(vectoriser, mapping, chunk)
+            indices[filled : filled + len(features)] = features
+            values[filled : filled + len(features)] = weights
+            indptr[done + 1 : done + 1 + len(chunk)] = filled + np.cumsum(lengths)
+            filled += len(features)
+            done += len(chunk)
+        return indptr, indices[:filled], values[:filled]
 
     def _rows(self, vectoriser: Vectoriser, mapping: np.ndarray, rows: np.ndarray):
         positions, owner = self._positions(rows)

@@ -1,15 +1,18 @@
 """The intent classifier: a linear support vector machine on the sparse TF-IDF rows.
 
-One-vs-rest, squared hinge loss (scikit-learn's LinearSVC, liblinear underneath):
-on short texts with many sparse n-grams it separates intents better than a softmax
-trained by gradient descent, in a few seconds and deterministically. Its scores are
-turned into probabilities by a softmax with a fitted temperature (calibration.py).
-scikit-learn is imported here only: parsing needs numpy alone.
+One-vs-rest, squared hinge loss, the bias regularised like a feature of value 1: the
+problem scikit-learn's LinearSVC gives liblinear, solved the way liblinear solves it
+(dual coordinate descent, Hsieh et al., ICML 2008), but for every class at once: one
+pass over the texts updates each text's dual variables of all classes together, so
+the Python loop runs once per text, not once per text and class. On short texts with
+many sparse n-grams this separates intents better than a softmax trained by gradient
+descent, in seconds and deterministically. It needs numpy alone: importing
+scikit-learn would cost a training process some 75 MB before it read a single text.
+Scores become probabilities through a softmax with a fitted temperature (calibration.py).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +24,10 @@ class Hyperparameters:
     min_df: int = 2  # n-grams seen in fewer texts carry noise, not evidence
     folds: int = 3  # out-of-fold scores to fit the temperature on
     seed: int = 0
-    max_iter: int = 2000
+    max_epochs: int = 200
+    # Stop when no dual variable's projected gradient exceeds this: the same predictions
+    # as liblinear's default stopping rule on the project data and BANKING77.
+    tolerance: float = 0.1
 
 
 def fit_linear(
@@ -37,10 +43,6 @@ def fit_linear(
 
     Classes absent from `labels` get zero weights and a bias below every other, so
     they never win."""
-    from scipy import sparse
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.svm import LinearSVC
-
     params = params or Hyperparameters()
     weights = np.zeros((n_features, n_classes), dtype=np.float32)
     bias = np.zeros(n_classes, dtype=np.float32)
@@ -49,17 +51,51 @@ def fit_linear(
         bias[:] = -1.0
         bias[present] = 1.0
         return weights, bias
-    matrix = sparse.csr_matrix((values, indices, indptr), shape=(len(indptr) - 1, n_features))
-    svm = LinearSVC(C=params.c, max_iter=params.max_iter, random_state=params.seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        svm.fit(matrix, labels)
-    coef = svm.coef_.astype(np.float32)
-    intercept = svm.intercept_.astype(np.float32)
-    if len(present) == 2:  # binary: one score d for the second class; -d/2, d/2 keep the margin
-        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2], dtype=np.float32)
-    weights[:, svm.classes_] = coef.T
-    bias[:] = float(intercept.min()) - 1.0
-    bias[svm.classes_] = intercept
+    _dual_coordinate_descent(indptr, indices, values, labels, weights, bias, params)
+    absent = np.setdiff1d(np.arange(n_classes), present)
+    weights[:, absent] = 0.0
+    bias[absent] = float(bias[present].min()) - 1.0
     return weights, bias
+
+
+def _dual_coordinate_descent(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    values: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    bias: np.ndarray,
+    params: Hyperparameters,
+) -> None:
+    """Minimise, for each class k, 0.5 |w_k|^2 + C sum_i max(0, 1 - y_ik (w_k . x_i + b_k))^2
+    (y_ik = +1 for the text's own class, -1 otherwise), updating `weights` and `bias`."""
+    n_classes = len(bias)
+    values = values.astype(np.float32, copy=False)
+    diagonal = np.float32(0.5 / params.c)  # the squared hinge's term in the dual
+    # Row by row: whole-array temporaries here were training's peak memory on CLINC150.
+    bounds = indptr.tolist()
+    squared = [float(values[a:b] @ values[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    curvature = np.array(squared, dtype=np.float32) + 1.0 + diagonal  # + 1: the bias's feature
+    signs = np.where(np.eye(n_classes, dtype=bool), 1.0, -1.0).astype(np.float32)
+    alpha = np.zeros((len(labels), n_classes), dtype=np.float32)
+    rng = np.random.default_rng(params.seed)
+    for _ in range(params.max_epochs):
+        worst = 0.0
+        for i in rng.permutation(len(labels)).tolist():
+            start, end = bounds[i], bounds[i + 1]
+            features, x = indices[start:end], values[start:end]
+            y = signs[labels[i]]
+            dual = alpha[i]
+            gradient = y * (x @ weights[features] + bias) - 1.0 + diagonal * dual
+            projected = np.where(dual > 0, gradient, np.minimum(gradient, 0.0))
+            violation = float(np.abs(projected).max())
+            if violation == 0.0:
+                continue
+            worst = max(worst, violation)
+            updated = np.maximum(dual - gradient / curvature[i], 0.0)
+            step = (updated - dual) * y
+            alpha[i] = updated
+            weights[features] += np.outer(x, step)
+            bias += step
+        if worst < params.tolerance:
+            return

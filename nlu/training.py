@@ -74,8 +74,9 @@ def fit_classifier(
     labels = np.array([position[example.intent] for example in examples], dtype=np.int64)
     temperature = 1.0
     if calibrate and len(labels_names) > 1 and len(corpus) >= MIN_CALIBRATION_EXAMPLES:
-        scores = out_of_fold_scores(corpus, labels, len(labels_names), params)
-        temperature = fit_temperature(scores, labels)
+        temperature = fit_temperature(
+            out_of_fold_scores(corpus, labels, len(labels_names), params), labels
+        )  # the scores are freed before the final fit
     vectoriser, _, weights, bias = _fit(
         corpus, np.arange(len(corpus)), labels, len(labels_names), params
     )
@@ -99,7 +100,7 @@ def out_of_fold_scores(
 ) -> np.ndarray:
     """Each text's class scores from a model trained on the other folds."""
     fold = folds(labels, params.folds, params.seed)
-    scores = np.zeros((len(corpus), n_classes), dtype=np.float64)
+    scores = np.zeros((len(corpus), n_classes), dtype=np.float32)
     for k in range(params.folds):
         held = np.flatnonzero(fold == k)
         vectoriser, mapping, weights, bias = _fit(
@@ -114,4 +115,4 @@ def _scores(indptr, indices, values, weights, bias) -> np.ndarray:
     from scipy import sparse
 
     matrix = sparse.csr_matrix((values, indices, indptr), shape=(len(indptr) - 1, len(weights)))
-    return np.asarray(matrix @ weights, dtype=np.float64) + bias
+    return np.asarray(matrix @ weights, dtype=np.float32) + bias
