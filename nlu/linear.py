@@ -25,8 +25,9 @@ class Hyperparameters:
     folds: int = 3  # out-of-fold scores to fit the temperature on
     seed: int = 0
     max_epochs: int = 200
-    # Stop when no dual variable's projected gradient exceeds this: the same predictions
-    # as liblinear's default stopping rule on the project data and BANKING77.
+    # Stop when no dual variable's projected gradient exceeds this: the same accuracy as
+    # liblinear's default stopping rule (within 0.2 points on the project data, BANKING77
+    # and CLINC150).
     tolerance: float = 0.1
 
 
