@@ -19,6 +19,7 @@ from handlers.desk.erasure import ErasureRefused
 from handlers.desk.imports import ImportFileError
 from handlers.desk.staff_accounts import StaffError
 from handlers.desk.ticket_lifecycle import Actor, TicketError
+from nlu.training_data import TrainingDataError
 from schedules.campaigns import CampaignError
 from schedules.segments import SegmentError
 from storage.failures import explain
@@ -33,6 +34,7 @@ REFUSALS = (
     ImportFileError,
     CampaignError,
     SegmentError,
+    TrainingDataError,
 )
 
 CONFIG_HELP = "Configuration file (default: the packaged defaults, as in config.yml)."

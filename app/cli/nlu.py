@@ -17,7 +17,7 @@ from nlu.evaluation import Report, evaluate
 from nlu.parser import EmbeddedParser
 from nlu.service import Parser, build_parser, data_path, model_file, train_and_save
 from nlu.training import train_model
-from nlu.training_data import TrainingDataError, load_training_data
+from nlu.training_data import load_training_data
 
 PROGRESS_FROM = 500  # examples: smaller files are evaluated without a progress bar
 
@@ -29,10 +29,9 @@ def nlu() -> None:
 
 @contextmanager
 def _reported_errors():
+    """A model file that cannot be read or written, said in one line (exit 1)."""
     try:
         yield
-    except TrainingDataError as exc:
-        raise BadInput(str(exc)) from None
     except OSError as exc:
         raise Failed(f"{exc.filename or 'NLU model'}: {exc.strerror or exc}") from None
 
