@@ -17,6 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Row
+
 from core import membership, tiers
 from core import points as points_rules
 from core.clock import now as clock_now
@@ -99,26 +101,26 @@ class Ledger:
             )
         multiplier = self.config.tier(account.tier).multiplier
         points = points_rules.purchase_points(amount, multiplier, self.config)
-        entry = self.rows.append(
-            account, "purchase", points, key, at, actor, qualifying=True, order_id=order_id,
-            amount=amount,
-        )  # fmt: skip
-        if entry is None:
-            return self._earlier(key)
-        lot = self.rows.add_lot(
-            entry, at, points_rules.lot_expiry(at, self.config, self.zone(account.timezone))
-        )
-        self.rows.move_balance(account, points, at)
-        repaid = self._repay_debt(account, entry, lot, at)
+        zone = self.zone(account.timezone)
         first_purchase = account.last_purchase_at is None
-        changes = self._upgrade(account, at, points - repaid)
+        # What the purchase changes is decided before anything is written, so the writes
+        # can go in one statement: the debt it repays counts towards no tier.
+        changes = self._upgrade(account, at, points - min(account.debt, points))
         if account.last_purchase_at is None or at > account.last_purchase_at:
             changes["last_purchase_at"] = at
-        purchase_day = at.astimezone(self.zone(account.timezone)).date()
-        renewed = membership.renewed(account.membership_expires, purchase_day, self.config)
+        renewed = membership.renewed(
+            account.membership_expires, at.astimezone(zone).date(), self.config
+        )
         if renewed != account.membership_expires:
             changes["membership_expires"] = renewed
-        self.rows.update_member(account, changes)
+        posted = self.rows.earn(
+            account, "purchase", points, key, at, actor, points_rules.lot_expiry(at, self.config, zone),
+            changes, qualifying=True, order_id=order_id, amount=amount,
+        )  # fmt: skip
+        if posted is None:
+            return self._earlier(key)
+        entry, lot = posted
+        self._repay_debt(account, entry, lot, at)
         if first_purchase and account.referrer_id and self.config.points.referral_multiplier:
             self.earn_bonus(
                 account.referrer_id,
@@ -209,9 +211,9 @@ class Ledger:
         lots: list, **fields,
     ) -> Posted:  # fmt: skip
         """The spending entry, drawn from `lots` (open_lots) after `require` said yes."""
-        entry = self.rows.append_new(account, kind, -points, key, at, actor, **fields)
-        self.rows.draw(entry, self._plan(lots, points))
-        self.rows.move_balance(account, -points, at)
+        entry = self.rows.spend(
+            account, kind, -points, key, at, actor, self._plan(lots, points), **fields
+        )
         return Posted(entry, created=True)
 
     def give_back(self, spent: LedgerEntry, key: str, actor: str, reason: str) -> Posted:
@@ -373,10 +375,17 @@ class Ledger:
     def lock(self, member_id: int, earning_at: datetime | None = None) -> Account:
         """Always the account row first, then anything else: one lock order, no deadlocks.
         With `earning_at`, also what the member earned towards their tier by then."""
-        account = self.rows.lock(member_id, earning_at)
-        if account is None:
+        return self.lock_reading(member_id, earning_at)[0]
+
+    def lock_reading(
+        self, member_id: int, earning_at: datetime | None = None, read=None, **params
+    ) -> tuple[Account, Row]:
+        """`lock`, and with `read` (a statement whose first columns are the member's, see
+        Rows.lock) more read after the lock in the same statement: its row."""
+        locked = self.rows.lock(member_id, earning_at, read, **params)
+        if locked is None:
             raise LedgerError("unknown_member", f"no points account for member id {member_id}")
-        return account
+        return locked
 
     def entry_for(self, key: str) -> LedgerEntry | None:
         return self.rows.entry(key)

@@ -12,10 +12,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage import ledger_postgres
 from storage.models import (
     LedgerEntry,
     LotAllocation,
@@ -77,6 +78,7 @@ EARNED = select(func.coalesce(func.sum(ENTRIES.c.points), 0)).where(
 )
 # The member with what they earned towards their tier in the year up to `at`: read after
 # the lock, so nothing of theirs can be appended meanwhile.
+MEMBER_COLUMNS = len(MEMBER.selected_columns)
 MEMBER_EARNING = select(*MEMBER.selected_columns, EARNED.scalar_subquery().label("earned")).where(
     MEMBERS.c.id == bindparam("member")
 )
@@ -111,6 +113,15 @@ SPENDABLE = select(
     )
     .scalar_subquery()
 ).where(ACCOUNTS.c.member_id == bindparam("member"))
+MEMBER_CHANGES = ("tier", "tier_since", "last_purchase_at", "membership_expires")
+
+
+def _entry(account, kind: str, points: int, key: str, at: datetime, actor: str, fields) -> dict:
+    """The columns of a new ledger entry."""
+    return {
+        "member_id": account.member_id, "kind": kind, "points": points,
+        "idempotency_key": key, "created_at": at, "actor": actor,
+    } | ENTRY_DEFAULTS | fields  # fmt: skip
 
 
 @dataclass
@@ -132,7 +143,9 @@ class Account:
 class Rows:
     def __init__(self, session: Session):
         self.session = session
-        self._append = APPEND[session.get_bind().dialect.name]
+        dialect = session.get_bind().dialect.name
+        self._append = APPEND[dialect]
+        self.at_once = dialect == "postgresql"  # the writes of a verb in one statement
 
     def run(self, statement, params=None):
         return self.session.connection().execute(statement, params)
@@ -145,25 +158,35 @@ class Rows:
 
     # -- the account -------------------------------------------------------------------
 
-    def lock(self, member_id: int, earning_at: datetime | None = None) -> Account | None:
+    def lock(
+        self, member_id: int, earning_at: datetime | None = None, read=None, **params
+    ) -> tuple[Account, Row] | None:
         """The account row FOR UPDATE, then the member as committed now (a statement of
         its own: PostgreSQL re-reads only the locked row after waiting for its lock), with
-        what they earned in the year up to `earning_at` when given."""
+        what they earned in the year up to `earning_at` when given. `read`, a statement
+        whose first columns are MEMBER's, reads more in the same statement (its `params`);
+        its row comes back beside the account."""
         self.session.flush()  # the caller's pending rows (a member just opened) first
         locked = self.run(LOCK, {"member": member_id}).first()
         if locked is None:
             return None
-        if earning_at is None:
-            member = self.run(MEMBER, {"member": member_id}).one()
-            return Account(member_id, *locked, *member)
-        since = earning_at - relativedelta(years=1)
-        params = {"member": member_id, "since": since, "at": earning_at}
-        return Account(member_id, *locked, *self.run(MEMBER_EARNING, params).one())
+        params["member"] = member_id
+        if earning_at is not None:
+            read = MEMBER_EARNING
+            params |= {"since": earning_at - relativedelta(years=1), "at": earning_at}
+        row = self.run(MEMBER if read is None else read, params).one()
+        account = Account(member_id, *locked, *row[:MEMBER_COLUMNS])
+        if earning_at is not None:
+            account.earned = row.earned
+        return account, row
 
     def move_balance(self, account: Account, points: int, at: datetime, owed: int = 0) -> None:
         """Balance and debt move by what the entries just appended say."""
         params = {"member": account.member_id, "points": points, "owed": owed, "at": at}
         self.run(MOVE_BALANCE, params)
+        self._moved(account, points, owed)
+
+    def _moved(self, account: Account, points: int, owed: int = 0) -> None:
         account.balance += points
         account.debt += owed
         self.forget(PointsAccount, account.member_id)
@@ -175,6 +198,9 @@ class Rows:
         if not changes:
             return
         self.run(UPDATE_MEMBER, {"member": account.member_id} | changes)
+        self._changed(account, changes)
+
+    def _changed(self, account: Account, changes: dict) -> None:
         account.tier = changes.get("tier", account.tier)
         account.last_purchase_at = changes.get("last_purchase_at", account.last_purchase_at)
         account.membership_expires = changes.get("membership_expires", account.membership_expires)
@@ -187,10 +213,7 @@ class Rows:
         **fields,
     ) -> LedgerEntry | None:  # fmt: skip
         """The new entry, or None when its idempotency key was taken before."""
-        values = {
-            "member_id": account.member_id, "kind": kind, "points": points,
-            "idempotency_key": key, "created_at": at, "actor": actor,
-        } | ENTRY_DEFAULTS | fields  # fmt: skip
+        values = _entry(account, kind, points, key, at, actor, fields)
         entry_id = self.run(self._append, values).scalar()
         return None if entry_id is None else LedgerEntry(id=entry_id, **values)
 
@@ -203,6 +226,53 @@ class Rows:
         if entry is None:
             raise RuntimeError(f"ledger key {key!r} was taken while the account was locked")
         return entry
+
+    def earn(
+        self, account: Account, kind: str, points: int, key: str, at: datetime, actor: str,
+        expires_at: datetime | None, changes: dict, **fields,
+    ) -> tuple[LedgerEntry, int] | None:  # fmt: skip
+        """The new entry and its lot, the balance moved and the member's `changes`
+        (tier and tier_since, last_purchase_at, membership_expires) written; None, and
+        nothing written, when the idempotency key was taken before."""
+        if not self.at_once:
+            entry = self.append(account, kind, points, key, at, actor, **fields)
+            if entry is None:
+                return None
+            lot = self.add_lot(entry, at, expires_at)
+            self.move_balance(account, points, at)
+            self.update_member(account, changes)
+            return entry, lot
+        values = _entry(account, kind, points, key, at, actor, fields)
+        params = values | {"owed": 0, "expires_at": expires_at} | dict.fromkeys(MEMBER_CHANGES)
+        written = self.run(ledger_postgres.EARN, params | changes).first()
+        if written is None:
+            return None
+        self._moved(account, points)
+        if changes:
+            self._changed(account, changes)
+        return LedgerEntry(id=written[0], **values), written[1]
+
+    def spend(
+        self, account: Account, kind: str, points: int, key: str, at: datetime, actor: str,
+        plan: list[tuple[int, int]], owed: int = 0, **fields,
+    ) -> LedgerEntry:  # fmt: skip
+        """The new entry (`points` negative) of a key the caller found unused under the
+        account's lock, drawn from the lots of `plan`, the balance and debt moved."""
+        if not self.at_once:
+            entry = self.append_new(account, kind, points, key, at, actor, **fields)
+            self.draw(entry, plan)
+            self.move_balance(account, points, at, owed=owed)
+            return entry
+        values = _entry(account, kind, points, key, at, actor, fields)
+        lots, takes = [lot for lot, _ in plan], [take for _, take in plan]
+        params = values | {"owed": owed, "lots": lots, "takes": takes}
+        entry_id = self.run(ledger_postgres.SPEND, params).scalar()
+        if entry_id is None:
+            raise RuntimeError(f"ledger key {key!r} was taken while the account was locked")
+        self._moved(account, points, owed)
+        for lot in lots:
+            self.forget(PointsLot, lot)
+        return LedgerEntry(id=entry_id, **values)
 
     def seen(self, key: str) -> bool:
         return self.run(SEEN, {"key": key}).first() is not None

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 
 from core.validity import end_of_day
 from storage.ledger import Ledger, LedgerError, refuse_while_in_debt
+from storage.ledger_rows import MEMBER, MEMBERS
 from storage.models import Benefit, Member, Redemption, Voucher
 
 BENEFITS = Benefit.__table__
@@ -31,11 +32,25 @@ USED_THIS_MONTH = (
     )
     .scalar_subquery()
 )
-# The active benefit, what the member redeemed of it this month, and the redemption of
-# this request if there was one: one read.
-BENEFIT = select(
-    BENEFITS, USED_THIS_MONTH.label("used"), EARLIER.scalar_subquery().label("earlier")
-).where(BENEFITS.c.code == bindparam("code"), BENEFITS.c.active.is_(True))
+# Read after the account's lock, in one statement: the member, the active benefit (its
+# columns NULL when there is none), what the member redeemed of it this month, and the
+# redemption of this request if there was one.
+BENEFIT = (
+    select(
+        *MEMBER.selected_columns,
+        *(BENEFITS.c[name] for name in ("id", "code", "cost", "stock", "tiers")),
+        BENEFITS.c.per_member_limit,
+        BENEFITS.c.voucher_validity_days,
+        USED_THIS_MONTH.label("used"),
+        EARLIER.scalar_subquery().label("earlier"),
+    )
+    .select_from(
+        MEMBERS.outerjoin(
+            BENEFITS, and_(BENEFITS.c.code == bindparam("code"), BENEFITS.c.active.is_(True))
+        )
+    )
+    .where(MEMBERS.c.id == bindparam("member"))
+)
 TAKE_STOCK = (
     update(BENEFITS)
     .where(BENEFITS.c.id == bindparam("benefit"), BENEFITS.c.stock >= bindparam("quantity"))
@@ -60,7 +75,8 @@ class Redeemed:
 
 
 def voucher_code() -> str:
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+    # 32 letters: a random byte modulo 32 picks each one uniformly.
+    raw = "".join(CODE_ALPHABET[byte % 32] for byte in secrets.token_bytes(10))
     return f"{raw[:5]}-{raw[5:]}"
 
 
@@ -76,21 +92,14 @@ def redeem(
         raise LedgerError("bad_quantity", f"quantity must be at least 1, got {quantity}")
     at = ledger.clock()
     rows = ledger.rows
-    account = ledger.lock(member_id)  # the account row first, then the benefit row
     local = at.astimezone(ZoneInfo(ledger.config.timezone))
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    benefit = rows.run(
-        BENEFIT,
-        {"code": benefit_code, "member": member_id, "month_start": month_start,
-         "request": request_key},
-    ).first()  # fmt: skip
-    if benefit is None:
-        earlier = rows.run(EARLIER, {"request": request_key}).scalar()
-    else:
-        earlier = benefit.earlier
-    if earlier is not None:
-        return _redeemed_before(ledger, earlier)
-    if benefit is None:
+    account, benefit = ledger.lock_reading(  # the account row first, then the benefit row
+        member_id, read=BENEFIT, code=benefit_code, month_start=month_start, request=request_key
+    )
+    if benefit.earlier is not None:
+        return _redeemed_before(ledger, benefit.earlier)
+    if benefit.id is None:
         raise LedgerError("unknown_benefit", f"no active benefit {benefit_code!r}")
     points = _checked(ledger.config, account.tier, benefit, quantity, benefit.used)
     lots = ledger.open_lots(account, at)

@@ -1,0 +1,75 @@
+"""On PostgreSQL, the writes of an earning or a spending as one statement: data-modifying
+common table expressions, so appending the entry, its lot or its draws, and moving the
+balance (and, for a purchase, the member's tier and dates) cost one round trip instead of
+four to six. What each statement writes is exactly what storage/ledger_rows.py writes
+step by step on SQLite: the steps after the entry read `FROM entry`, so when the
+idempotency key was taken before, nothing at all is written and no row comes back."""
+
+from __future__ import annotations
+
+from sqlalchemy import Date, Integer, Numeric, String, bindparam, text
+
+from storage.models.base import UTCDateTime
+
+ENTRY = """entry AS (
+    INSERT INTO ledger_entries (member_id, kind, points, qualifying, idempotency_key,
+        order_id, amount, reference, actor, reason, debt, created_at)
+    VALUES (:member_id, :kind, :points, :qualifying, :idempotency_key, :order_id, :amount,
+        :reference, :actor, :reason, :debt, :created_at)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id
+)"""
+BALANCE = """balance AS (
+    UPDATE points_accounts
+    SET balance = balance + :points, debt = debt + :owed, updated_at = :created_at
+    FROM entry WHERE points_accounts.member_id = :member_id
+)"""
+TYPES = [
+    bindparam("member_id", type_=Integer),
+    bindparam("points", type_=Integer),
+    bindparam("owed", type_=Integer),
+    bindparam("amount", type_=Numeric(12, 2)),
+    bindparam("created_at", type_=UTCDateTime),
+]
+
+# The entry, its lot, the balance and the member's tier and dates (each NULL: unchanged).
+EARN = text(
+    f"""WITH {ENTRY}, lot AS (
+    INSERT INTO points_lots (member_id, entry_id, points, remaining, earned_at, expires_at)
+    SELECT :member_id, entry.id, :points, :points, :created_at,
+        CAST(:expires_at AS timestamptz)
+    FROM entry
+    RETURNING id
+), {BALANCE}, member AS (
+    UPDATE members SET
+        tier = COALESCE(:tier, members.tier),
+        tier_since = COALESCE(:tier_since, members.tier_since),
+        last_purchase_at = COALESCE(:last_purchase_at, members.last_purchase_at),
+        membership_expires = COALESCE(:membership_expires, members.membership_expires)
+    FROM entry WHERE members.id = :member_id
+)
+SELECT entry.id, lot.id FROM entry, lot"""
+).bindparams(
+    *TYPES,
+    bindparam("expires_at", type_=UTCDateTime),
+    bindparam("tier", type_=String),
+    bindparam("tier_since", type_=UTCDateTime),
+    bindparam("last_purchase_at", type_=UTCDateTime),
+    bindparam("membership_expires", type_=Date),
+)
+
+# The entry, the lots it draws (`lots` and `takes`, in the plan's order) with their
+# allocations, and the balance.
+SPEND = text(
+    f"""WITH {ENTRY}, plan AS (
+    SELECT lot, take FROM unnest(CAST(:lots AS integer[]), CAST(:takes AS integer[]))
+        AS plan (lot, take)
+), drawn AS (
+    UPDATE points_lots SET remaining = remaining - plan.take
+    FROM plan, entry WHERE points_lots.id = plan.lot
+), allocated AS (
+    INSERT INTO lot_allocations (entry_id, lot_id, points)
+    SELECT entry.id, plan.lot, -plan.take FROM entry, plan
+), {BALANCE}
+SELECT entry.id FROM entry"""
+).bindparams(*TYPES)
