@@ -7,7 +7,7 @@ idempotency key was taken before, nothing at all is written and no row comes bac
 
 from __future__ import annotations
 
-from sqlalchemy import Date, Integer, Numeric, String, bindparam, text
+from sqlalchemy import BindParameter, Date, Integer, Numeric, String, bindparam, text
 
 from storage.models.base import UTCDateTime
 
@@ -24,7 +24,7 @@ BALANCE = """balance AS (
     SET balance = balance + :points, debt = debt + :owed, updated_at = :created_at
     FROM entry WHERE points_accounts.member_id = :member_id
 )"""
-TYPES = [
+TYPES: list[BindParameter] = [
     bindparam("member_id", type_=Integer),
     bindparam("points", type_=Integer),
     bindparam("owed", type_=Integer),
