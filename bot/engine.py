@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -32,6 +32,23 @@ from storage.db import Database
 from storage.models import ChatIdentity, ConversationState
 
 log = logging.getLogger(__name__)
+
+# Every turn reads these: built once.
+CONVERSATION = (
+    select(ChatIdentity, ConversationState)
+    .outerjoin(ConversationState, ConversationState.identity_id == ChatIdentity.id)
+    .options(joinedload(ChatIdentity.member))
+    .where(
+        ChatIdentity.channel == bindparam("channel"),
+        ChatIdentity.external_id == bindparam("user"),
+    )
+)
+LOCKED_STATE = (
+    select(ConversationState)
+    .where(ConversationState.identity_id == bindparam("identity"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 class Engine:
@@ -90,7 +107,7 @@ class Engine:
     def _turn(self, session: Session, message: Inbound, started: float) -> Turn:
         at = self.clock()
         identity, state = self._conversation(session, message, at)
-        identity.last_inbound_at = at
+        members.note_inbound(session, identity, at)
         form = FORMS.get(state.flow) if state.flow else None
         understood, pressed, word = dispatch.understand(
             message.text, message.button, form, self.parser
@@ -127,12 +144,7 @@ class Engine:
         """The chat identity (with its member) and the conversation state, in one query,
         created on first contact."""
         found = session.execute(
-            select(ChatIdentity, ConversationState)
-            .outerjoin(ConversationState, ConversationState.identity_id == ChatIdentity.id)
-            .options(joinedload(ChatIdentity.member))
-            .where(
-                ChatIdentity.channel == message.channel, ChatIdentity.external_id == message.user_id
-            )
+            CONVERSATION, {"channel": message.channel, "user": message.user_id}
         ).first()
         identity, state = found if found else (None, None)
         if identity is None:
@@ -140,12 +152,7 @@ class Engine:
         if state is not None and not self.database.is_sqlite:
             # Two messages of one chat are handled one after the other. SQLite's write
             # transactions are serial already; PostgreSQL locks the row, then re-reads it.
-            state = session.scalar(
-                select(ConversationState)
-                .where(ConversationState.identity_id == identity.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
+            state = session.scalar(LOCKED_STATE, {"identity": identity.id})
         if state is None:
             state = ConversationState(
                 identity_id=identity.id,

@@ -15,6 +15,10 @@ from core.messages import Button, Inbound, Reply
 from handlers.conversation.context import Context
 from storage.models import ChatIdentity, MessageLog
 
+TABLE = MessageLog.__table__  # the table, not the entity: no ORM bulk machinery
+INBOUND = insert(TABLE).returning(TABLE.c.id)
+OUTBOUND = insert(TABLE)
+
 
 def _said(message: Inbound) -> str:
     return message.text if message.text is not None else f"[button] {message.button}"
@@ -23,7 +27,8 @@ def _said(message: Inbound) -> str:
 def record(session: Session, message: Inbound, ctx: Context, latency_ms: float) -> None:
     """The message and its replies, written at the end of the turn. The unique
     (channel, message id) makes a concurrent retry fail here, and the engine then
-    answers it from the log (see `earlier`). Core inserts: this runs on every turn."""
+    answers it from the log (see `earlier`). Core inserts built once: this runs on every
+    turn."""
     member_id = ctx.member.id if ctx.member is not None else None
     common = {
         "identity_id": ctx.identity.id,
@@ -33,9 +38,8 @@ def record(session: Session, message: Inbound, ctx: Context, latency_ms: float) 
         "outcome": ctx.outcome,
         "created_at": ctx.now,
     }
-    table = MessageLog.__table__  # the table, not the entity: no ORM bulk machinery
     inbound_id = session.execute(
-        insert(table).returning(table.c.id),
+        INBOUND,
         {
             **common,
             "direction": "in",
@@ -48,7 +52,7 @@ def record(session: Session, message: Inbound, ctx: Context, latency_ms: float) 
     ).scalar_one()
     if ctx.replies:
         session.execute(
-            insert(table),
+            OUTBOUND,
             [
                 {
                     **common,

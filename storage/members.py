@@ -6,12 +6,29 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.config import Config
 from storage.ledger import Ledger
 from storage.models import ChatIdentity, ConsentEvent, Member, PointsAccount
+
+INBOUND_AT = (
+    update(ChatIdentity.__table__)
+    .where(ChatIdentity.__table__.c.id == bindparam("identity"))
+    .values(last_inbound_at=bindparam("at"))
+)
+
+
+def note_inbound(session: Session, identity: ChatIdentity, at: datetime) -> None:
+    """When the chat last wrote to us: on every message, so one Core UPDATE rather than
+    the ORM's flush of a changed object; the object in the session is kept in step."""
+    if identity in session.new:
+        identity.last_inbound_at = at
+        return
+    session.execute(INBOUND_AT, {"identity": identity.id, "at": at})
+    set_committed_value(identity, "last_inbound_at", at)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from handlers.ports import Delivery
@@ -14,6 +14,25 @@ from storage.db import Database, rows_changed
 from storage.members import identity
 from storage.models import ChatIdentity, MessageLog
 from storage.models.channels import ChannelMenu, InboundClaim
+
+# Every message in and every send runs these: Core statements on the tables, built once.
+IDENTITIES = ChatIdentity.__table__
+CLAIM = insert(InboundClaim.__table__)
+THE_IDENTITY = (
+    IDENTITIES.c.channel == bindparam("of_channel"),
+    IDENTITIES.c.external_id == bindparam("of_user"),
+)
+CONTACT = (
+    update(IDENTITIES)
+    .where(*THE_IDENTITY)
+    .values(last_inbound_at=bindparam("at"), reachable=True, unreachable_reason=None)
+)
+SENT = insert(MessageLog.__table__).values(
+    identity_id=select(IDENTITIES.c.id).where(*THE_IDENTITY).scalar_subquery(),
+    member_id=select(IDENTITIES.c.member_id).where(*THE_IDENTITY).scalar_subquery(),
+    direction="out",
+    handler="sender",
+)
 
 
 def claim_inbound(db: Database, channel: str, key: str, external_id: str, at: datetime) -> bool:
@@ -23,13 +42,9 @@ def claim_inbound(db: Database, channel: str, key: str, external_id: str, at: da
     for _ in range(2):
         try:
             with db.unit_of_work() as session:
-                session.execute(
-                    insert(InboundClaim).values(channel=channel, key=key, claimed_at=at)
-                )
+                session.execute(CLAIM, {"channel": channel, "key": key, "claimed_at": at})
                 touched = session.execute(
-                    update(ChatIdentity)
-                    .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
-                    .values(last_inbound_at=at, reachable=True, unreachable_reason=None)
+                    CONTACT, {"of_channel": channel, "of_user": external_id, "at": at}
                 )
                 if not rows_changed(touched):
                     identity(session, channel, external_id, at).last_inbound_at = at
@@ -97,21 +112,15 @@ def record_send(
     """One message-log row (direction "out", handler "sender") per send, with how it
     ended: `sent:passive`, `unreachable:message`, `failed:template` ..."""
     outcome = f"{delivery.outcome}:{delivery.via}" if delivery.via else str(delivery.outcome)
-    who = (ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
     with db.unit_of_work() as session:
         session.execute(
-            insert(MessageLog).values(
-                identity_id=select(ChatIdentity.id).where(*who).scalar_subquery(),
-                member_id=select(ChatIdentity.member_id).where(*who).scalar_subquery(),
-                channel=channel,
-                direction="out",
-                external_msg_id=platform_msg_id,
-                text=text,
-                handler="sender",
-                outcome=outcome[:30],
-                created_at=at,
-            )
-        )
+            SENT,
+            {
+                "of_channel": channel, "of_user": external_id, "channel": channel,
+                "external_msg_id": platform_msg_id, "text": text, "outcome": outcome[:30],
+                "created_at": at,
+            },
+        )  # fmt: skip
         session.commit()
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core import tiers, validity
@@ -22,10 +22,22 @@ class Expiring:
     last_day: date  # the day every answer names: valid until the end of it (core/validity)
 
 
-def balance(session: Session, member_id: int) -> int:
-    found = session.scalar(
-        select(PointsAccount.balance).where(PointsAccount.member_id == member_id)
+# The bot's most asked question reads these two: built once.
+BALANCE = select(PointsAccount.balance).where(PointsAccount.member_id == bindparam("member"))
+EXPIRING = (
+    select(PointsLot)
+    .where(
+        PointsLot.member_id == bindparam("member"),
+        PointsLot.remaining > 0,
+        PointsLot.expires_at > bindparam("at"),
+        PointsLot.expires_at <= bindparam("until"),
     )
+    .order_by(PointsLot.expires_at)
+)
+
+
+def balance(session: Session, member_id: int) -> int:
+    found = session.scalar(BALANCE, {"member": member_id})
     return found or 0  # no account yet: nothing earned
 
 
@@ -35,14 +47,7 @@ def expiring(
     """Unspent points expiring within `days`, summed per last valid day in the member's
     time zone, soonest first."""
     lots = session.scalars(
-        select(PointsLot)
-        .where(
-            PointsLot.member_id == member_id,
-            PointsLot.remaining > 0,
-            PointsLot.expires_at > at,
-            PointsLot.expires_at <= at + timedelta(days=days),
-        )
-        .order_by(PointsLot.expires_at)
+        EXPIRING, {"member": member_id, "at": at, "until": at + timedelta(days=days)}
     )
     totals: dict[date, Expiring] = {}
     for lot in lots:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core import ticket_rules
@@ -180,21 +180,27 @@ def mark_missing(session: Session, ticket: Ticket, missing: list[str], at: datet
         )
 
 
+# The chat's tickets that expect something from the member: asked on every message, so
+# built once. A chat without a member compares member_id with NULL, which is never true.
+TALKING = (
+    select(Ticket)
+    .where(
+        (Ticket.identity_id == bindparam("identity")) | (Ticket.member_id == bindparam("member")),
+        (Ticket.status == "waiting_member")
+        | ((Ticket.status == "resolved") & Ticket.rating.is_(None))
+        | (Ticket.member_wrote_at.is_not(None) & Ticket.status.in_(ticket_rules.OPEN_STATUSES)),
+    )
+    .order_by(Ticket.id.desc())
+    .limit(5)
+)
+
+
 def talking(session: Session, member: Member | None, identity: ChatIdentity) -> list[Ticket]:
     """The chat's tickets that expect something from the member, newest first: an answer
     to staff (waiting_member, or still being answered since the member wrote) or a rating
     (resolved, not rated yet)."""
-    mine = Ticket.identity_id == identity.id
-    if member is not None:
-        mine = mine | (Ticket.member_id == member.id)
-    expecting = (
-        (Ticket.status == "waiting_member")
-        | ((Ticket.status == "resolved") & Ticket.rating.is_(None))
-        | (Ticket.member_wrote_at.is_not(None) & Ticket.status.in_(ticket_rules.OPEN_STATUSES))
-    )
-    return list(
-        session.scalars(select(Ticket).where(mine, expecting).order_by(Ticket.id.desc()).limit(5))
-    )
+    member_id = member.id if member is not None else None
+    return list(session.scalars(TALKING, {"identity": identity.id, "member": member_id}))
 
 
 def member_left(session: Session, state: ConversationState, at: datetime) -> None:
