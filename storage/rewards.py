@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, text, update
 
 from core.validity import end_of_day
 from storage.ledger import Ledger, LedgerError, refuse_while_in_debt
 from storage.ledger_rows import MEMBER, MEMBERS
 from storage.models import Benefit, Member, Redemption, Voucher
+from storage.models.base import UTCDateTime
 
 BENEFITS = Benefit.__table__
 REDEMPTIONS = Redemption.__table__
@@ -65,6 +66,20 @@ RESTOCK = (
 STOCK = select(BENEFITS.c.stock).where(BENEFITS.c.id == bindparam("benefit"))
 ADD_REDEMPTION = insert(REDEMPTIONS).returning(REDEMPTIONS.c.id)
 ISSUE = insert(VOUCHERS).returning(VOUCHERS.c.id, sort_by_parameter_order=True)
+# On PostgreSQL the redemption and its vouchers go in one statement.
+ISSUE_WITH_REDEMPTION = text(
+    """WITH redemption AS (
+    INSERT INTO redemptions (member_id, benefit_id, quantity, points, request_key, entry_id,
+        status, created_at)
+    VALUES (:member_id, :benefit_id, :quantity, :points, :request_key, :entry_id, :status,
+        :created_at)
+    RETURNING id
+)
+INSERT INTO vouchers (code, redemption_id, member_id, benefit_id, issued_at, expires_at, status)
+SELECT issued.code, redemption.id, :member_id, :benefit_id, :created_at, :expires_at, 'active'
+FROM redemption, unnest(CAST(:codes AS varchar[])) AS issued (code)
+RETURNING redemption_id, id, code"""
+).bindparams(bindparam("created_at", type_=UTCDateTime), bindparam("expires_at", type_=UTCDateTime))
 
 
 @dataclass(frozen=True)
@@ -116,27 +131,44 @@ def redeem(
         "points": points, "request_key": request_key, "entry_id": spent.entry.id,
         "status": "done", "created_at": at,
     }  # fmt: skip
-    redemption["id"] = rows.run(ADD_REDEMPTION, redemption).scalar_one()
     days = benefit.voucher_validity_days or ledger.config.benefits.voucher_validity_days
     # Valid through the day `days` after the day of issue, member local time.
     zone = ledger.zone(account.timezone)
     expires_at = end_of_day(at.astimezone(zone).date() + timedelta(days=days), zone)
-    vouchers = [
-        {
-            "code": voucher_code(),
-            "redemption_id": redemption["id"],
-            "member_id": member_id,
-            "benefit_id": benefit.id,
-            "issued_at": at,
-            "expires_at": expires_at,
-            "status": "active",
-            "extension_requested_at": None,
-        }  # fmt: skip
-        for _ in range(quantity)
+    codes = [voucher_code() for _ in range(quantity)]
+    redemption["id"], ids = _issue(rows, redemption, codes, expires_at)
+    issued = [
+        Voucher(
+            id=ids[code],
+            code=code,
+            redemption_id=redemption["id"],
+            member_id=member_id,
+            benefit_id=benefit.id,
+            issued_at=at,
+            expires_at=expires_at,
+            status="active",
+            extension_requested_at=None,
+        )  # fmt: skip
+        for code in codes
     ]
-    ids = rows.run(ISSUE, vouchers).scalars()
-    issued = [Voucher(id=voucher_id, **v) for voucher_id, v in zip(ids, vouchers, strict=True)]
     return Redeemed(Redemption(**redemption), issued, created=True)
+
+
+def _issue(rows, redemption: dict, codes: list[str], expires_at) -> tuple[int, dict[str, int]]:
+    """Write the redemption and its vouchers: (the redemption's id, voucher id by code).
+    On PostgreSQL one statement, else two."""
+    if rows.at_once:
+        params = redemption | {"codes": codes, "expires_at": expires_at}
+        written = rows.run(ISSUE_WITH_REDEMPTION, params).all()
+        return written[0].redemption_id, {row.code: row.id for row in written}
+    redemption_id = rows.run(ADD_REDEMPTION, redemption).scalar_one()
+    vouchers = [
+        {"code": code, "redemption_id": redemption_id, "member_id": redemption["member_id"],
+         "benefit_id": redemption["benefit_id"], "issued_at": redemption["created_at"],
+         "expires_at": expires_at, "status": "active"}
+        for code in codes
+    ]  # fmt: skip
+    return redemption_id, dict(zip(codes, rows.run(ISSUE, vouchers).scalars(), strict=True))
 
 
 def _redeemed_before(ledger: Ledger, redemption_id: int) -> Redeemed:
