@@ -1,6 +1,7 @@
 """The ledger's statements, in SQLAlchemy Core on the session's connection: each step of
 the ledger's template is one statement (or one executemany), built once at import with
-bound parameters, so a step costs a round trip and little Python.
+bound parameters, so a step costs a round trip and little Python. On PostgreSQL the
+writes of an earning and of a spending go in one statement each (storage/ledger_postgres.py).
 
 Rows of these tables the session holds as objects are expired after a write here, so
 the next read through the ORM sees what was written."""
@@ -254,22 +255,22 @@ class Rows:
 
     def spend(
         self, account: Account, kind: str, points: int, key: str, at: datetime, actor: str,
-        plan: list[tuple[int, int]], owed: int = 0, **fields,
+        plan: list[tuple[int, int]], **fields,
     ) -> LedgerEntry:  # fmt: skip
         """The new entry (`points` negative) of a key the caller found unused under the
-        account's lock, drawn from the lots of `plan`, the balance and debt moved."""
+        account's lock, drawn from the lots of `plan`, the balance moved."""
         if not self.at_once:
             entry = self.append_new(account, kind, points, key, at, actor, **fields)
             self.draw(entry, plan)
-            self.move_balance(account, points, at, owed=owed)
+            self.move_balance(account, points, at)
             return entry
         values = _entry(account, kind, points, key, at, actor, fields)
         lots, takes = [lot for lot, _ in plan], [take for _, take in plan]
-        params = values | {"owed": owed, "lots": lots, "takes": takes}
+        params = values | {"owed": 0, "lots": lots, "takes": takes}
         entry_id = self.run(ledger_postgres.SPEND, params).scalar()
         if entry_id is None:
             raise RuntimeError(f"ledger key {key!r} was taken while the account was locked")
-        self._moved(account, points, owed)
+        self._moved(account, points)
         for lot in lots:
             self.forget(PointsLot, lot)
         return LedgerEntry(id=entry_id, **values)
