@@ -82,6 +82,8 @@ class EngineDialogue:
 
     def warm(self) -> None:
         self.engine  # noqa: B018 - building it is the point
+        for lang in catalogue.LANGUAGES:  # read now, not while the first member waits
+            catalogue.strings(lang)
 
     def handle(self, inbound: Inbound) -> list[Reply]:
         with metrics.TURN_SECONDS.labels(inbound.channel).time():
