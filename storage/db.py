@@ -46,6 +46,8 @@ class Database:
         # SQLite has one writer at a time; writers of this process queue here instead of
         # sleeping and polling on the database lock (busy timeout), which ruins p99.
         self._sqlite_writer = RLock()
+        # Built once: an engine with options costs more to make than a write on SQLite.
+        self._writer = self.engine.execution_options(sqlite_immediate=True)
         self._exclusive_in_memory = Lock()
 
     def _sqlite_engine(self, echo: bool) -> Engine:
@@ -82,7 +84,7 @@ class Database:
         """A session whose work rolls back unless the caller commits."""
         if write and self.is_sqlite:
             with self._sqlite_writer:
-                yield from self._session(self.engine.execution_options(sqlite_immediate=True))
+                yield from self._session(self._writer)
         else:
             yield from self._session(self.engine)
 

@@ -131,8 +131,10 @@ class TelegramChannel:
     # -- webhook -----------------------------------------------------------------------
 
     def router(self) -> APIRouter:
+        # A plain Starlette route: the webhook reads its own request, so FastAPI's
+        # dependency resolution would be work on every update for nothing.
         router = APIRouter()
-        router.add_api_route(
+        router.add_route(
             "/telegram/webhook", self.webhook, methods=["POST"], include_in_schema=False
         )
         return router

@@ -128,9 +128,10 @@ class WeChatCallback:
         self._tasks: set[asyncio.Task] = set()
 
     def router(self) -> APIRouter:
+        # Plain Starlette routes, as for Telegram's webhook: no dependencies to resolve.
         router = APIRouter()
-        router.add_api_route("/wechat", self.verify, methods=["GET"], include_in_schema=False)
-        router.add_api_route("/wechat", self.receive, methods=["POST"], include_in_schema=False)
+        router.add_route("/wechat", self.verify, methods=["GET"], include_in_schema=False)
+        router.add_route("/wechat", self.receive, methods=["POST"], include_in_schema=False)
         return router
 
     # -- HTTP ----------------------------------------------------------------------------
@@ -274,6 +275,14 @@ class WeChatCallback:
             return Work(openid, fixed="channel.unsupported", at=self._clock())
         return None  # VIEW, LOCATION reports, template-send reports ...
 
+    def _claim(self, key: str, message: BaseMessage) -> Work | None:
+        """In a worker thread, one hop for both: what the message asks for, once this
+        process has claimed it; None when it needs no answer or another process has it."""
+        work = self._work(message)
+        if work is None or not records.claim_inbound(self._db, CHANNEL, key, work.openid, work.at):
+            return None
+        return work
+
     async def _wait(self, pending: Pending, started: float) -> str | None:
         """Wait for the result until the passive deadline; one waiter carries it."""
         remaining = self._settings.passive_reply_seconds - (time.monotonic() - started)
@@ -302,13 +311,9 @@ class WeChatCallback:
                     self._clock(),
                 )
                 return
-            work = await asyncio.to_thread(self._work, message)
-            if work is None:
-                return
-            claimed = await asyncio.to_thread(
-                records.claim_inbound, self._db, CHANNEL, key, work.openid, work.at
-            )
-            if claimed:  # else another process has it
+            work = await asyncio.to_thread(self._claim, key, message)
+            claimed = work is not None
+            if work is not None:
                 await self._answer(work, pending)
         except Exception:
             log.exception("wechat: answering %s failed", key)
