@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy import select
@@ -36,25 +37,44 @@ class Dialogue(Protocol):
 
 
 async def replies(
-    dialogue: Dialogue, channel: str, user: str, inbound: Inbound | None, fixed: str | None = None
-) -> list[Reply]:
+    dialogue: Dialogue,
+    channel: str,
+    user: str,
+    inbound: Inbound | None,
+    fixed: str | None = None,
+    claim: Callable[[], bool] | None = None,
+) -> list[Reply] | None:
     """What to answer one message: the engine's replies, or the catalogue text `fixed`
     (an unsupported message); when the engine fails, an apology in the member's language,
-    so a member is never left without an answer."""
-    metrics.MESSAGES_IN.labels(channel).inc()
-    try:
+    so a member is never left without an answer. `claim`, when given, claims the message
+    first in the same worker thread as the turn (one hand-off instead of two): None when
+    it was claimed already; a failure to claim is raised, not apologised for."""
+    claimed = claim is None
+
+    def turn() -> list[Reply] | None:
+        nonlocal claimed
+        if claim is not None:
+            if not claim():
+                return None
+            claimed = True
+        metrics.MESSAGES_IN.labels(channel).inc()
         if fixed is not None or inbound is None:
-            lang = await asyncio.to_thread(dialogue.language, channel, user)
-            answer = [Reply(catalogue.text(lang, fixed or "channel.unsupported"))]
-        else:
-            answer = await asyncio.to_thread(dialogue.handle, inbound)
+            lang = dialogue.language(channel, user)
+            return [Reply(catalogue.text(lang, fixed or "channel.unsupported"))]
+        return dialogue.handle(inbound)
+
+    try:
+        answer = await asyncio.to_thread(turn)
     except Exception:
+        if not claimed:
+            raise
         log.exception("%s: the engine failed on a message from %s", channel, user)
         lang = "zh"
         with contextlib.suppress(Exception):
             lang = await asyncio.to_thread(dialogue.language, channel, user)
         answer = [Reply(catalogue.text(lang, "channel.failed"))]
-    metrics.MESSAGES_OUT.labels(channel).inc(len(answer))
+    if answer is not None:
+        metrics.MESSAGES_OUT.labels(channel).inc(len(answer))
     return answer
 
 

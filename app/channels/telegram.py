@@ -18,6 +18,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from fastapi import APIRouter, Request, Response
 from telegram import Update
@@ -28,7 +29,7 @@ from app.channels.body import TooLarge, read_limited
 from app.channels.dialogue import COMMANDS, Dialogue, bind_payload, replies
 from app.channels.telegram_sender import TelegramSender
 from core.clock import now
-from core.messages import Inbound, Reply
+from core.messages import Inbound
 from core.text import clean
 from handlers.ports import Outcome, Outgoing
 from storage.db import Database
@@ -170,15 +171,21 @@ class TelegramChannel:
         lock = self._user_locks.setdefault(seen.user, asyncio.Lock())
         async with lock:  # taken before any await: updates keep their order per member
             at = self._clock()
-            claimed = await asyncio.to_thread(
+            claim = partial(
                 records.claim_inbound, self._db, CHANNEL, str(update.update_id), seen.user, at
             )
-            if not claimed:
-                return
-            if seen.callback_id:
+            if seen.callback_id:  # the button's spinner stops before the turn runs
+                if not await asyncio.to_thread(claim):
+                    return
                 await self.sender.answer_callback(seen.callback_id)
-            replies = await self._replies(seen)
-            for reply in replies:
+            answer = await replies(
+                self._dialogue,
+                CHANNEL,
+                seen.user,
+                seen.inbound,
+                claim=None if seen.callback_id else claim,
+            )
+            for reply in answer or []:
                 buttons = [(b.title, b.payload) for b in reply.buttons]
                 sent = await self.sender.send_async(
                     Outgoing(seen.chat, reply.text, buttons, kind="reply", last_inbound_at=at)
@@ -199,9 +206,6 @@ class TelegramChannel:
             )
         elif status == "member":
             await asyncio.to_thread(records.mark_reachable, self._db, CHANNEL, user, self._clock())
-
-    async def _replies(self, seen: Incoming) -> list[Reply]:
-        return await replies(self._dialogue, CHANNEL, seen.user, seen.inbound)
 
     # -- long polling ------------------------------------------------------------------
 

@@ -366,7 +366,8 @@ class WeChatCallback:
             log.warning("wechat: %s failed: %s", write.__name__, type(exc).__name__)
 
     async def _replies(self, work: Work) -> list[Reply]:
-        return await replies(self._dialogue, CHANNEL, work.openid, work.inbound, work.fixed)
+        answer = await replies(self._dialogue, CHANNEL, work.openid, work.inbound, work.fixed)
+        return answer or []  # None only when replies() is given a claim
 
     async def _send_later(
         self, openid: str, text: str, buttons: list[tuple[str, str]], at: datetime
