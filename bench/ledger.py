@@ -48,10 +48,11 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from core.config import load_config  # noqa: E402
 from handlers.desk.demo import seed_generated  # noqa: E402
+from storage import books  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.ledger import Ledger, LedgerError  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Benefit, LedgerEntry, Member, PointsAccount, PointsLot, Redemption  # noqa: E402
+from storage.models import Benefit, LedgerEntry, Member, Redemption  # noqa: E402
 from storage.rewards import redeem  # noqa: E402
 
 BENEFIT = "bench_coffee"
@@ -236,31 +237,12 @@ def double_spends(url: str) -> int:
     (or is negative), plus redemptions without exactly their one spending entry."""
     db = Database(url)
     with db.unit_of_work(write=False) as session:
-        cached = dict(session.execute(select(PointsAccount.member_id, PointsAccount.balance)).all())
-        ledger = dict(
-            session.execute(
-                select(LedgerEntry.member_id, func.sum(LedgerEntry.points)).group_by(
-                    LedgerEntry.member_id
-                )
-            ).all()
-        )
-        lots = dict(
-            session.execute(
-                select(PointsLot.member_id, func.sum(PointsLot.remaining)).group_by(
-                    PointsLot.member_id
-                )
-            ).all()
-        )
+        wrong = len(books.unbalanced(session))
         spent = session.scalar(
             select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "redeem")
         )
         redemptions = session.scalar(select(func.count()).select_from(Redemption))
     db.dispose()
-    wrong = sum(
-        1
-        for member, balance in cached.items()
-        if balance < 0 or balance != ledger.get(member, 0) or balance != lots.get(member, 0)
-    )
     return wrong + abs(spent - redemptions)
 
 
