@@ -24,13 +24,13 @@ from schedules.campaigns import CampaignError
 from schedules.segments import SegmentError
 from storage.failures import explain
 
-# What a use case refuses with a reason the operator can act on: said in one line, exit 2.
+# What a use case refuses with a reason the operator can act on: said in one line, exit 2
+# (a ticket refusal too, except a move its state forbids, which exits 1).
 REFUSALS = (
     ConfigError,
     ClockError,
     StaffError,
     ErasureRefused,
-    TicketError,
     ImportFileError,
     CampaignError,
     SegmentError,
@@ -56,6 +56,8 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except TicketError as exc:  # a move the ticket's state forbids is work that failed
+            raise (Failed if exc.code == "bad_move" else BadInput)(str(exc)) from None
         except REFUSALS as exc:
             raise BadInput(str(exc)) from None
         except DBAPIError as exc:

@@ -9,23 +9,19 @@ from typing import Any
 
 import click
 
-from app.cli import BadInput, Failed, as_option, cli, pass_app, staff_actor
+from app.cli import Failed, as_option, cli, pass_app, staff_actor
 from core.clock import now
 from handlers.desk import ticket_detail
 from handlers.desk import ticket_lifecycle as lifecycle
 from handlers.desk import ticket_views as views
 from handlers.desk.ticket_delivery import Delivered, Senders
-from handlers.desk.ticket_lifecycle import STATUSES, TicketError
+from handlers.desk.ticket_lifecycle import STATUSES
 
 STATUS_CHOICES = ["open", "all", *STATUSES]
 
 
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=datetime.isoformat)
-
-
-def _refused(exc: TicketError) -> click.ClickException:
-    return Failed(str(exc)) if exc.code == "bad_move" else BadInput(str(exc))
 
 
 @cli.group()
@@ -116,8 +112,6 @@ def _to_member(app, ticket: str, what: str, work: Callable[[Senders], Delivered]
     senders = app.senders()
     try:
         result = work(senders)
-    except TicketError as exc:
-        raise _refused(exc) from None
     finally:
         close_senders(senders)
     number = ticket.upper()
@@ -153,12 +147,9 @@ def reply(app, ticket, text, username) -> None:
 def assign(app, ticket, assignee, username) -> None:
     """Give the ticket to a staff member (`-` puts it back in the queue)."""
     actor = staff_actor(app, username)
-    try:
-        done = lifecycle.assign(
-            app.database, ticket, None if assignee == "-" else assignee, actor, now()
-        )
-    except TicketError as exc:
-        raise _refused(exc) from None
+    done = lifecycle.assign(
+        app.database, ticket, None if assignee == "-" else assignee, actor, now()
+    )
     click.echo(
         f"{done.number} assigned to {assignee if assignee != '-' else 'nobody'} ({done.status})"
     )

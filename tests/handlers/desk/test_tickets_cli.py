@@ -72,6 +72,15 @@ def test_an_unknown_ticket_exits_2_with_one_line(run):
     assert "Traceback" not in result.output
 
 
+def test_a_move_the_tickets_state_forbids_exits_1_with_one_line(run, sqlite_db, config):
+    number = open_ticket(sqlite_db, config, channel="console", external_id="demo")
+    assert run("tickets", "resolve", number, "--as", "bob").exit_code == 0
+    again = run("tickets", "resolve", number, "--as", "bob")
+    assert again.exit_code == 1, again.output
+    assert "a resolved ticket cannot become resolved" in again.output
+    assert "Traceback" not in again.output and len(again.output.strip().splitlines()) == 1
+
+
 def test_replying_without_saying_who_you_are_exits_2(run, sqlite_db, config):
     number = open_ticket(sqlite_db, config, channel="console", external_id="demo")
     result = run("tickets", "reply", number, "hello")
