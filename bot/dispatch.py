@@ -323,8 +323,8 @@ def route(ctx: Context) -> None:
     if understood.intent in REFINED and REFINED[understood.intent][0](ctx.text):
         understood = ctx.understood = replace(understood, intent=REFINED[understood.intent][1])
     chosen = ROUTES.get(understood.intent or "") or ROUTES["out_of_scope"]
-    if understood.intent != "out_of_scope":
-        ctx.state.misses = 0
+    if understood.intent != "out_of_scope" and ctx.state.misses:
+        ctx.state.misses = 0  # only when set: a changed state costs a flush
     if understood.intent == "cancel":
         on_global_word(ctx, "cancel")
     elif understood.intent == "set_language":

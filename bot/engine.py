@@ -107,6 +107,9 @@ class Engine:
     def _turn(self, session: Session, message: Inbound, started: float) -> Turn:
         at = self.clock()
         identity, state = self._conversation(session, message, at)
+        # The language guess changes the state and identity before note_inbound's UPDATE
+        # flushes them: one flush for the turn's bookkeeping instead of one per query.
+        lang = self._language(identity, state, message)
         members.note_inbound(session, identity, at)
         form = FORMS.get(state.flow) if state.flow else None
         understood, pressed, word = dispatch.understand(
@@ -119,7 +122,7 @@ class Engine:
             identity=identity,
             member=identity.member,
             state=state,
-            lang=self._language(identity, state, message),
+            lang=lang,
             understood=understood,
             text=message.text,
             payload=message.button,
@@ -178,7 +181,7 @@ class Engine:
         ):
             state.messages_in += 1
             guessed = language.guess(message.text)
-            if guessed:
+            if guessed and guessed != identity.language:
                 identity.language = guessed
         member = identity.member
         return (
