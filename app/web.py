@@ -44,6 +44,7 @@ def create_app(app, channels: Channels | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_web: FastAPI):
         channels.report()
+        channels.adopt_running_loop()
         try:
             await asyncio.to_thread(records.forget_claims_before, app.database, now() - CLAIMS_KEPT)
         except Exception as exc:  # a database that is not migrated yet must not stop serve

@@ -50,6 +50,12 @@ class Channels:
             "wechat": "ready" if self.wechat else "off",
         }
 
+    def adopt_running_loop(self) -> None:
+        """Under serve: the Telegram Bot sends on the server's loop (see TelegramSender)."""
+        sender = self.senders.get("telegram")
+        if isinstance(sender, TelegramSender):
+            sender.adopt_running_loop()
+
     def close(self) -> None:
         sender = self.senders.get("telegram")
         if isinstance(sender, TelegramSender):

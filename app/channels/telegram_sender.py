@@ -1,10 +1,11 @@
-"""Telegram's outbound sender: python-telegram-bot's Bot on a loop of its own, behind the
-bot's rate limits (about 30 messages a second overall, one a second per chat).
+"""Telegram's outbound sender: python-telegram-bot's Bot behind the bot's rate limits
+(about 30 messages a second overall, one a second per chat).
 
 A 429 waits its retry_after (within a bound) and tries again; a 403 means the member
 blocked the bot: UNREACHABLE, and the identity is marked so. Every send lands in the
 message log with its result. `send` is for threads (the dispatcher), `send_async` for
-coroutines on any loop (the webhook)."""
+coroutines on any loop (the webhook). The Bot runs on a loop of its own thread, or, under
+`serve`, on the server's loop (`adopt_running_loop`)."""
 
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ class TelegramSender:
         self._thread: threading.Thread | None = None
         self._started = threading.Lock()
 
-    # -- the sender's own loop ---------------------------------------------------------
+    # -- the loop the Bot lives on: its own thread's, or the server's ------------------
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._started:
@@ -115,17 +116,39 @@ class TelegramSender:
                 self._loop = loop
             return self._loop
 
+    def adopt_running_loop(self) -> None:
+        """Under `serve`: the Bot lives on the server's loop, so a webhook's reply goes
+        out without two hand-offs to a thread of the sender's own; threads (staff
+        replies) still submit to it. Call before the first send."""
+        with self._started:
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+
+    def _here(self) -> bool:
+        """On the Bot's loop now (a coroutine of the server that adopted it)."""
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
     def submit(self, coro: Coroutine):
         """Run a coroutine on the sender's loop (where the Bot's connections live)."""
+        if self._here():
+            coro.close()
+            raise RuntimeError("a blocking send on the Bot's own loop would wait forever")
         return asyncio.run_coroutine_threadsafe(coro, self._ensure_loop())
 
     def close(self) -> None:
-        if self._loop is None or self._thread is None:
+        """Shut the Bot down (from a thread other than its loop's); stop the loop if it
+        is the sender's own."""
+        if self._loop is None:
             return
         self.submit(self.bot.shutdown()).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
+        if self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
+            self._thread = None
         self._loop = None
 
     # -- sending -----------------------------------------------------------------------
@@ -136,16 +159,22 @@ class TelegramSender:
         return delivery
 
     async def send_async(self, message: Outgoing) -> Delivery:
-        delivery, platform_id = await asyncio.wrap_future(self.submit(self.deliver(message)))
+        delivery, platform_id = await self._on_loop(self.deliver(message))
         await asyncio.to_thread(self._record, message, delivery, platform_id)
         return delivery
 
     async def answer_callback(self, query_id: str) -> None:
         """Stop the button's spinner; a failure here only costs the member a spinner."""
         try:
-            await asyncio.wrap_future(self.submit(self.bot.answer_callback_query(query_id)))
+            await self._on_loop(self.bot.answer_callback_query(query_id))
         except TelegramError as exc:
             log.info("telegram: answerCallbackQuery failed: %s", exc)
+
+    async def _on_loop(self, coro: Coroutine):
+        """Await a coroutine of the Bot from any loop: directly on its own."""
+        if self._here():
+            return await coro
+        return await asyncio.wrap_future(self.submit(coro))
 
     async def deliver(self, message: Outgoing) -> tuple[Delivery, str | None]:
         """On the sender's loop: every chunk of the text, buttons under the last."""
