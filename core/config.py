@@ -203,6 +203,8 @@ class Telegram(Strict):
 
 class WeChat(Strict):
     customer_service_window_hours: int = Field(ge=1)
+    # Sends through WeChat's API a second, over every process of the bot.
+    rate_per_second: float = Field(default=50, gt=0)
     passive_reply_seconds: float = Field(gt=0, lt=5)
     templates: dict[str, str | None]
     # A signed callback whose timestamp is further than this from now is refused.

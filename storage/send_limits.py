@@ -1,11 +1,16 @@
-"""Send limits kept in the database, so every process (each `serve` worker, the
-scheduler) spends from the same allowance: the generic cell rate algorithm on one row per
-limit, each step one atomic statement on the database server's clock. PostgreSQL only:
-on SQLite, with its single process, the limiter stays in memory."""
+"""Send limits: the generic cell rate algorithm, one record per limit, each step atomic.
+
+Three places keep them, with the same answers: `MemoryLimits` in the process (SQLite: one
+process), `SendLimits` in PostgreSQL and `RedisLimits` (storage/send_limits_redis.py) in
+Redis, where every process (each `serve` worker, the scheduler) spends from the same
+allowance, on the server's clock."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import threading
+import time
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import text
 
@@ -32,15 +37,64 @@ ALWAYS = 1e9  # a tolerance no limit ever reaches: the slot is taken, however fa
 class Slot(NamedTuple):
     taken: bool  # False: not allowed yet, ask again after `wait`
     wait: float  # seconds from now until the slot starts (or the limit allows one)
-    starts_at: float | None  # the slot's start, in seconds since the epoch (server clock)
+    starts_at: float | None  # the slot's start on the keeper's clock, in seconds
+
+
+class Limits(Protocol):
+    # True when a step is a round trip to a server (a coroutine runs it in a thread).
+    remote: bool
+
+    def take(self, key: str, interval: float, tolerance: float = ALWAYS) -> Slot:
+        """A slot of `interval` seconds if the limit allows one within `tolerance`."""
+        ...
+
+    def hold(self, key: str, seconds: float) -> None:
+        """Nothing on this limit for `seconds` from now."""
+        ...
+
+    def forget_idle(self, prefix: str) -> None:
+        """Drop the limits under `prefix` that went idle (chats that went quiet)."""
+        ...
+
+
+class MemoryLimits:
+    remote = False
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next_at: dict[str, float] = {}
+
+    def take(self, key: str, interval: float, tolerance: float = ALWAYS) -> Slot:
+        with self._lock:
+            now = self._clock()
+            next_at = max(self._next_at.get(key, now), now)
+            if next_at - tolerance > now:
+                return Slot(False, next_at - tolerance - now, None)
+            self._next_at[key] = next_at + interval
+            return Slot(True, next_at - now, next_at)
+
+    def hold(self, key: str, seconds: float) -> None:
+        with self._lock:
+            until = self._clock() + seconds
+            self._next_at[key] = max(self._next_at.get(key, until), until)
+
+    def forget_idle(self, prefix: str) -> None:
+        with self._lock:
+            now = self._clock()
+            for key in [k for k, at in self._next_at.items() if k.startswith(prefix) and at < now]:
+                del self._next_at[key]
 
 
 class SendLimits:
+    """In PostgreSQL: one row per limit in send_limits."""
+
+    remote = True
+
     def __init__(self, database: Database):
         self._engine = database.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def take(self, key: str, interval: float, tolerance: float = ALWAYS) -> Slot:
-        """A slot of `interval` seconds if the limit allows one within `tolerance`."""
         params = {"key": key, "interval": interval, "tolerance": tolerance}
         with self._engine.connect() as conn:
             taken = conn.execute(TAKE, params).first()
@@ -51,11 +105,10 @@ class SendLimits:
             return Slot(False, max(0.0, wait), None)
 
     def hold(self, key: str, seconds: float) -> None:
-        """Nothing on this limit for `seconds` from now."""
         with self._engine.connect() as conn:
             conn.execute(HOLD, {"key": key, "seconds": seconds})
 
     def forget_idle(self, prefix: str) -> None:
-        """Drop the rows of limits idle for a minute (chats that went quiet)."""
+        """Rows idle for a minute go."""
         with self._engine.connect() as conn:
             conn.execute(FORGET, {"prefix": prefix + "%"})

@@ -1,4 +1,5 @@
-"""A limiter for one bot: an overall rate and a minimum interval per chat.
+"""A limiter for one bot of one platform: an overall rate and, where the platform has one,
+a minimum interval per chat. Telegram and WeChat use the same limiter with their figures.
 
 A send first waits for its chat (the generic cell rate algorithm: `chat_burst` messages
 at once, as Telegram tolerates for a reply in two bubbles, then one per interval), then
@@ -6,23 +7,34 @@ takes the next overall slot, spaced 1/rate apart. Callers wait in their own way:
 with `acquire`, a coroutine with `acquire_async`. A 429 pushes the chat (or everyone)
 back by its retry_after with `hold`.
 
-`RateLimiter` keeps the limits in memory (one process: SQLite); `SharedRateLimiter` in
-the database, so every process sending for the bot (`serve --workers N`, the scheduler)
-spends from the one allowance. `for_channel` picks the one the database allows."""
+The limits live where every process sending for the bot can reach them
+(storage/send_limits*.py): in Redis when REDIS_URL is set, else in PostgreSQL, else (SQLite:
+one process) in memory. `for_channel` picks."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Mapping
+from typing import Any
 
 from storage.db import Database
-from storage.send_limits import SendLimits
+from storage.send_limits import Limits, MemoryLimits, SendLimits
+from storage.send_limits_redis import RedisLimits
 
-# Shared slots are spaced this much wider than the platform's figure: sends of different
-# processes reach the platform with some jitter, which must never make 31 in a second.
-SHARED_MARGIN = 0.05
+# Slots are spaced this much wider than the platform's figure: sends reach the platform
+# with some jitter (another process, a busy machine), which must never make 31 in a second.
+MARGIN = 0.1
+# A sender that wakes this long after its slot (a busy machine, a slow round trip) would
+# send close behind the next slots' senders: it leaves the slot unused and takes another.
+LATE_SECONDS = 0.05
+RETAKES = 3  # then it sends late rather than not at all
+
+# What `_steps` yields: a step on the limits to run (its answer is sent back), or seconds
+# to sleep.
+Step = Callable[[], Any] | float
 
 
 class RateLimiter:
@@ -31,122 +43,116 @@ class RateLimiter:
         rate_per_second: float,
         per_chat_interval: float,
         chat_burst: int = 3,
+        limits: Limits | None = None,
+        name: str = "bot",
         clock: Callable[[], float] = time.monotonic,
     ):
-        self._interval = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
+        self._interval = 1.0 / self.rate(rate_per_second) if rate_per_second > 0 else 0.0
         self._chat_interval = per_chat_interval
         self._chat_tolerance = max(0, chat_burst - 1) * per_chat_interval
-        self._clock = clock
+        self._limits = limits if limits is not None else MemoryLimits(clock)
+        self._name = name
         self._lock = threading.Lock()
-        self._next_any = 0.0  # when the next overall slot opens
-        self._chat_tat: dict[str, float] = {}  # per chat: theoretical arrival time
         self._taken = 0
+
+    @staticmethod
+    def rate(rate_per_second: float) -> float:
+        """The overall rate kept for a platform's figure: the margin below it."""
+        return rate_per_second * (1 - MARGIN)
 
     def try_take(self, chat: str) -> tuple[bool, float]:
         """(True, wait): a slot is reserved, send after `wait` seconds.
         (False, wait): the chat is not ready; come back after `wait` seconds."""
-        with self._lock:
-            now = self._clock()
-            tat = max(self._chat_tat.get(chat, now), now)
-            chat_ready = tat - self._chat_tolerance
-            if chat_ready > now:
-                return False, chat_ready - now
-            self._chat_tat[chat] = tat + self._chat_interval
-            start = max(now, self._next_any)
-            self._next_any = start + self._interval
-            self._taken += 1
-            if self._taken % 1024 == 0:
-                self._forget_idle_chats(now)
-            return True, start - now
+        ready, wait = self._take_chat(chat)
+        if not ready:
+            return False, wait
+        return True, self._take_overall()
 
     def acquire(self, chat: str) -> None:
+        steps = self._steps(chat)
+        step = next(steps)
         while True:
-            taken, wait = self.try_take(chat)
-            if wait > 0:
-                time.sleep(wait)
-            if taken:
+            if callable(step):
+                answer = step()
+            else:
+                time.sleep(step)
+                answer = None
+            try:
+                step = steps.send(answer)
+            except StopIteration:
                 return
 
     async def acquire_async(self, chat: str) -> None:
+        steps = self._steps(chat)
+        step = next(steps)
         while True:
-            taken, wait = await self._try_take_async(chat)
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if taken:
+            if callable(step):
+                answer = await asyncio.to_thread(step) if self._limits.remote else step()
+            else:
+                await asyncio.sleep(step)
+                answer = None
+            try:
+                step = steps.send(answer)
+            except StopIteration:
                 return
-
-    async def _try_take_async(self, chat: str) -> tuple[bool, float]:
-        return self.try_take(chat)
 
     def hold(self, seconds: float, chat: str | None = None) -> None:
         """The platform said "retry after `seconds`": nothing more for `chat` (or for
         anyone, when no chat is named) until then."""
-        with self._lock:
-            until = self._clock() + seconds
-            if chat is None:
-                self._next_any = max(self._next_any, until)
-            else:
-                held = until + self._chat_tolerance
-                self._chat_tat[chat] = max(self._chat_tat.get(chat, 0.0), held)
+        if chat is None:
+            self._limits.hold(self._key("all"), seconds)
+        else:
+            self._limits.hold(self._key("chat", chat), seconds + self._chat_tolerance)
 
-    def _forget_idle_chats(self, now: float) -> None:
-        for chat in [c for c, tat in self._chat_tat.items() if tat < now]:
-            del self._chat_tat[chat]
+    def _steps(self, chat: str) -> Generator[Step, Any, None]:
+        """The chat's turn, then an overall slot slept to; a slot woken to too late is
+        left and another taken. The wait is measured from after the answer (the slot
+        cannot start before), the lateness from before the question (it may have
+        started then)."""
+        while True:
+            ready, wait = yield (lambda: self._take_chat(chat))
+            if ready:
+                break
+            yield wait
+        for _ in range(RETAKES):
+            asked = time.monotonic()
+            wait = yield self._take_overall
+            starts = time.monotonic() + wait
+            if wait > 0:
+                yield max(0.0, starts - time.monotonic())
+            if time.monotonic() - (asked + wait) <= LATE_SECONDS:
+                return
 
+    def _take_chat(self, chat: str) -> tuple[bool, float]:
+        if self._chat_interval <= 0:
+            return True, 0.0
+        slot = self._limits.take(self._key("chat", chat), self._chat_interval, self._chat_tolerance)
+        return slot.taken, slot.wait
 
-class SharedRateLimiter(RateLimiter):
-    """The same limits, in the database (storage/send_limits.py): one row for the
-    overall rate, one per chat."""
-
-    @staticmethod
-    def interval(rate_per_second: float) -> float:
-        """The spacing of overall slots for a platform's rate, margin included."""
-        return 1.0 / (rate_per_second * (1 - SHARED_MARGIN))
-
-    def __init__(
-        self,
-        database: Database,
-        name: str,
-        rate_per_second: float,
-        per_chat_interval: float,
-        chat_burst: int = 3,
-    ):
-        super().__init__(1.0 / self.interval(rate_per_second), per_chat_interval, chat_burst)
-        self._limits = SendLimits(database)
-        self._name = name
-
-    def try_take(self, chat: str) -> tuple[bool, float]:
-        if self._chat_interval > 0:
-            chat_slot = self._limits.take(
-                self._chat_key(chat), self._chat_interval, self._chat_tolerance
-            )
-            if not chat_slot.taken:
-                return False, chat_slot.wait
-        wait = self._limits.take(f"{self._name}:all", self._interval).wait
+    def _take_overall(self) -> float:
+        wait = self._limits.take(self._key("all"), self._interval).wait
         with self._lock:
             self._taken += 1
             tidy = self._taken % 1024 == 0
         if tidy:
-            self._limits.forget_idle(self._chat_key(""))
-        return True, wait
+            self._limits.forget_idle(self._key("chat", ""))
+        return wait
 
-    async def _try_take_async(self, chat: str) -> tuple[bool, float]:
-        return await asyncio.to_thread(self.try_take, chat)
+    def _key(self, *parts: str) -> str:
+        return ":".join((self._name, *parts))
 
-    def hold(self, seconds: float, chat: str | None = None) -> None:
-        if chat is None:
-            self._limits.hold(f"{self._name}:all", seconds)
-        else:
-            self._limits.hold(self._chat_key(chat), seconds + self._chat_tolerance)
 
-    def _chat_key(self, chat: str) -> str:
-        return f"{self._name}:chat:{chat}"
+def shared_limits(database: Database, env: Mapping[str, str] | None = None) -> Limits:
+    """Where every process of this deployment keeps its send limits."""
+    env = os.environ if env is None else env
+    if env.get("REDIS_URL"):
+        return RedisLimits(env["REDIS_URL"])
+    if database.is_sqlite:
+        return MemoryLimits()
+    return SendLimits(database)
 
 
 def for_channel(
-    database: Database, name: str, rate_per_second: float, per_chat_interval: float
+    limits: Limits, name: str, rate_per_second: float, per_chat_interval: float = 0.0
 ) -> RateLimiter:
-    """Shared through the database on PostgreSQL; in memory on SQLite (one process)."""
-    if database.is_sqlite:
-        return RateLimiter(rate_per_second, per_chat_interval)
-    return SharedRateLimiter(database, name, rate_per_second, per_chat_interval)
+    return RateLimiter(rate_per_second, per_chat_interval, limits=limits, name=name)

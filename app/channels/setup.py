@@ -73,7 +73,10 @@ def telegram_sender(app, env: Mapping[str, str]) -> TelegramSender | None:
         app.database,
         base_url=env.get("TELEGRAM_API_BASE_URL") or None,
         limiter=rate_limit.for_channel(
-            app.database, "telegram", settings.rate_per_second, settings.per_chat_interval_seconds
+            rate_limit.shared_limits(app.database, env),
+            "telegram",
+            settings.rate_per_second,
+            settings.per_chat_interval_seconds,
         ),
     )
 
@@ -82,12 +85,16 @@ def wechat_sender(app, env: Mapping[str, str]) -> WeChatSender | None:
     app_id, secret = env.get("WECHAT_APP_ID"), env.get("WECHAT_APP_SECRET")
     if not (app_id and secret):
         return None
+    settings = app.config.channels.wechat
     return WeChatSender(
         app_id,
         secret,
-        app.config.channels.wechat,
+        settings,
         app.database,
         base_url=env.get("WECHAT_API_BASE_URL") or None,
+        limiter=rate_limit.for_channel(
+            rate_limit.shared_limits(app.database, env), "wechat", settings.rate_per_second
+        ),
     )
 
 

@@ -1,9 +1,10 @@
 """WeChat's outbound sender: a customer-service message inside the window since the
 member's last message (48 hours by default), a pre-approved template message outside it.
 
-The access token lives in the database (wechatpy session storage), so the server's
-workers and the scheduler share one; a lock across processes (Database.exclusive) makes
-concurrent sends refresh it once. Platform errors are
+Sends keep to `channels.wechat.rate_per_second` through the limiter every process shares
+(app/channels/rate_limit.py). The access token lives in the database (wechatpy session
+storage), so the server's workers and the scheduler share one; a lock across processes
+(Database.exclusive) makes concurrent sends refresh it once. Platform errors are
 classified, never raised: unreachable (43004, and 45015/45047 when no template can stand
 in), retry later (-1, 45009, network), or failed with what to fix."""
 
@@ -24,6 +25,7 @@ from wechatpy.session import SessionStorage
 
 from app import metrics
 from app.channels import records
+from app.channels.rate_limit import RateLimiter
 from core.clock import now
 from core.config import WeChat
 from handlers.ports import Delivery, Outcome, Outgoing
@@ -171,6 +173,7 @@ class WeChatSender:
         storage: SessionStorage | None = None,
         attempts: int = 3,
         backoff: float = 0.3,
+        limiter: RateLimiter | None = None,
     ):
         self.client = Client(
             app_id,
@@ -179,6 +182,7 @@ class WeChatSender:
             storage or DatabaseTokenStorage(database),
             exclusive=lambda: database.exclusive(TOKEN_LOCK),
         )
+        self.limiter = limiter or RateLimiter(settings.rate_per_second, 0.0)
         self._settings = settings
         self._db = database
         self._clock = clock
@@ -209,7 +213,9 @@ class WeChatSender:
             records.remember_menu(self._db, CHANNEL, message.external_id, message.buttons, at)
         text = menu_text(message.text, message.buttons)
         return self._call(
-            lambda: self.client.message.send_text(message.external_id, text), "customer_service"
+            message.external_id,
+            lambda: self.client.message.send_text(message.external_id, text),
+            "customer_service",
         )
 
     def _template(self, message: Outgoing) -> Sent:
@@ -224,17 +230,19 @@ class WeChatSender:
         fields = message.template_data or {"content": message.text}
         data = {key: {"value": value} for key, value in fields.items()}
         return self._call(
+            message.external_id,
             lambda: self.client.message.send_template(message.external_id, template_id, data),
             "template",
         )
 
-    def _call(self, request: Callable[[], dict], via: str) -> Sent:
-        """The request with a valid token, classified; bounded retries for a refused
-        token, a busy platform or the network."""
+    def _call(self, openid: str, request: Callable[[], dict], via: str) -> Sent:
+        """The request with a valid token within the send limits, classified; bounded
+        retries for a refused token, a busy platform or the network."""
         refreshed, token = False, None
         for attempt in range(1, self._attempts + 1):
             try:
                 token = self.client.access_token
+                self.limiter.acquire(openid)
                 result = request()
                 msgid = result.get("msgid") if isinstance(result, dict) else None
                 return Sent(Delivery(Outcome.SENT, via=via), f"tpl:{msgid}" if msgid else None)

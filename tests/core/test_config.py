@@ -27,6 +27,12 @@ def test_a_wrong_value_is_named_with_its_key_and_what_is_allowed(tmp_path):
         load_config(path)
 
 
+def test_a_wechat_send_rate_that_is_not_positive_is_refused(tmp_path):
+    path = _write(tmp_path, lambda raw: raw["channels"]["wechat"].update(rate_per_second=0))
+    with pytest.raises(ConfigError, match=r"channels\.wechat\.rate_per_second = 0"):
+        load_config(path)
+
+
 def test_tier_thresholds_must_rise(tmp_path):
     path = _write(tmp_path, lambda raw: raw["tiers"][2].update(threshold=1000))
     with pytest.raises(ConfigError, match="thresholds must rise: platinum"):
