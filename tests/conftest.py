@@ -84,3 +84,12 @@ def postgres_db(migrated_postgres_url) -> Database:
 def db(request) -> Database:
     """Each test using `db` runs on SQLite and on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_db")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis server for the send limits (database 15 in CI): TEST_REDIS_URL."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL not set: the Redis tests need a server")
+    return url
