@@ -64,6 +64,13 @@ RATE_LIMITED = Counter(
 )
 
 
+# Each channel's series exist from the start, at 0: a rate (fallbacks / messages in) or an
+# alert on 429s needs the series before the first event.
+for _channel in ("telegram", "wechat"):
+    for _counter in (MESSAGES_IN, MESSAGES_OUT, NLU_FALLBACKS, RATE_LIMITED):
+        _counter.labels(_channel)
+
+
 def prepare(workers: int) -> None:
     """Before `serve` starts its workers: a fresh folder for their samples."""
     if workers == 1 and not os.environ.get(MULTIPROCESS):

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from handlers.desk.ticket_lifecycle import STATUSES
 from storage.models import LedgerEntry, OutboundMessage, Ticket
 
 WAITING = ("queued", "deferred", "sending")
@@ -38,8 +39,10 @@ def outbox_backlog(session: Session, at: datetime) -> list[Backlog]:
 
 
 def tickets_by_status(session: Session) -> dict[str, int]:
+    """Every status, none at 0: a series that only appears with its first ticket cannot
+    be alerted on."""
     rows = session.execute(select(Ticket.status, func.count()).group_by(Ticket.status)).all()
-    return {status: count for status, count in rows}
+    return dict.fromkeys(STATUSES, 0) | {status: count for status, count in rows}
 
 
 def ledger_entries_by_kind(session: Session) -> dict[str, int]:

@@ -156,4 +156,12 @@ def test_metrics_show_messages_turns_sends_and_database_figures(
         'memberbot_ledger_operations_total{kind="welcome"}',
     ):
         assert series in body
-    assert "memberbot_tickets" in body and "memberbot_rate_limited_total" in body
+    # Series an alert or a rate divides by are there before their first event (at 0).
+    for series in (
+        'memberbot_nlu_fallback_total{channel="wechat"} ',
+        'memberbot_rate_limited_total{channel="telegram"} ',
+        'memberbot_messages_in_total{channel="wechat"} ',
+        'memberbot_tickets{status="new"} ',
+        'memberbot_tickets{status="closed"} ',
+    ):
+        assert series in body
