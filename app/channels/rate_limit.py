@@ -24,13 +24,11 @@ from storage.db import Database
 from storage.send_limits import Limits, MemoryLimits, SendLimits
 from storage.send_limits_redis import RedisLimits
 
-# Slots are spaced this much wider than the platform's figure: sends reach the platform
-# with some jitter (another process, a busy machine), which must never make 31 in a second.
+# Slots are spaced this much wider than the platform's figure: a sender wakes some time
+# after its slot (another process's, a busy machine's jitter), which must not make 31 in a
+# second. At 30/s, 10% absorbs 110 ms of difference between senders (5% absorbed 55 ms,
+# and a busy machine put 32 in a second).
 MARGIN = 0.1
-# A sender that wakes this long after its slot (a busy machine, a slow round trip) would
-# send close behind the next slots' senders: it leaves the slot unused and takes another.
-LATE_SECONDS = 0.05
-RETAKES = 3  # then it sends late rather than not at all
 
 # What `_steps` yields: a step on the limits to run (its answer is sent back), or seconds
 # to sleep.
@@ -105,23 +103,15 @@ class RateLimiter:
             self._limits.hold(self._key("chat", chat), seconds + self._chat_tolerance)
 
     def _steps(self, chat: str) -> Generator[Step, Any, None]:
-        """The chat's turn, then an overall slot slept to; a slot woken to too late is
-        left and another taken. The wait is measured from after the answer (the slot
-        cannot start before), the lateness from before the question (it may have
-        started then)."""
+        """The chat's turn, then the overall slot, slept to."""
         while True:
             ready, wait = yield (lambda: self._take_chat(chat))
             if ready:
                 break
             yield wait
-        for _ in range(RETAKES):
-            asked = time.monotonic()
-            wait = yield self._take_overall
-            starts = time.monotonic() + wait
-            if wait > 0:
-                yield max(0.0, starts - time.monotonic())
-            if time.monotonic() - (asked + wait) <= LATE_SECONDS:
-                return
+        wait = yield self._take_overall
+        if wait > 0:
+            yield wait
 
     def _take_chat(self, chat: str) -> tuple[bool, float]:
         if self._chat_interval <= 0:
