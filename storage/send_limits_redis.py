@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import redis
 
+from core.config import ConfigError
 from storage.send_limits import ALWAYS, Slot
 
 PREFIX = "memberbot:send_limits:"
@@ -37,7 +38,10 @@ class RedisLimits:
     remote = True
 
     def __init__(self, url: str):
-        self._redis = redis.Redis.from_url(url)
+        try:
+            self._redis = redis.Redis.from_url(url)
+        except ValueError as exc:
+            raise ConfigError(f"REDIS_URL: {exc}, e.g. redis://127.0.0.1:6379/0") from None
         self._take = self._redis.register_script(TAKE)
         self._hold = self._redis.register_script(HOLD)
 
@@ -49,6 +53,14 @@ class RedisLimits:
 
     def hold(self, key: str, seconds: float) -> None:
         self._hold(keys=[PREFIX + key], args=[repr(seconds)])
+
+    def unreachable(self) -> str | None:
+        """Why Redis cannot be used, or None."""
+        try:
+            self._redis.ping()
+        except redis.RedisError as exc:
+            return str(exc)
+        return None
 
     def forget_idle(self, prefix: str) -> None:
         """Nothing to do: idle keys expire by themselves."""

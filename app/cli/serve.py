@@ -22,6 +22,17 @@ def _schema_ready(app) -> None:
         raise BadInput("the database schema is not up to date: run `memberbot db upgrade` first")
 
 
+def _send_limits_ready(app) -> None:
+    """A Redis that cannot be used stops serve now rather than at the first send."""
+    from app.channels import rate_limit
+    from storage.send_limits_redis import RedisLimits
+
+    limits = rate_limit.shared_limits(app.database)
+    why = limits.unreachable() if isinstance(limits, RedisLimits) else None
+    if why:
+        raise Failed(f"cannot reach Redis at REDIS_URL: {why}")
+
+
 def _port_free(host: str, port: int) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -61,6 +72,7 @@ def serve(app, host: str, port: int, workers: int) -> None:
             "to a PostgreSQL database, or run one worker"
         )
     _schema_ready(app)
+    _send_limits_ready(app)
     _port_free(host, port)
     metrics.prepare(workers)
     settings = dict(

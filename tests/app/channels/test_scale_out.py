@@ -73,6 +73,23 @@ def test_serve_refuses_several_workers_on_sqlite_with_one_line(seeded_file, tmp_
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("redis_url", "status", "said"),
+    [("redis://127.0.0.1:1/0", 1, "cannot reach Redis"), ("localhost:6379", 2, "REDIS_URL")],
+)
+def test_serve_refuses_a_redis_it_cannot_use_with_one_line(seeded_file, redis_url, status, said):
+    done = subprocess.run(
+        [memberbot_command(), "--config", str(ROOT / "config.yml"), "serve", "--port", "1"],
+        capture_output=True,
+        text=True,
+        env=environment(seeded_file, REDIS_URL=redis_url),
+        timeout=60,
+    )
+    assert done.returncode == status
+    assert said in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("keeper", ["postgres", "redis"])
 def test_two_workers_answer_80_telegram_updates_once_never_more_than_30_sends_a_second(
     postgres_url, keeper, request
