@@ -59,7 +59,7 @@ def kind(ctx: Context, form: Form, current: State, before: bool) -> str | None:
     if (
         understood.intent not in ROUTES
         or understood.intent in NOT_DIGRESSIONS
-        or not understood.confident(ctx.config.nlu.fallback_threshold)
+        or not understood.confident(ctx.config.nlu.digression_threshold)
     ):
         return None
     if understood.intent == form.intent:

@@ -192,7 +192,28 @@ class Nlu(Strict):
     model_path: Path | None = None  # None: the user's cache directory
     fallback_threshold: float = Field(ge=0, le=1)
     ambiguity_margin: float = Field(ge=0, le=1)
+    # How confident another request must be to take a member out of an open form.
+    digression_threshold: float = Field(ge=0, le=1)
     rasa: Rasa
+
+    @model_validator(mode="before")
+    @classmethod
+    def _digression_defaults_to_fallback(cls, raw):
+        # A configuration written before the key existed keeps its old behaviour.
+        if isinstance(raw, dict) and "digression_threshold" not in raw:
+            return {**raw, "digression_threshold": raw.get("fallback_threshold")}
+        return raw
+
+    @model_validator(mode="after")
+    def _digression_not_below_fallback(self) -> Nlu:
+        # Below the fallback threshold the intent is already nlu_fallback: a lower value
+        # would say something the engine cannot do.
+        if self.digression_threshold < self.fallback_threshold:
+            raise ValueError(
+                f"digression_threshold ({self.digression_threshold}) is below "
+                f"fallback_threshold ({self.fallback_threshold})"
+            )
+        return self
 
 
 class Telegram(Strict):

@@ -55,3 +55,18 @@ def test_a_compensation_rule_needs_bounds_for_its_basis(tmp_path):
 
 def test_the_packaged_defaults_are_the_documented_config_yml():
     assert DEFAULTS.read_bytes() == (ROOT / "config.yml").read_bytes()
+
+
+def test_a_digression_threshold_below_the_fallback_threshold_is_refused(tmp_path):
+    path = _write(
+        tmp_path,
+        lambda raw: raw["nlu"].update(fallback_threshold=0.5, digression_threshold=0.4),
+    )
+    with pytest.raises(ConfigError, match=r"digression_threshold \(0.4\) is below"):
+        load_config(path)
+
+
+def test_a_configuration_without_a_digression_threshold_leaves_forms_as_before(tmp_path):
+    path = _write(tmp_path, lambda raw: raw["nlu"].pop("digression_threshold"))
+    nlu = load_config(path).nlu
+    assert nlu.digression_threshold == nlu.fallback_threshold
