@@ -3,11 +3,31 @@ common table expressions, so appending the entry, its lot or its draws, and movi
 balance (and, for a purchase, the member's tier and dates) cost one round trip instead of
 four to six. What each statement writes is exactly what storage/ledger_rows.py writes
 step by step on SQLite: the steps after the entry read `FROM entry`, so when the
-idempotency key was taken before, nothing at all is written and no row comes back."""
+idempotency key was taken before, nothing at all is written and no row comes back.
+
+The statements of an earning and a redemption run on the driver's own connection (the
+session's, in its transaction) as prepared statements: SQLAlchemy's execution and result
+layers cost more CPU than the statement itself on these paths (bench/RESULTS.md)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BindParameter, Date, Integer, Numeric, String, bindparam, text
+from typing import Any
+
+import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy import (
+    BindParameter,
+    ClauseElement,
+    Connection,
+    Date,
+    Integer,
+    Numeric,
+    String,
+    bindparam,
+    text,
+)
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.exc import DBAPIError
 
 from storage.models.base import UTCDateTime
 
@@ -48,7 +68,7 @@ EARN = text(
         membership_expires = COALESCE(:membership_expires, members.membership_expires)
     FROM entry WHERE members.id = :member_id
 )
-SELECT entry.id, lot.id FROM entry, lot"""
+SELECT entry.id AS entry_id, lot.id AS lot_id FROM entry, lot"""
 ).bindparams(
     *TYPES,
     bindparam("expires_at", type_=UTCDateTime),
@@ -73,3 +93,38 @@ SPEND = text(
 ), {BALANCE}
 SELECT entry.id FROM entry"""
 ).bindparams(*TYPES)
+
+
+DIALECT = PGDialect_psycopg()
+# statement -> (its SQL for the driver, the values of the parameters it binds itself)
+_COMPILED: dict[ClauseElement, tuple[str, dict[str, Any]]] = {}
+
+
+def _compiled(statement: ClauseElement) -> tuple[str, dict[str, Any]]:
+    if statement not in _COMPILED:
+        compiled = statement.compile(dialect=DIALECT)
+        _COMPILED[statement] = (str(compiled), dict(compiled.params))
+    return _COMPILED[statement]
+
+
+class Driver:
+    """Statements built with SQLAlchemy (compiled once), run on the session's psycopg
+    connection in the session's transaction, prepared on the server. Values go to and
+    come from psycopg as they are (instants stay timezone-aware); errors are raised as
+    SQLAlchemy's, so callers catch one kind."""
+
+    def __init__(self, connection: Connection):
+        self.connection = connection  # SQLAlchemy's, of the session's transaction
+        driver = connection.connection.driver_connection
+        assert driver is not None, "a connection checked out of the pool has its driver's"
+        self.cursor = driver.cursor(row_factory=namedtuple_row)
+
+    def fetch(self, statement: ClauseElement, params: dict[str, Any]) -> list:
+        sql, defaults = _compiled(statement)
+        try:
+            self.cursor.execute(sql, defaults | params, prepare=True)
+            return self.cursor.fetchall()
+        except psycopg.Error as exc:
+            raise DBAPIError.instance(
+                sql, None, exc, psycopg.Error, hide_parameters=True, dialect=DIALECT
+            ) from exc

@@ -147,9 +147,20 @@ class Rows:
         dialect = session.get_bind().dialect.name
         self._append = APPEND[dialect]
         self.at_once = dialect == "postgresql"  # the writes of a verb in one statement
+        self._driver: ledger_postgres.Driver | None = None
 
     def run(self, statement, params=None):
         return self.session.connection().execute(statement, params)
+
+    def fetch(self, statement, params: dict) -> list:
+        """The rows of a statement of the earning and spending paths: on PostgreSQL run
+        on the driver's connection (ledger_postgres.Driver), else through SQLAlchemy."""
+        if not self.at_once:
+            return self.run(statement, params).all()
+        connection = self.session.connection()  # a new one after the session committed
+        if self._driver is None or self._driver.connection is not connection:
+            self._driver = ledger_postgres.Driver(connection)
+        return self._driver.fetch(statement, params)
 
     def forget(self, model, key) -> None:
         """Expire the session's object for this row, if it holds one."""
@@ -168,15 +179,15 @@ class Rows:
         whose first columns are MEMBER's, reads more in the same statement (its `params`);
         its row comes back beside the account."""
         self.session.flush()  # the caller's pending rows (a member just opened) first
-        locked = self.run(LOCK, {"member": member_id}).first()
-        if locked is None:
+        locked = self.fetch(LOCK, {"member": member_id})
+        if not locked:
             return None
         params["member"] = member_id
         if earning_at is not None:
             read = MEMBER_EARNING
             params |= {"since": earning_at - relativedelta(years=1), "at": earning_at}
-        row = self.run(MEMBER if read is None else read, params).one()
-        account = Account(member_id, *locked, *row[:MEMBER_COLUMNS])
+        (row,) = self.fetch(MEMBER if read is None else read, params)
+        account = Account(member_id, *locked[0], *row[:MEMBER_COLUMNS])
         if earning_at is not None:
             account.earned = row.earned
         return account, row
@@ -245,13 +256,13 @@ class Rows:
             return entry, lot
         values = _entry(account, kind, points, key, at, actor, fields)
         params = values | {"owed": 0, "expires_at": expires_at} | dict.fromkeys(MEMBER_CHANGES)
-        written = self.run(ledger_postgres.EARN, params | changes).first()
-        if written is None:
+        written = self.fetch(ledger_postgres.EARN, params | changes)
+        if not written:
             return None
         self._moved(account, points)
         if changes:
             self._changed(account, changes)
-        return LedgerEntry(id=written[0], **values), written[1]
+        return LedgerEntry(id=written[0].entry_id, **values), written[0].lot_id
 
     def spend(
         self, account: Account, kind: str, points: int, key: str, at: datetime, actor: str,
@@ -267,13 +278,13 @@ class Rows:
         values = _entry(account, kind, points, key, at, actor, fields)
         lots, takes = [lot for lot, _ in plan], [take for _, take in plan]
         params = values | {"owed": 0, "lots": lots, "takes": takes}
-        entry_id = self.run(ledger_postgres.SPEND, params).scalar()
-        if entry_id is None:
+        written = self.fetch(ledger_postgres.SPEND, params)
+        if not written:
             raise RuntimeError(f"ledger key {key!r} was taken while the account was locked")
         self._moved(account, points)
         for lot in lots:
             self.forget(PointsLot, lot)
-        return LedgerEntry(id=entry_id, **values)
+        return LedgerEntry(id=written[0].id, **values)
 
     def seen(self, key: str) -> bool:
         return self.run(SEEN, {"key": key}).first() is not None
@@ -306,7 +317,7 @@ class Rows:
         ).scalar_one()  # fmt: skip
 
     def lots_with_points(self, member_id: int) -> list:
-        return list(self.run(OPEN_LOTS, {"member": member_id}))
+        return self.fetch(OPEN_LOTS, {"member": member_id})
 
     def due_lots(self, member_id: int, at: datetime) -> list:
         return list(self.run(DUE_LOTS, {"member": member_id, "at": at}))

@@ -159,7 +159,7 @@ def _issue(rows, redemption: dict, codes: list[str], expires_at) -> tuple[int, d
     On PostgreSQL one statement, else two."""
     if rows.at_once:
         params = redemption | {"codes": codes, "expires_at": expires_at}
-        written = rows.run(ISSUE_WITH_REDEMPTION, params).all()
+        written = rows.fetch(ISSUE_WITH_REDEMPTION, params)
         return written[0].redemption_id, {row.code: row.id for row in written}
     redemption_id = rows.run(ADD_REDEMPTION, redemption).scalar_one()
     vouchers = [
