@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import SessionTransaction
 
 from storage.models.base import UTCDateTime
 
@@ -113,8 +114,8 @@ class Driver:
     come from psycopg as they are (instants stay timezone-aware); errors are raised as
     SQLAlchemy's, so callers catch one kind."""
 
-    def __init__(self, connection: Connection):
-        self.connection = connection  # SQLAlchemy's, of the session's transaction
+    def __init__(self, connection: Connection, transaction: SessionTransaction | None):
+        self.transaction = transaction  # the session's, whose connection this is
         driver = connection.connection.driver_connection
         assert driver is not None, "a connection checked out of the pool has its driver's"
         self.cursor = driver.cursor(row_factory=namedtuple_row)

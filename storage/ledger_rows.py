@@ -157,9 +157,10 @@ class Rows:
         on the driver's connection (ledger_postgres.Driver), else through SQLAlchemy."""
         if not self.at_once:
             return self.run(statement, params).all()
-        connection = self.session.connection()  # a new one after the session committed
-        if self._driver is None or self._driver.connection is not connection:
-            self._driver = ledger_postgres.Driver(connection)
+        # The session's connection, once per transaction: another after it committed.
+        if self._driver is None or self._driver.transaction is not self.session.get_transaction():
+            connection = self.session.connection()
+            self._driver = ledger_postgres.Driver(connection, self.session.get_transaction())
         return self._driver.fetch(statement, params)
 
     def forget(self, model, key) -> None:
