@@ -228,7 +228,7 @@ class Rows:
         """The new entry, or None when its idempotency key was taken before."""
         values = _entry(account, kind, points, key, at, actor, fields)
         entry_id = self.run(self._append, values).scalar()
-        return None if entry_id is None else LedgerEntry(id=entry_id, **values)
+        return None if entry_id is None else LedgerEntry.written(id=entry_id, **values)
 
     def append_new(
         self, account: Account, kind: str, points: int, key: str, at: datetime, actor: str,
@@ -263,7 +263,7 @@ class Rows:
         self._moved(account, points)
         if changes:
             self._changed(account, changes)
-        return LedgerEntry(id=written[0].entry_id, **values), written[0].lot_id
+        return LedgerEntry.written(id=written[0].entry_id, **values), written[0].lot_id
 
     def spend(
         self, account: Account, kind: str, points: int, key: str, at: datetime, actor: str,
@@ -285,7 +285,7 @@ class Rows:
         self._moved(account, points)
         for lot in lots:
             self.forget(PointsLot, lot)
-        return LedgerEntry(id=written[0].id, **values)
+        return LedgerEntry.written(id=written[0].id, **values)
 
     def seen(self, key: str) -> bool:
         return self.run(SEEN, {"key": key}).first() is not None

@@ -138,7 +138,7 @@ def redeem(
     codes = [voucher_code() for _ in range(quantity)]
     redemption["id"], ids = _issue(rows, redemption, codes, expires_at)
     issued = [
-        Voucher(
+        Voucher.written(
             id=ids[code],
             code=code,
             redemption_id=redemption["id"],
@@ -151,7 +151,7 @@ def redeem(
         )  # fmt: skip
         for code in codes
     ]
-    return Redeemed(Redemption(**redemption), issued, created=True)
+    return Redeemed(Redemption.written(**redemption), issued, created=True)
 
 
 def _issue(rows, redemption: dict, codes: list[str], expires_at) -> tuple[int, dict[str, int]]:
