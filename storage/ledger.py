@@ -4,15 +4,16 @@ Every verb follows the same template: lock the member's account row, return the 
 result if the idempotency key was seen, append entries, move the cached balance by what
 was appended. The caller's unit of work commits.
 
-The steps speak SQLAlchemy Core on the session's connection (storage/ledger_rows.py): on
-PostgreSQL a purchase costs three statements, a redemption five (on SQLite six and nine),
-with no ORM flush in between. Rows of these tables that the session already holds are
+The steps speak SQLAlchemy Core on the session's connection (storage/ledger_rows.py; on
+PostgreSQL those of earning and spending run prepared on its driver connection,
+storage/ledger_postgres.py): on PostgreSQL a purchase costs three statements, a
+redemption four (on SQLite six and nine), with no ORM flush in between. Rows of these tables that the session already holds are
 expired after a write, so what the caller reads next is what the ledger wrote.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -24,7 +25,7 @@ from core import points as points_rules
 from core.clock import now as clock_now
 from core.config import Config
 from core.send_window import member_zone
-from storage.ledger_rows import Account, Rows
+from storage.ledger_rows import Account, Follow, Rows
 from storage.models import LedgerEntry
 
 BONUS_KINDS = {"welcome", "birthday", "referral", "compensation", "opening"}
@@ -68,6 +69,7 @@ class Evaluated:
 class Posted:
     entry: LedgerEntry
     created: bool  # False when the idempotency key had been seen: nothing was written
+    written: list = field(default_factory=list)  # the rows of `take`'s `follow`
 
 
 class Ledger:
@@ -208,13 +210,15 @@ class Ledger:
 
     def take(
         self, account: Account, kind: str, points: int, key: str, actor: str, at: datetime,
-        lots: list, **fields,
+        lots: list, follow: Follow | None = None, **fields,
     ) -> Posted:  # fmt: skip
-        """The spending entry, drawn from `lots` (open_lots) after `require` said yes."""
-        entry = self.rows.spend(
-            account, kind, -points, key, at, actor, self._plan(lots, points), **fields
+        """The spending entry, drawn from `lots` (open_lots) after `require` said yes.
+        On PostgreSQL, `follow` writes what the spending pays for in the same statement:
+        its rows come back on `Posted.written`."""
+        entry, written = self.rows.spend(
+            account, kind, -points, key, at, actor, self._plan(lots, points), follow, **fields
         )
-        return Posted(entry, created=True)
+        return Posted(entry, created=True, written=written)
 
     def give_back(self, spent: LedgerEntry, key: str, actor: str, reason: str) -> Posted:
         """Reverse a spending entry: the points return to the very lots they came from."""

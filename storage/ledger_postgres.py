@@ -80,9 +80,9 @@ SELECT entry.id AS entry_id, lot.id AS lot_id FROM entry, lot"""
 )
 
 # The entry, the lots it draws (`lots` and `takes`, in the plan's order) with their
-# allocations, and the balance.
-SPEND = text(
-    f"""WITH {ENTRY}, plan AS (
+# allocations, and the balance. What the spending pays for may follow in the same
+# statement (storage/rewards.py: the redemption and its vouchers), reading `FROM entry`.
+SPENDING = f"""WITH {ENTRY}, plan AS (
     SELECT lot, take FROM unnest(CAST(:lots AS integer[]), CAST(:takes AS integer[]))
         AS plan (lot, take)
 ), drawn AS (
@@ -91,9 +91,8 @@ SPEND = text(
 ), allocated AS (
     INSERT INTO lot_allocations (entry_id, lot_id, points)
     SELECT entry.id, plan.lot, -plan.take FROM entry, plan
-), {BALANCE}
-SELECT entry.id FROM entry"""
-).bindparams(*TYPES)
+), {BALANCE}"""
+SPEND = text(SPENDING + "\nSELECT entry.id AS entry_id FROM entry").bindparams(*TYPES)
 
 
 DIALECT = PGDialect_psycopg()

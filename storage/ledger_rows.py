@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import ClauseElement, Row, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -114,6 +114,10 @@ SPENDABLE = select(
     .scalar_subquery()
 ).where(ACCOUNTS.c.member_id == bindparam("member"))
 MEMBER_CHANGES = ("tier", "tier_since", "last_purchase_at", "membership_expires")
+
+
+# What a spending pays for, written in its statement on PostgreSQL (Rows.spend).
+Follow = tuple[ClauseElement, dict]
 
 
 def _year_before(at: datetime) -> datetime:
@@ -277,25 +281,30 @@ class Rows:
 
     def spend(
         self, account: Account, kind: str, points: int, key: str, at: datetime, actor: str,
-        plan: list[tuple[int, int]], **fields,
-    ) -> LedgerEntry:  # fmt: skip
+        plan: list[tuple[int, int]], follow: Follow | None = None, **fields,
+    ) -> tuple[LedgerEntry, list]:  # fmt: skip
         """The new entry (`points` negative) of a key the caller found unused under the
-        account's lock, drawn from the lots of `plan`, the balance moved."""
+        account's lock, drawn from the lots of `plan`, the balance moved; with the rows
+        of `follow` (PostgreSQL only: a statement continuing ledger_postgres.SPENDING
+        whose rows have the entry's id as `entry_id`, and its parameters)."""
         if not self.at_once:
+            if follow is not None:
+                raise ValueError("only PostgreSQL writes a spending and more in one statement")
             entry = self.append_new(account, kind, points, key, at, actor, **fields)
             self.draw(entry, plan)
             self.move_balance(account, points, at)
-            return entry
+            return entry, []
         values = _entry(account, kind, points, key, at, actor, fields)
         lots, takes = [lot for lot, _ in plan], [take for _, take in plan]
         params = values | {"owed": 0, "lots": lots, "takes": takes}
-        written = self.fetch(ledger_postgres.SPEND, params)
+        statement, more = follow or (ledger_postgres.SPEND, {})
+        written = self.fetch(statement, params | more)
         if not written:
             raise RuntimeError(f"ledger key {key!r} was taken while the account was locked")
         self._moved(account, points)
         for lot in lots:
             self.forget(PointsLot, lot)
-        return LedgerEntry.written(id=written[0].id, **values)
+        return LedgerEntry.written(id=written[0].entry_id, **values), written
 
     def seen(self, key: str) -> bool:
         return self.run(SEEN, {"key": key}).first() is not None

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, bindparam, func, insert, select, text, update
 
 from core.validity import end_of_day
+from storage import ledger_postgres
 from storage.ledger import Ledger, LedgerError, refuse_while_in_debt
 from storage.ledger_rows import MEMBER, MEMBERS
 from storage.models import Benefit, Member, Redemption, Voucher
@@ -66,20 +67,23 @@ RESTOCK = (
 STOCK = select(BENEFITS.c.stock).where(BENEFITS.c.id == bindparam("benefit"))
 ADD_REDEMPTION = insert(REDEMPTIONS).returning(REDEMPTIONS.c.id)
 ISSUE = insert(VOUCHERS).returning(VOUCHERS.c.id, sort_by_parameter_order=True)
-# On PostgreSQL the redemption and its vouchers go in one statement.
-ISSUE_WITH_REDEMPTION = text(
-    """WITH redemption AS (
+# On PostgreSQL the spending (ledger_postgres.SPENDING), the redemption and its vouchers
+# go in one statement.
+REDEEM = text(
+    ledger_postgres.SPENDING
+    + """, redemption AS (
     INSERT INTO redemptions (member_id, benefit_id, quantity, points, request_key, entry_id,
         status, created_at)
-    VALUES (:member_id, :benefit_id, :quantity, :points, :request_key, :entry_id, :status,
-        :created_at)
+    SELECT :member_id, :benefit_id, :quantity, :cost, :request_key, entry.id, 'done',
+        :created_at
+    FROM entry
     RETURNING id
 )
 INSERT INTO vouchers (code, redemption_id, member_id, benefit_id, issued_at, expires_at, status)
 SELECT issued.code, redemption.id, :member_id, :benefit_id, :created_at, :expires_at, 'active'
 FROM redemption, unnest(CAST(:codes AS varchar[])) AS issued (code)
-RETURNING redemption_id, id, code"""
-).bindparams(bindparam("created_at", type_=UTCDateTime), bindparam("expires_at", type_=UTCDateTime))
+RETURNING (SELECT id FROM entry) AS entry_id, redemption_id, id, code"""
+).bindparams(*ledger_postgres.TYPES, bindparam("expires_at", type_=UTCDateTime))
 
 
 @dataclass(frozen=True)
@@ -122,21 +126,31 @@ def redeem(
     ledger.require(account, points)
     if benefit.stock is not None:
         _take_stock(ledger, benefit, quantity)
-    spent = ledger.take(
-        account, "redeem", points, f"redeem:{request_key}", "member", at, lots,
-        reference=benefit.code,
-    )  # fmt: skip
-    redemption = {
-        "member_id": member_id, "benefit_id": benefit.id, "quantity": quantity,
-        "points": points, "request_key": request_key, "entry_id": spent.entry.id,
-        "status": "done", "created_at": at,
-    }  # fmt: skip
     days = benefit.voucher_validity_days or ledger.config.benefits.voucher_validity_days
     # Valid through the day `days` after the day of issue, member local time.
     zone = ledger.zone(account.timezone)
     expires_at = end_of_day(at.astimezone(zone).date() + timedelta(days=days), zone)
     codes = [voucher_code() for _ in range(quantity)]
-    redemption["id"], ids = _issue(rows, redemption, codes, expires_at)
+    redemption = {
+        "member_id": member_id, "benefit_id": benefit.id, "quantity": quantity,
+        "points": points, "request_key": request_key, "status": "done", "created_at": at,
+    }  # fmt: skip
+    follow = None
+    if rows.at_once:  # the redemption and its vouchers in the spending's statement
+        follow = (REDEEM, {
+            "benefit_id": benefit.id, "quantity": quantity, "cost": points,
+            "request_key": request_key, "codes": codes, "expires_at": expires_at,
+        })  # fmt: skip
+    spent = ledger.take(
+        account, "redeem", points, f"redeem:{request_key}", "member", at, lots, follow,
+        reference=benefit.code,
+    )  # fmt: skip
+    redemption["entry_id"] = spent.entry.id
+    if spent.written:
+        redemption["id"] = spent.written[0].redemption_id
+        ids = {row.code: row.id for row in spent.written}
+    else:
+        redemption["id"], ids = _issue(rows, redemption, codes, expires_at)
     issued = [
         Voucher.written(
             id=ids[code],
@@ -155,12 +169,8 @@ def redeem(
 
 
 def _issue(rows, redemption: dict, codes: list[str], expires_at) -> tuple[int, dict[str, int]]:
-    """Write the redemption and its vouchers: (the redemption's id, voucher id by code).
-    On PostgreSQL one statement, else two."""
-    if rows.at_once:
-        params = redemption | {"codes": codes, "expires_at": expires_at}
-        written = rows.fetch(ISSUE_WITH_REDEMPTION, params)
-        return written[0].redemption_id, {row.code: row.id for row in written}
+    """Write the redemption and its vouchers (SQLite; on PostgreSQL REDEEM writes them
+    with the spending): (the redemption's id, voucher id by code)."""
     redemption_id = rows.run(ADD_REDEMPTION, redemption).scalar_one()
     vouchers = [
         {"code": code, "redemption_id": redemption_id, "member_id": redemption["member_id"],
