@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import ClassVar, Self
 
 from sqlalchemy import JSON, DateTime, MetaData, Table, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, configure_mappers
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 NAMING = {
@@ -47,6 +47,8 @@ class Base(DeclarativeBase):
         """The object of a row a Core statement has just written (not in any session):
         its values set as if loaded, without the constructor's attribute events, which
         cost twenty times more on the ledger's hot paths."""
+        if not cls.__mapper__.configured:  # as the constructor's first call would
+            configure_mappers()
         row = manager_of_class(cls).new_instance()
         row.__dict__.update(values)
         return row
