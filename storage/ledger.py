@@ -7,8 +7,9 @@ was appended. The caller's unit of work commits.
 The steps speak SQLAlchemy Core on the session's connection (storage/ledger_rows.py; on
 PostgreSQL those of earning and spending run prepared on its driver connection,
 storage/ledger_postgres.py): on PostgreSQL a purchase costs three statements, a
-redemption four (on SQLite six and nine), with no ORM flush in between. Rows of these tables that the session already holds are
-expired after a write, so what the caller reads next is what the ledger wrote.
+redemption four (on SQLite six and nine), with no ORM flush in between. Rows of these
+tables that the session already holds are expired after a write, so what the caller reads
+next is what the ledger wrote.
 """
 
 from __future__ import annotations
