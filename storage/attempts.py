@@ -60,14 +60,13 @@ def first_sight(db: Database, channel: str, signature: str, body: bytes, at: dat
     False when the signature comes back with another body: a replay."""
     digest = hashlib.sha256(body).hexdigest()
     try:
-        with db.unit_of_work() as session:
-            session.execute(
+        with db.transaction() as conn:
+            conn.execute(
                 SEEN,
                 {"channel": channel, "signature": signature[:64], "body_digest": digest,
                  "seen_at": at},
             )  # fmt: skip
-            session.commit()
-            return True
+        return True
     except IntegrityError:
         with db.unit_of_work(write=False) as session:
             seen = session.get(SignedRequest, (channel, signature[:64]))

@@ -16,7 +16,7 @@ from pathlib import Path
 from threading import Lock, RLock
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
@@ -101,6 +101,18 @@ class Database:
                 yield from self._session(self._writer)
         else:
             yield from self._session(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction on a bare connection, for Core statements only: committed
+        when the block ends, rolled back when it raises. The writes every message makes
+        (its claim, the send record) cost less here than in a unit of work's session."""
+        if self.is_sqlite:
+            with self._sqlite_writer, self._writer.begin() as conn:
+                yield conn
+        else:
+            with self.engine.begin() as conn:
+                yield conn
 
     @staticmethod
     def _session(bind) -> Iterator[Session]:

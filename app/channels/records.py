@@ -27,6 +27,12 @@ CONTACT = (
     .where(*THE_IDENTITY)
     .values(last_inbound_at=bindparam("at"), reachable=True, unreachable_reason=None)
 )
+NEW_IDENTITY = insert(IDENTITIES).values(
+    channel=bindparam("of_channel"),
+    external_id=bindparam("of_user"),
+    created_at=bindparam("at"),
+    last_inbound_at=bindparam("at"),
+)
 SENT = insert(MessageLog.__table__).values(
     identity_id=select(IDENTITIES.c.id).where(*THE_IDENTITY).scalar_subquery(),
     member_id=select(IDENTITIES.c.member_id).where(*THE_IDENTITY).scalar_subquery(),
@@ -39,17 +45,14 @@ def claim_inbound(db: Database, channel: str, key: str, external_id: str, at: da
     """Claim a platform message before handling it and note the member's contact (which
     also makes a member who had blocked us reachable again).
     False: someone already claimed it (a platform retry); do nothing with it."""
+    contact = {"of_channel": channel, "of_user": external_id, "at": at}
     for _ in range(2):
         try:
-            with db.unit_of_work() as session:
-                session.execute(CLAIM, {"channel": channel, "key": key, "claimed_at": at})
-                touched = session.execute(
-                    CONTACT, {"of_channel": channel, "of_user": external_id, "at": at}
-                )
-                if not rows_changed(touched):
-                    identity(session, channel, external_id, at).last_inbound_at = at
-                session.commit()
-                return True
+            with db.transaction() as conn:
+                conn.execute(CLAIM, {"channel": channel, "key": key, "claimed_at": at})
+                if not conn.execute(CONTACT, contact).rowcount:
+                    conn.execute(NEW_IDENTITY, contact)  # first contact
+            return True
         except IntegrityError:
             if is_claimed(db, channel, key):
                 return False
@@ -112,8 +115,8 @@ def record_send(
     """One message-log row (direction "out", handler "sender") per send, with how it
     ended: `sent:passive`, `unreachable:message`, `failed:template` ..."""
     outcome = f"{delivery.outcome}:{delivery.via}" if delivery.via else str(delivery.outcome)
-    with db.unit_of_work() as session:
-        session.execute(
+    with db.transaction() as conn:
+        conn.execute(
             SENT,
             {
                 "of_channel": channel, "of_user": external_id, "channel": channel,
@@ -121,7 +124,6 @@ def record_send(
                 "created_at": at,
             },
         )  # fmt: skip
-        session.commit()
 
 
 def remember_menu(
