@@ -111,7 +111,7 @@ class Campaigns(Strict):
 class Complaints(Strict):
     categories: list[str]
     urgent_keywords: list[str]
-    # What an order number looks like, in any shop's format; matched inside a message.
+    # A shop's own order-number format, matched inside a message when the NLU found none.
     order_id_pattern: str = DEFAULT_ORDER_ID_PATTERN
 
     @field_validator("order_id_pattern")

@@ -14,6 +14,8 @@ import cn2an
 
 from core import complaint_words
 from core.global_words import normalise
+from nlu.entities.orders import order_in_answer
+from nlu.normalise import normalise as normalised_text
 from nlu.normalise import to_simplified
 
 MEMBER_NO = re.compile(r"\b[Mm]\d{6}\b")
@@ -42,15 +44,18 @@ def phone(text: str, entity: str | None = None) -> str | None:
     return found.group(0) if found else None
 
 
-def order_id(text: str, pattern: str, entity: str | None = None) -> str | None:
-    """An order number in the configured format (complaints.order_id_pattern), upper-case;
-    never a member number, ticket number, phone or date."""
-    compiled = _compiled(pattern)
-    for candidate in (entity or "", text or ""):
-        for found in compiled.finditer(candidate.strip()):
-            value = found.group(0).upper()
-            if not (MEMBER_NO.fullmatch(value) or TICKET_NO.fullmatch(value)):
-                return value
+def order_id(text: str, pattern: str, entity: str | None = None, asked: bool = False) -> str | None:
+    """An order number, upper-case, never a member or ticket number, a phone or a date: the
+    NLU's (every retailer format), else the reply itself when the member was `asked` for
+    one, else the shop's own format (complaints.order_id_pattern) found in the text."""
+    if entity and not (MEMBER_NO.fullmatch(entity) or TICKET_NO.fullmatch(entity)):
+        return entity.strip().upper()
+    if asked and (answered := order_in_answer(normalised_text(text or "").text)):
+        return answered
+    for found in _compiled(pattern).finditer((text or "").strip()):
+        value = found.group(0).upper()
+        if not (MEMBER_NO.fullmatch(value) or TICKET_NO.fullmatch(value)):
+            return value
     return None
 
 

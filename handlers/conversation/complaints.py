@@ -43,9 +43,9 @@ def _category(ctx: Context) -> str | None:
     )
 
 
-def _order(ctx: Context) -> str | None:
+def _order(ctx: Context, asked: bool = False) -> str | None:
     pattern = ctx.config.complaints.order_id_pattern
-    return answers.order_id(ctx.text or "", pattern, ctx.entity("order_id"))
+    return answers.order_id(ctx.text or "", pattern, ctx.entity("order_id"), asked)
 
 
 def _heard(ctx: Context) -> None:
@@ -55,12 +55,13 @@ def _heard(ctx: Context) -> None:
         ctx.set_slot("said", [*ctx.slots.get("said", []), text][-SAID_KEPT:])
 
 
-def _take(ctx: Context) -> None:
-    """Fill every slot still missing that this message gives."""
+def _take(ctx: Context, asked: str | None = None) -> None:
+    """Fill every slot still missing that this message gives; the slot `asked` for reads
+    the reply whole ("ab12cd34ef" answers "what is the order number?")."""
     _heard(ctx)
     if "category" not in ctx.slots and (category := _category(ctx)):
         ctx.set_slot("category", category)
-    if "order_id" not in ctx.slots and (order := _order(ctx)):
+    if "order_id" not in ctx.slots and (order := _order(ctx, asked == "order_id")):
         ctx.set_slot("order_id", order)
 
 
@@ -129,7 +130,7 @@ def ask_order(ctx: Context) -> None:
 
 
 def got_order(ctx: Context) -> str | Reask:
-    _take(ctx)
+    _take(ctx, asked="order_id")
     if "order_id" in ctx.slots:
         return _next(ctx)
     skipped = normalise(ctx.text or "") in SKIP_WORDS or ctx.typed("complaint.no_order")

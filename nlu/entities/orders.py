@@ -1,10 +1,14 @@
-"""Order numbers in every retailer format: `A20261101`, `4500123456`, `SO-2026-88123`, `JD-88123-X`.
+"""Order numbers in every retailer format: `A20261101`, `4500123456`, `SO-2026-88123`,
+`JD-2026/11/05-0042`, `so_2026_88123`, `113-1234567-1234567`.
 
-After a cue word (`订单`, `订单号`, `单号`, `order`, `order no.`, `order number`, `#`) a
-token of letters, digits and single dashes with at least five digits is an order number;
-it outranks every other extractor, so the date, phone or amount inside it is not
-extracted separately. Without a cue only unmistakable shapes count: a run of ten or more
-digits that is not a mobile phone number, or a mix of letters and at least six digits.
+After a cue word (`订单`, `订单号`, `单号`, `交易号`, `小票号`, `order`, `order no.`, `order ref`,
+`reference`, `purchase`, `receipt`, `#`) a token of letters and digits, joined by single
+dashes, slashes or underscores, is an order number when it has at least five digits, or
+letters and three digits in six characters or more (`ab12cd34ef`); a bare date
+(`2026-11-05`) stays a date. A cued order number outranks every other extractor, so the
+date, phone or amount inside it is not extracted separately. Without a cue only
+unmistakable shapes count: a run of ten or more digits that is not a mobile phone number,
+digit groups with thirteen digits or more, or a mix of letters and at least six digits.
 Member numbers (`M000001`) and ticket numbers (`T000123`) are never order numbers.
 Works on normalised text (lower case, half-width, Simplified Chinese).
 """
@@ -19,27 +23,45 @@ EXTRACTOR = "OrderNumberExtractor"
 CUED_PRIORITY = -1  # a cue makes it certain: beats phone, member, date and number readings
 BARE_PRIORITY = 0
 MIN_CUED_DIGITS = 5  # fewer is a quantity, a year or a price, not an order number
+MIN_CUED_MIXED_DIGITS = 3  # `ab12cd34ef`: letters make a short digit count unmistakable...
+MIN_CUED_MIXED_LENGTH = 6  # ...once the token is longer than a size or a model (`2pcs`, `a4`)
 MIN_BARE_MIXED_DIGITS = 6
 MIN_BARE_DIGIT_RUN = 10
+MIN_BARE_GROUPED_DIGITS = 13  # above a phone (11) or landline (12) written in groups
 
-_TOKEN = r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*"
+_TOKEN = r"[a-z0-9](?:[a-z0-9]|[-/_](?=[a-z0-9]))*"
 _CUE = re.compile(
-    r"(?:(?<![工运])订单(?:号码|编号|号)?|(?<![工])单号|(?<![a-z])order(?:\s*(?:no\.?|number|num|id|#))?"
+    r"(?:(?<![工运])订单(?:号码|编号|编码|号)?|(?<![工])单号|交易(?:单)?号|流水号|小票(?:号码|号)?"
+    r"|(?<![a-z])(?:order|purchase|transaction|receipt|reference|ref)(?![a-z])"
+    r"(?:\s*(?:no\.?|number|num|id|reference|ref\.?|#))?"
     r"|(?<![\w#])#)"
-    r"(?:\s*(?:is|:|#|=|是|为|-))*\s*"
+    r"(?:\s*(?:is|was|:|#|=|是|为|-))*\s*"
     rf"(?P<token>{_TOKEN})(?![a-z0-9])"
 )
 _BARE = re.compile(rf"(?<![a-z0-9-]){_TOKEN}(?![a-z0-9])")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _OTHER_NUMBERS = re.compile(r"[mt]\d{6}")  # member and ticket numbers
+_DATE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}")
 
 
 def _digits(token: str) -> int:
     return sum(char.isdigit() for char in token)
 
 
+def _has_letter(token: str) -> bool:
+    return any(char.isalpha() for char in token)
+
+
 def _is_cued_order(token: str) -> bool:
-    return _digits(token) >= MIN_CUED_DIGITS and not _OTHER_NUMBERS.fullmatch(token)
+    if _OTHER_NUMBERS.fullmatch(token) or _DATE.fullmatch(token):
+        return False
+    digits = _digits(token)
+    mixed = (
+        _has_letter(token)
+        and digits >= MIN_CUED_MIXED_DIGITS
+        and sum(char.isalnum() for char in token) >= MIN_CUED_MIXED_LENGTH
+    )
+    return digits >= MIN_CUED_DIGITS or mixed
 
 
 def _is_bare_order(token: str) -> bool:
@@ -47,8 +69,18 @@ def _is_bare_order(token: str) -> bool:
         return False
     if token.isdigit():
         return len(token) >= MIN_BARE_DIGIT_RUN and not _MOBILE.fullmatch(token)
-    has_letter = any(char.isalpha() for char in token)
-    return has_letter and _digits(token) >= MIN_BARE_MIXED_DIGITS
+    if not _has_letter(token):
+        return _digits(token) >= MIN_BARE_GROUPED_DIGITS
+    return _digits(token) >= MIN_BARE_MIXED_DIGITS
+
+
+def order_in_answer(text: str) -> str | None:
+    """The order number a reply to "what is the order number?" consists of: the question is
+    its cue, so `ab12cd34ef` or `88123456` alone counts. Normalised text."""
+    token = text.strip(" \t\n.,;:!?#()[]\"'")
+    if re.fullmatch(_TOKEN, token) and _is_cued_order(token):
+        return token.upper()
+    return None
 
 
 def find_orders(text: str) -> list[Candidate]:

@@ -18,7 +18,7 @@ _EDGE_BEFORE = r"(?<![0-9a-z])"
 _EDGE_AFTER = r"(?![0-9a-z])"
 
 BUILT_IN: dict[str, list[str]] = {
-    "phone": [r"1[3-9]\d{9}"],
+    "phone": [r"1[3-9]\d(?:[- ]?\d{4}){2}"],  # 13800000001, 138-0000-0001, 138 0000 0001
     "ticket_id": [r"t\d{6}"],
     "member_no": [r"m\d{6}"],
 }
@@ -54,5 +54,6 @@ class RegexEntities:
             for match in regex.finditer(text):
                 value = match.group(0)
                 value = value.upper() if name in _UPPER else value
+                value = re.sub(r"\D", "", value) if name == "phone" else value
                 found.append(Candidate(match.start(), match.end(), name, value, EXTRACTOR, 0))
         return found

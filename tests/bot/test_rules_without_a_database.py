@@ -75,6 +75,28 @@ def test_an_order_number_is_never_read_as_a_birthday():
     assert answers.birthday("A20261101", None, TODAY) is None
 
 
+def test_the_nlus_order_number_is_taken_whole_before_the_shops_format():
+    assert answers.order_id("订单JD-2026/11/05-0042", ORDERS, "JD-2026/11/05-0042") == (
+        "JD-2026/11/05-0042"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("ab12cd34ef", "AB12CD34EF"),
+        ("  #88123456. ", "88123456"),
+        ("ＡＢ１２ＣＤ３４ＥＦ", "AB12CD34EF"),
+        ("abc", None),
+        ("1234", None),
+        ("2026-11-05", None),
+        ("no idea", None),
+    ],
+)
+def test_a_reply_to_the_order_question_is_read_whole_as_an_order_number(typed, expected):
+    assert answers.order_id(typed, ORDERS, asked=True) == expected
+
+
 def test_another_shops_order_format_is_a_matter_of_configuration():
     assert answers.order_id("order JD#8812", r"JD#\d{4}") == "JD#8812"
 

@@ -23,6 +23,16 @@ def found(parser, text):
         ("我的訂單號是SO-2026-88123", "SO-2026-88123"),
         ("order number is a12345678", "A12345678"),
         ("单号 98765432 的杯子碎了", "98765432"),
+        ("订单JD-2026/11/05-0042的面霜过期了", "JD-2026/11/05-0042"),
+        ("my order ref ab12cd34ef never came", "AB12CD34EF"),
+        ("Reference: ab12cd34ef, still waiting", "AB12CD34EF"),
+        ("order id so_2026_88123 was wrong", "SO_2026_88123"),
+        ("訂單編號：TB20261105-0042 少發了一件", "TB20261105-0042"),
+        ("交易号 202611050042 扣了两次钱", "202611050042"),
+        ("Order No.: 113-1234567-1234567", "113-1234567-1234567"),
+        ("my order number was 88123456", "88123456"),
+        ("小票号 00420511 积分没到账", "00420511"),
+        ("purchase #A1B2C3D4 was charged twice", "A1B2C3D4"),
     ],
 )
 def test_an_order_number_after_a_cue_word_is_found_in_any_retailer_format(nlu_parser, text, number):
@@ -38,6 +48,8 @@ def test_an_order_number_after_a_cue_word_is_found_in_any_retailer_format(nlu_pa
         ("A20261101 never arrived", "A20261101"),
         ("SO-2026-88123 还没发货", "SO-2026-88123"),
         ("淘宝 202611051234567890 退款呢", "202611051234567890"),
+        ("113-1234567-1234567 arrived broken", "113-1234567-1234567"),
+        ("拼多多 201105-123456789012345 还没退款", "201105-123456789012345"),
     ],
 )
 def test_a_long_number_or_a_letter_and_digit_mix_is_an_order_number_without_a_cue(
@@ -78,6 +90,7 @@ def test_a_phone_number_inside_a_cued_order_number_is_not_a_phone(nlu_parser):
         ("会员号M000001", "member_no", "M000001"),
         ("工单T000123怎么样了", "ticket_id", "T000123"),
         ("ticket t000123 status", "ticket_id", "t000123"),
+        ("call me on 138-0000-0001", "phone", "138-0000-0001"),
     ],
 )
 def test_phones_member_numbers_and_ticket_numbers_are_not_order_numbers(
@@ -98,6 +111,12 @@ def test_phones_member_numbers_and_ticket_numbers_are_not_order_numbers(
         "my order from 2026 is late",
         "12345",
         "订单123",
+        "order 2 cups",
+        "order ref 42",
+        "reference to my last complaint",
+        "2026/11/05 的订单还没到",
+        "my order from 2026-11-05 is late",
+        "order 3x2kg rice",
     ],
 )
 def test_quantities_years_and_short_numbers_are_not_order_numbers(nlu_parser, text):
@@ -110,3 +129,11 @@ def test_nothing_else_is_extracted_from_inside_an_order_number(nlu_parser):
     assert ("order_id", "SO-2026-88123", "SO-2026-88123") in entities
     assert ("amount", "¥50", "50") in entities
     assert all(e[0] in {"order_id", "amount", "complaint_category"} for e in entities)
+
+
+def test_a_date_written_with_slashes_inside_an_order_number_is_not_a_date(nlu_parser):
+    entities = found(nlu_parser, "订单JD-2026/11/05-0042的面霜过期了")
+
+    assert [e for e in entities if e[0] in {"order_id", "date", "quantity"}] == [
+        ("order_id", "JD-2026/11/05-0042", "JD-2026/11/05-0042")
+    ]
