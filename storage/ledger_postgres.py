@@ -80,14 +80,16 @@ SELECT entry.id AS entry_id, lot.id AS lot_id FROM entry, lot"""
 )
 
 # The entry, the lots it draws (`lots` and `takes`, in the plan's order) with their
-# allocations, and the balance. What the spending pays for may follow in the same
+# allocations, and the balance. The lots are found by `id = ANY(...)`, which any plan
+# reads through the primary key: a join with the plan let a generic plan scan every lot. What the spending pays for may follow in the same
 # statement (storage/rewards.py: the redemption and its vouchers), reading `FROM entry`.
 SPENDING = f"""WITH {ENTRY}, plan AS (
     SELECT lot, take FROM unnest(CAST(:lots AS integer[]), CAST(:takes AS integer[]))
         AS plan (lot, take)
 ), drawn AS (
-    UPDATE points_lots SET remaining = remaining - plan.take
-    FROM plan, entry WHERE points_lots.id = plan.lot
+    UPDATE points_lots SET remaining = remaining
+        - (CAST(:takes AS integer[]))[array_position(CAST(:lots AS integer[]), points_lots.id)]
+    FROM entry WHERE points_lots.id = ANY(CAST(:lots AS integer[]))
 ), allocated AS (
     INSERT INTO lot_allocations (entry_id, lot_id, points)
     SELECT entry.id, plan.lot, -plan.take FROM entry, plan
