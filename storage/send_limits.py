@@ -3,18 +3,26 @@
 Three places keep them, with the same answers: `MemoryLimits` in the process (SQLite: one
 process), `SendLimits` in PostgreSQL and `RedisLimits` (storage/send_limits_redis.py) in
 Redis, where every process (each `serve` worker, the scheduler) spends from the same
-allowance, on the server's clock."""
+allowance, on the server's clock. A store that cannot be reached raises
+`LimitsUnavailable`; `Failover` then keeps the limits in a second store for a while, so
+a Redis that goes away after start-up slows no reply."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from storage.db import Database
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NOW = "extract(epoch from clock_timestamp())::float8"
 # Take a slot if the limit allows it now (next_at within `tolerance` of now): the answer
@@ -32,6 +40,10 @@ HOLD = text(
 )
 FORGET = text(f"DELETE FROM send_limits WHERE key LIKE :prefix AND next_at < {NOW} - 60")
 ALWAYS = 1e9  # a tolerance no limit ever reaches: the slot is taken, however far ahead
+
+
+class LimitsUnavailable(Exception):
+    """The store of the send limits cannot be reached: the send waits, it has not failed."""
 
 
 class Slot(NamedTuple):
@@ -96,7 +108,7 @@ class SendLimits:
 
     def take(self, key: str, interval: float, tolerance: float = ALWAYS) -> Slot:
         params = {"key": key, "interval": interval, "tolerance": tolerance}
-        with self._engine.connect() as conn:
+        with self._reached() as conn:
             taken = conn.execute(TAKE, params).first()
             if taken is not None:
                 starts_at, now = taken
@@ -105,10 +117,62 @@ class SendLimits:
             return Slot(False, max(0.0, wait), None)
 
     def hold(self, key: str, seconds: float) -> None:
-        with self._engine.connect() as conn:
+        with self._reached() as conn:
             conn.execute(HOLD, {"key": key, "seconds": seconds})
 
     def forget_idle(self, prefix: str) -> None:
         """Rows idle for a minute go."""
-        with self._engine.connect() as conn:
+        with self._reached() as conn:
             conn.execute(FORGET, {"prefix": prefix + "%"})
+
+    @contextmanager
+    def _reached(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except (OperationalError, InterfaceError) as exc:
+            raise LimitsUnavailable(f"PostgreSQL: {exc.orig or exc}") from exc
+
+
+class Failover:
+    """The limits in `primary` (Redis); while it cannot be reached, in `backup`
+    (PostgreSQL, shared too), asking the primary again after `retry_after` seconds.
+    Counts taken in one store are unknown to the other: a switch may let one interval's
+    worth more through, which the rate's margin absorbs."""
+
+    def __init__(
+        self,
+        primary: Limits,
+        backup: Limits,
+        retry_after: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.primary, self.backup = primary, backup
+        self.remote = primary.remote or backup.remote
+        self._retry_after = retry_after
+        self._clock = clock
+        self._down_until: float | None = None
+
+    def take(self, key: str, interval: float, tolerance: float = ALWAYS) -> Slot:
+        return self._either(lambda limits: limits.take(key, interval, tolerance))
+
+    def hold(self, key: str, seconds: float) -> None:
+        self._either(lambda limits: limits.hold(key, seconds))
+
+    def forget_idle(self, prefix: str) -> None:
+        self._either(lambda limits: limits.forget_idle(prefix))
+
+    def _either(self, step: Callable[[Limits], T]) -> T:
+        if self._down_until is None or self._clock() >= self._down_until:
+            try:
+                answer = step(self.primary)
+            except LimitsUnavailable as exc:
+                if self._down_until is None:
+                    log.warning("send limits: %s; keeping them in the backup store", exc)
+                self._down_until = self._clock() + self._retry_after
+            else:
+                if self._down_until is not None:
+                    log.warning("send limits: the primary store is back")
+                self._down_until = None
+                return answer
+        return step(self.backup)

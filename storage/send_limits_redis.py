@@ -7,7 +7,7 @@ from __future__ import annotations
 import redis
 
 from core.config import ConfigError
-from storage.send_limits import ALWAYS, Slot
+from storage.send_limits import ALWAYS, LimitsUnavailable, Slot
 
 PREFIX = "memberbot:send_limits:"
 IDLE_SECONDS = 60
@@ -39,20 +39,28 @@ class RedisLimits:
 
     def __init__(self, url: str):
         try:
-            self._redis = redis.Redis.from_url(url)
+            # A Redis that stops answering must not hold a send for long (the URL may say
+            # otherwise): Failover moves the limits to PostgreSQL meanwhile.
+            self._redis = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
         except ValueError as exc:
             raise ConfigError(f"REDIS_URL: {exc}, e.g. redis://127.0.0.1:6379/0") from None
         self._take = self._redis.register_script(TAKE)
         self._hold = self._redis.register_script(HOLD)
 
     def take(self, key: str, interval: float, tolerance: float = ALWAYS) -> Slot:
-        answer = self._take(keys=[PREFIX + key], args=[repr(interval), repr(tolerance)])
+        try:
+            answer = self._take(keys=[PREFIX + key], args=[repr(interval), repr(tolerance)])
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise LimitsUnavailable(f"Redis: {exc}") from exc
         if int(answer[0]) == 1:
             return Slot(True, float(answer[1]), float(answer[2]))
         return Slot(False, float(answer[1]), None)
 
     def hold(self, key: str, seconds: float) -> None:
-        self._hold(keys=[PREFIX + key], args=[repr(seconds)])
+        try:
+            self._hold(keys=[PREFIX + key], args=[repr(seconds)])
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise LimitsUnavailable(f"Redis: {exc}") from exc
 
     def unreachable(self) -> str | None:
         """Why Redis cannot be used, or None."""

@@ -8,8 +8,9 @@ with `acquire`, a coroutine with `acquire_async`. A 429 pushes the chat (or ever
 back by its retry_after with `hold`.
 
 The limits live where every process sending for the bot can reach them
-(storage/send_limits*.py): in Redis when REDIS_URL is set, else in PostgreSQL, else (SQLite:
-one process) in memory. `for_channel` picks."""
+(storage/send_limits*.py): in Redis when REDIS_URL is set (in PostgreSQL while Redis cannot
+be reached), else in PostgreSQL, else (SQLite: one process) in memory. `shared_limits`
+picks."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 from storage.db import Database
-from storage.send_limits import Limits, MemoryLimits, SendLimits
+from storage.send_limits import Failover, Limits, MemoryLimits, SendLimits
 from storage.send_limits_redis import RedisLimits
 
 # Slots are spaced this much wider than the platform's figure: a sender wakes some time
@@ -135,11 +136,10 @@ class RateLimiter:
 def shared_limits(database: Database, env: Mapping[str, str] | None = None) -> Limits:
     """Where every process of this deployment keeps its send limits."""
     env = os.environ if env is None else env
+    in_database: Limits = MemoryLimits() if database.is_sqlite else SendLimits(database)
     if env.get("REDIS_URL"):
-        return RedisLimits(env["REDIS_URL"])
-    if database.is_sqlite:
-        return MemoryLimits()
-    return SendLimits(database)
+        return Failover(RedisLimits(env["REDIS_URL"]), in_database)
+    return in_database
 
 
 def for_channel(

@@ -39,6 +39,7 @@ from core.config import Telegram
 from core.messages import MAX_PAYLOAD_BYTES
 from handlers.ports import Delivery, Outcome, Outgoing
 from storage.db import Database
+from storage.send_limits import LimitsUnavailable
 
 log = logging.getLogger(__name__)
 # python-telegram-bot 22 warns, when it builds a RetryAfter, that retry_after will become a
@@ -189,7 +190,10 @@ class TelegramSender:
 
     async def _one(self, chat: str, text: str, markup) -> tuple[Delivery, str | None]:
         for attempt in range(1, self._attempts + 1):
-            await self.limiter.acquire_async(chat)
+            try:
+                await self.limiter.acquire_async(chat)
+            except LimitsUnavailable as exc:  # no store of the limits answers: later
+                return Delivery(Outcome.RETRY, f"send limits: {exc}"[:200]), None
             try:
                 sent = await self.bot.send_message(chat_id=chat, text=text, reply_markup=markup)
                 return Delivery(Outcome.SENT, via="message"), f"{chat}:{sent.message_id}"

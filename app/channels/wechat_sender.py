@@ -31,6 +31,7 @@ from core.config import WeChat
 from handlers.ports import Delivery, Outcome, Outgoing
 from storage.db import Database
 from storage.models.channels import ChannelToken
+from storage.send_limits import LimitsUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +273,8 @@ class WeChatSender:
                 if attempt == self._attempts:
                     return Sent(Delivery(Outcome.RETRY, f"network: {exc}"[:200], via=via))
                 time.sleep(self._backoff * attempt)
+            except LimitsUnavailable as exc:  # no store of the limits answers: later
+                return Sent(Delivery(Outcome.RETRY, f"send limits: {exc}"[:200], via=via))
             except Exception as exc:  # never let one send take the caller down
                 log.exception("wechat: unexpected error in a %s send", via)
                 return Sent(Delivery(Outcome.FAILED, f"unexpected: {exc!r}"[:200], via=via))

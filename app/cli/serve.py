@@ -25,10 +25,12 @@ def _schema_ready(app) -> None:
 def _send_limits_ready(app) -> None:
     """A Redis that cannot be used stops serve now rather than at the first send."""
     from app.channels import rate_limit
+    from storage.send_limits import Failover
     from storage.send_limits_redis import RedisLimits
 
     limits = rate_limit.shared_limits(app.database)
-    why = limits.unreachable() if isinstance(limits, RedisLimits) else None
+    redis = limits.primary if isinstance(limits, Failover) else None
+    why = redis.unreachable() if isinstance(redis, RedisLimits) else None
     if why:
         raise Failed(f"cannot reach Redis at REDIS_URL: {why}")
 

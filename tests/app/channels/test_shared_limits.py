@@ -14,11 +14,15 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import text
 
 from app.channels import setup
 from app.channels.rate_limit import RateLimiter, shared_limits
+from app.channels.wechat_sender import WeChatSender
 from handlers.ports import Outcome, Outgoing
 from storage.db import Database
+from storage.send_limits import ALWAYS, Failover, LimitsUnavailable, MemoryLimits, SendLimits
+from storage.send_limits_redis import RedisLimits
 from tests.app.channels.conftest import OPENID
 from tests.app.channels.test_scale_out import most_in_one_second
 from tests.conftest import ROOT
@@ -183,3 +187,86 @@ def _send_from_two_processes_after_the_token_expired(postgres_url, config, fake_
         for _ in range(2)
     ]
     return [process.communicate(timeout=120) for process in processes]
+
+
+# Nothing listens on port 1 of loopback: a Redis (or PostgreSQL) that went away.
+GONE_REDIS = "redis://127.0.0.1:1/0"
+GONE_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:1/gone"
+
+
+def wechat_sender_with(config, database, fake_wechat, limits):
+    limiter = RateLimiter(config.channels.wechat.rate_per_second, 0.0, limits=limits)
+    return WeChatSender(
+        wechat_api.APP_ID, wechat_api.APP_SECRET, config.channels.wechat, database,
+        base_url=fake_wechat.base_url, backoff=0.01, limiter=limiter,
+    )  # fmt: skip
+
+
+def test_wechat_sends_go_on_with_their_limits_in_postgresql_while_redis_is_gone(
+    postgres_url, config, fake_wechat
+):
+    database = Database(postgres_url)
+    limits = shared_limits(database, {"REDIS_URL": GONE_REDIS})
+    sender = wechat_sender_with(config, database, fake_wechat, limits)
+    message = Outgoing(OPENID, "您的积分将于 30 天后过期", last_inbound_at=datetime.now(UTC))
+
+    outcomes = [sender.send(message).outcome for _ in range(3)]
+
+    assert outcomes == [Outcome.SENT] * 3
+    # The slots came from PostgreSQL, shared with every other process meanwhile.
+    with database.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM send_limits")).scalar_one() > 0
+    database.dispose()
+
+
+def test_a_send_is_put_off_not_failed_when_no_store_of_the_limits_answers(
+    postgres_url, config, fake_wechat
+):
+    database, gone = Database(postgres_url), Database(GONE_POSTGRES)
+    limits = Failover(RedisLimits(GONE_REDIS), SendLimits(gone))
+    sender = wechat_sender_with(config, database, fake_wechat, limits)
+
+    sent = sender.send(Outgoing(OPENID, "您好", last_inbound_at=datetime.now(UTC)))
+
+    assert sent.outcome is Outcome.RETRY  # the dispatcher sends it later
+    assert "send limits" in sent.detail
+    assert not [c for c in fake_wechat.called("message/custom/send") if c.params.get("_ok")]
+    database.dispose()
+    gone.dispose()
+
+
+class Switchable:
+    """A store of limits that can be made unreachable, as a Redis restarting is."""
+
+    remote = False
+
+    def __init__(self):
+        self.kept, self.down = MemoryLimits(), False
+
+    def take(self, key, interval, tolerance=ALWAYS):
+        if self.down:
+            raise LimitsUnavailable("restarting")
+        return self.kept.take(key, interval, tolerance)
+
+    def hold(self, key, seconds):
+        self.take(key, 0.0)
+
+    def forget_idle(self, prefix):
+        self.take(prefix, 0.0)
+
+
+def test_the_limits_go_back_to_the_primary_store_once_it_answers_again():
+    now = [0.0]
+    primary, backup = Switchable(), MemoryLimits(clock=lambda: now[0])
+    limits = Failover(primary, backup, retry_after=30, clock=lambda: now[0])
+
+    assert limits.take("a", 1.0).taken and "a" in primary.kept._next_at
+    primary.down = True
+    assert limits.take("b", 1.0).taken  # from the backup
+    primary.down = False
+    now[0] = 10.0
+    limits.take("c", 1.0)  # within 30 s of the failure: still the backup
+    assert "c" not in primary.kept._next_at and "c" in backup._next_at
+    now[0] = 31.0
+    limits.take("d", 1.0)
+    assert "d" in primary.kept._next_at and "d" not in backup._next_at

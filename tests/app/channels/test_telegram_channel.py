@@ -167,6 +167,26 @@ def test_a_429_longer_than_the_bound_is_handed_back_as_retry(app, fake_telegram)
         sender.close()
 
 
+def test_a_send_is_put_off_not_failed_when_no_store_of_the_limits_answers(app, fake_telegram):
+    from app.channels.telegram_sender import TelegramSender
+    from storage.send_limits import Failover
+    from storage.send_limits_redis import RedisLimits
+    from tests.fakes.telegram_api import TOKEN
+
+    gone = RedisLimits("redis://127.0.0.1:1/0")  # nothing listens there
+    limiter = RateLimiter(30, 1.0, limits=Failover(gone, gone))
+    sender = TelegramSender(
+        TOKEN, app.config.channels.telegram, app.database,
+        base_url=fake_telegram.base_url, limiter=limiter,
+    )  # fmt: skip
+    try:
+        delivery = sender.send(Outgoing("9001", "hello"))
+        assert delivery.outcome is Outcome.RETRY and "send limits" in delivery.detail
+        assert not fake_telegram.called("sendMessage")
+    finally:
+        sender.close()
+
+
 def test_long_polling_handles_queued_updates(app, telegram_sender, fake_telegram):
     dialogue = EchoDialogue()
     channel = channels_for(app, dialogue, telegram_sender=telegram_sender).telegram
