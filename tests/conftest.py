@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from core.config import Config, load_config
@@ -48,23 +50,38 @@ def sqlite_db(migrated_sqlite_file, tmp_path) -> Database:
     database.dispose()
 
 
-@pytest.fixture(scope="session")
-def migrated_postgres_url():
+@contextmanager
+def fresh_postgres(
+    prefix: str = "memberbot_test", migrated: bool = True
+) -> Iterator[tuple[Engine, str, str]]:
+    """A PostgreSQL database of its own on TEST_DATABASE_URL (the test is skipped without):
+    (the server's admin engine, the database's name, its URL), migrated unless told not,
+    dropped afterwards with whatever is still connected, even if a test closed it."""
     admin_url = os.environ.get("TEST_DATABASE_URL")
     if not admin_url:
         pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests need a server")
-    name = f"memberbot_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
         # A throwaway database need not wait for the disk at each commit.
         conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    upgrade(url, "head")
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        if migrated:
+            upgrade(url, "heads")
+        yield admin, name, url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_url():
+    with fresh_postgres() as (_, _, url):
+        yield url
 
 
 @pytest.fixture

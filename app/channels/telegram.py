@@ -21,6 +21,7 @@ from datetime import datetime
 from functools import partial
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import Conflict, TelegramError
 
@@ -156,7 +157,11 @@ class TelegramChannel:
             return Response(status_code=400)
         if update is None or not readable(update):
             return Response(status_code=400)
-        await self.process(update)
+        try:
+            await self.process(update)
+        except SQLAlchemyError as exc:  # the database is away: Telegram delivers it again
+            log.warning("telegram: update %s not taken: %s", update.update_id, type(exc).__name__)
+            return Response(status_code=503)
         return Response(status_code=200)
 
     # -- one update --------------------------------------------------------------------

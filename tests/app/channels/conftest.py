@@ -10,15 +10,12 @@ import socket
 import sys
 import threading
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[3]
 if str(ROOT) not in sys.path:  # `tests.fakes` is imported from the repository root
@@ -36,6 +33,7 @@ from handlers.desk import demo  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.members import by_number, identity  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
+from tests.conftest import fresh_postgres  # noqa: E402
 from tests.fakes import telegram_api, wechat_api  # noqa: E402
 
 for name in ("NO_PROXY", "no_proxy"):
@@ -251,21 +249,8 @@ def wait_until(predicate, timeout: float = 5.0) -> bool:
 @pytest.fixture
 def postgres_url(config):
     """A fresh PostgreSQL database, migrated and seeded, for processes of their own."""
-    admin_url = os.environ.get("TEST_DATABASE_URL")
-    if not admin_url:
-        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests need a server")
-    name = f"memberbot_scale_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url, "heads")
+    with fresh_postgres("memberbot_scale") as (_, _, url):
         db = Database(url)
         demo.seed(db, config, NOW)
         db.dispose()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

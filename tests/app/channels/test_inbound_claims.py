@@ -3,38 +3,24 @@ same message, exactly one wins, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from app.channels import records
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import ChatIdentity
 from tests.app.channels.conftest import NOW
+from tests.conftest import fresh_postgres
 
 
 @pytest.fixture
 def postgres():
-    admin_url = os.environ.get("TEST_DATABASE_URL")
-    if not admin_url:
-        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests need a server")
-    name = f"memberbot_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    upgrade(url, "heads")
-    database = Database(url)
-    yield database
-    database.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres() as (_, _, url):
+        database = Database(url)
+        yield database
+        database.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

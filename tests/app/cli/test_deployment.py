@@ -11,16 +11,13 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, fresh_postgres
 
 COMPOSE = ROOT / "deploy" / "compose.yml"
 VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
@@ -44,19 +41,8 @@ def memberbot() -> str:
 
 @pytest.fixture
 def database_url():
-    admin_url = os.environ.get("TEST_DATABASE_URL")
-    if not admin_url:
-        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests need a server")
-    name = f"memberbot_deploy_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres("memberbot_deploy", migrated=False) as (_, _, url):
+        yield url
 
 
 def service_commands(database_url: str, port: int) -> dict[str, tuple[list[str], dict]]:
