@@ -48,10 +48,10 @@ def order_id(text: str, pattern: str, entity: str | None = None, asked: bool = F
     """An order number, upper-case, never a member or ticket number, a phone or a date: the
     NLU's (every retailer format), else the reply itself when the member was `asked` for
     one, else the shop's own format (complaints.order_id_pattern) found in the text."""
-    if entity and not (MEMBER_NO.fullmatch(entity) or TICKET_NO.fullmatch(entity)):
-        return entity.strip().upper()
-    if asked and (answered := order_in_answer(normalised_text(text or "").text)):
-        return answered
+    # The entity is checked too: another backend (Rasa) may hand back any span.
+    for reply, whole in ((entity, True), (text, asked)):
+        if reply and whole and (answered := order_in_answer(normalised_text(reply).text)):
+            return answered
     for found in _compiled(pattern).finditer((text or "").strip()):
         value = found.group(0).upper()
         if not (MEMBER_NO.fullmatch(value) or TICKET_NO.fullmatch(value)):

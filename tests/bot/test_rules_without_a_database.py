@@ -81,6 +81,11 @@ def test_the_nlus_order_number_is_taken_whole_before_the_shops_format():
     )
 
 
+@pytest.mark.parametrize("span", ["the parcel", "2026-11-05", "M000001", "12", "order 4500"])
+def test_an_entity_that_is_no_order_number_is_not_taken_whatever_backend_gave_it(span):
+    assert answers.order_id("my parcel from 2026-11-05 is late", ORDERS, span) is None
+
+
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
