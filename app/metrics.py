@@ -27,6 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from core.clock import now
 from handlers.desk import service_figures
+from handlers.ports import Outcome
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,10 @@ RATE_LIMITED = Counter(
 # Each channel's series exist from the start, at 0: a rate (fallbacks / messages in) or an
 # alert on 429s needs the series before the first event.
 for _channel in ("telegram", "wechat"):
-    for _counter in (MESSAGES_IN, MESSAGES_OUT, NLU_FALLBACKS, RATE_LIMITED):
-        _counter.labels(_channel)
+    for _series in (MESSAGES_IN, MESSAGES_OUT, NLU_FALLBACKS, RATE_LIMITED, TURN_SECONDS):
+        _series.labels(_channel)
+    for _outcome in Outcome:
+        SENDS.labels(_channel, _outcome.value)
 
 
 def prepare(workers: int) -> None:

@@ -184,5 +184,7 @@ def test_metrics_show_messages_turns_sends_and_database_figures(
         'memberbot_messages_in_total{channel="wechat"} ',
         'memberbot_tickets{status="new"} ',
         'memberbot_tickets{status="closed"} ',
+        'memberbot_sends_total{channel="wechat",outcome="failed"} ',
+        'memberbot_turn_seconds_count{channel="wechat"} ',
     ):
         assert series in body
