@@ -127,10 +127,8 @@ def test_an_earning_reads_only_the_members_rows(busy_postgres, config):
     assert not whole_scans(plans) & GROWING
 
 
-def test_auto_explain_reports_a_scan_of_a_whole_table(busy_postgres, config):
+def test_auto_explain_reports_a_scan_of_a_whole_table(postgres_db):
     """The other tests would pass vacuously if a scan never showed in what is collected."""
-    db, _ = busy_postgres
+    plans = plans_of(postgres_db, lambda session: session.execute(text("SELECT * FROM members")))
 
-    plans = plans_of(db, lambda session: session.execute(text("SELECT count(*) FROM members")))
-
-    assert "members" in whole_scans(plans) or any("Index Only Scan" in p for p in plans)
+    assert "members" in whole_scans(plans)
