@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from handlers.ports import Delivery
@@ -39,6 +40,14 @@ SENT = insert(MessageLog.__table__).values(
     direction="out",
     handler="sender",
 )
+# The buttons last offered replace the ones before: one upsert per answer with buttons.
+MENU = {}
+for _name, _dialect in (("sqlite", sqlite), ("postgresql", postgresql)):
+    _offer = _dialect.insert(ChannelMenu.__table__)
+    MENU[_name] = _offer.on_conflict_do_update(
+        index_elements=["channel", "external_id"],
+        set_={"buttons": _offer.excluded.buttons, "offered_at": _offer.excluded.offered_at},
+    )
 
 
 def claim_inbound(db: Database, channel: str, key: str, external_id: str, at: datetime) -> bool:
@@ -129,13 +138,10 @@ def record_send(
 def remember_menu(
     db: Database, channel: str, external_id: str, buttons: list[tuple[str, str]], at: datetime
 ) -> None:
-    with db.unit_of_work() as session:
-        menu = session.get(ChannelMenu, (channel, external_id))
-        if menu is None:
-            menu = ChannelMenu(channel=channel, external_id=external_id)
-            session.add(menu)
-        menu.buttons, menu.offered_at = [list(b) for b in buttons], at
-        session.commit()
+    values = {"channel": channel, "external_id": external_id, "buttons": [list(b) for b in buttons],
+              "offered_at": at}  # fmt: skip
+    with db.transaction() as conn:
+        conn.execute(MENU[conn.dialect.name], values)
 
 
 def offered_payload(db: Database, channel: str, external_id: str, number: int) -> str | None:
