@@ -137,3 +137,18 @@ def test_a_date_written_with_slashes_inside_an_order_number_is_not_a_date(nlu_pa
     assert [e for e in entities if e[0] in {"order_id", "date", "quantity"}] == [
         ("order_id", "JD-2026/11/05-0042", "JD-2026/11/05-0042")
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "20261105123456 还没到",
+        "订单号:2026-11-05-0042 少发了",
+        "单号 YT1234567890123 快递丢了",
+        "my order 4500123456 never arrived",
+    ],
+)
+def test_a_complaint_that_names_an_order_number_is_not_read_as_a_phone_number(nlu_parser, text):
+    """The digits of an order number count as one mark, not as the digits of the phone
+    numbers that binding and profile texts carry."""
+    assert nlu_parser.parse(text)["intent"]["name"] == "file_complaint"
