@@ -152,3 +152,17 @@ def test_a_complaint_that_names_an_order_number_is_not_read_as_a_phone_number(nl
     """The digits of an order number count as one mark, not as the digits of the phone
     numbers that binding and profile texts carry."""
     assert nlu_parser.parse(text)["intent"]["name"] == "file_complaint"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("我要退订单 JD-2026-5566", "file_complaint"),  # 退 + 订单: return an order
+        ("退订单 4500777888 的货", "file_complaint"),
+        ("我要退訂單 SO-2026-99001", "file_complaint"),
+        ("我要退订", "unsubscribe"),  # 退订: no more messages
+        ("退订营销短信", "unsubscribe"),
+    ],
+)
+def test_returning_an_order_is_not_unsubscribing(nlu_parser, text, intent):
+    assert nlu_parser.parse(text)["intent"]["name"] == intent
