@@ -81,8 +81,9 @@ SELECT entry.id AS entry_id, lot.id AS lot_id FROM entry, lot"""
 
 # The entry, the lots it draws (`lots` and `takes`, in the plan's order) with their
 # allocations, and the balance. The lots are found by `id = ANY(...)`, which any plan
-# reads through the primary key: a join with the plan let a generic plan scan every lot. What the spending pays for may follow in the same
-# statement (storage/rewards.py: the redemption and its vouchers), reading `FROM entry`.
+# reads through the primary key: a join with the plan let a generic plan scan every lot.
+# What the spending pays for may follow in the same statement (storage/rewards.py: the
+# redemption and its vouchers), reading `FROM entry`.
 SPENDING = f"""WITH {ENTRY}, plan AS (
     SELECT lot, take FROM unnest(CAST(:lots AS integer[]), CAST(:takes AS integer[]))
         AS plan (lot, take)

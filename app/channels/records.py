@@ -5,6 +5,7 @@ its result in the message log, and the buttons last offered on a text-only chann
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,7 +42,7 @@ SENT = insert(MessageLog.__table__).values(
     handler="sender",
 )
 # The buttons last offered replace the ones before: one upsert per answer with buttons.
-MENU = {}
+MENU: dict[str, Any] = {}
 for _name, _dialect in (("sqlite", sqlite), ("postgresql", postgresql)):
     _offer = _dialect.insert(ChannelMenu.__table__)
     MENU[_name] = _offer.on_conflict_do_update(

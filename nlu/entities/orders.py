@@ -16,6 +16,7 @@ Works on normalised text (lower case, half-width, Simplified Chinese).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from nlu.entities.candidate import Candidate
 
@@ -83,7 +84,8 @@ def order_in_answer(text: str) -> str | None:
     return None
 
 
-def find_orders(text: str) -> list[Candidate]:
+@lru_cache(maxsize=256)  # a parse asks twice for the same text: features, then entities
+def find_orders(text: str) -> tuple[Candidate, ...]:
     found = []
     cued = set()
     for match in _CUE.finditer(text):
@@ -100,4 +102,4 @@ def find_orders(text: str) -> list[Candidate]:
                     match.start(), match.end(), "order_id", token.upper(), EXTRACTOR, BARE_PRIORITY
                 )
             )
-    return found
+    return tuple(found)
