@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -121,9 +121,11 @@ def record_send(
     delivery: Delivery,
     at: datetime,
     platform_msg_id: str | None = None,
+    offered: list[tuple[str, str]] | None = None,
 ) -> None:
     """One message-log row (direction "out", handler "sender") per send, with how it
-    ended: `sent:passive`, `unreachable:message`, `failed:template` ..."""
+    ended: `sent:passive`, `unreachable:message`, `failed:template` ...; and the buttons
+    the text `offered` as the member's menu, in the same transaction."""
     outcome = f"{delivery.outcome}:{delivery.via}" if delivery.via else str(delivery.outcome)
     with db.transaction() as conn:
         conn.execute(
@@ -134,15 +136,23 @@ def record_send(
                 "created_at": at,
             },
         )  # fmt: skip
+        if offered:
+            _remember(conn, channel, external_id, offered, at)
 
 
 def remember_menu(
     db: Database, channel: str, external_id: str, buttons: list[tuple[str, str]], at: datetime
 ) -> None:
+    with db.transaction() as conn:
+        _remember(conn, channel, external_id, buttons, at)
+
+
+def _remember(
+    conn: Connection, channel: str, external_id: str, buttons: list[tuple[str, str]], at: datetime
+) -> None:
     values = {"channel": channel, "external_id": external_id, "buttons": [list(b) for b in buttons],
               "offered_at": at}  # fmt: skip
-    with db.transaction() as conn:
-        conn.execute(MENU[conn.dialect.name], values)
+    conn.execute(MENU[conn.dialect.name], values)
 
 
 def offered_payload(db: Database, channel: str, external_id: str, number: int) -> str | None:

@@ -24,6 +24,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -244,7 +245,7 @@ class WeChatCallback:
         # Events carry no MsgId: WeChat's advice is sender and creation time.
         return f"{message.source}:{message.time}:{getattr(message, 'event', message.type)}"
 
-    def _work(self, message: BaseMessage) -> Work | None:
+    async def _work(self, message: BaseMessage) -> Work | None:
         """What a message asks for; None for what needs no answer (menu links, reports)."""
         openid = message.source
 
@@ -257,7 +258,9 @@ class WeChatCallback:
         if isinstance(message, TextMessage):
             menu_id = (message._data or {}).get("bizmsgmenuid")
             if menu_id and str(menu_id).isdigit():
-                payload = records.offered_payload(self._db, CHANNEL, openid, int(menu_id))
+                payload = await asyncio.to_thread(
+                    records.offered_payload, self._db, CHANNEL, openid, int(menu_id)
+                )
                 if payload:
                     return ask(button=payload)
             text = clean(message.content or "").strip()
@@ -274,14 +277,6 @@ class WeChatCallback:
         if message.type in ("image", "voice", "video", "shortvideo", "location", "link"):
             return Work(openid, fixed="channel.unsupported", at=self._clock())
         return None  # VIEW, LOCATION reports, template-send reports ...
-
-    def _claim(self, key: str, message: BaseMessage) -> Work | None:
-        """In a worker thread, one hop for both: what the message asks for, once this
-        process has claimed it; None when it needs no answer or another process has it."""
-        work = self._work(message)
-        if work is None or not records.claim_inbound(self._db, CHANNEL, key, work.openid, work.at):
-            return None
-        return work
 
     async def _wait(self, pending: Pending, started: float) -> str | None:
         """Wait for the result until the passive deadline; one waiter carries it."""
@@ -311,10 +306,22 @@ class WeChatCallback:
                     self._clock(),
                 )
                 return
-            work = await asyncio.to_thread(self._claim, key, message)
-            claimed = work is not None
-            if work is not None:
-                await self._answer(work, pending)
+            later: list[tuple[str, list[tuple[str, str]]]] = []
+            # Taken before the menu is read: the buttons the last answer offered are
+            # written down before this member's next message looks them up.
+            async with self._user_locks.setdefault(message.source, asyncio.Lock()):
+                work = await self._work(message)
+                if work is None:
+                    return
+                claim = partial(records.claim_inbound, self._db, CHANNEL, key, work.openid, work.at)
+                answer = await replies(
+                    self._dialogue, CHANNEL, work.openid, work.inbound, work.fixed, claim=claim
+                )
+                claimed = True  # replies() raises when the claim itself failed
+                if answer is not None:  # None: another process claimed it
+                    later = await self._answer_passively(work.openid, compose(answer), pending)
+            for text, buttons in later:
+                await self._send_later(work.openid, text, buttons, work.at)
         except Exception:
             log.exception("wechat: answering %s failed", key)
             if not claimed:  # nothing of it was kept: WeChat retries, and it is handled then
@@ -327,47 +334,31 @@ class WeChatCallback:
                 loop = asyncio.get_running_loop()
                 loop.call_later(KEEP_PENDING_SECONDS, self._pending.pop, key, None)
 
-    async def _answer(self, work: Work, pending: Pending) -> None:
-        lock = self._user_locks.setdefault(work.openid, asyncio.Lock())
-        async with lock:
-            replies = await self._replies(work)
-        messages = compose(replies)
-        if messages and messages[0][1]:
-            await self._note(
-                records.remember_menu, self._db, CHANNEL, work.openid, messages[0][1], work.at
-            )
+    async def _answer_passively(
+        self, openid: str, messages: list[tuple[str, list[tuple[str, str]]]], pending: Pending
+    ) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The first message as the passive reply when a request still waits for it, and
+        its send record with its buttons; the messages left to send later."""
         # No await between this look and the result: a waiter that is still here carries it.
-        first_passive = bool(messages) and pending.waiters > 0
-        if first_passive:
-            text, buttons = messages[0]
-            pending.result.set_result(menu_text(text, buttons))
-            await self._note(
+        if not messages or pending.waiters == 0:
+            pending.result.set_result(None)
+            return messages  # the sender writes down the buttons of what it sends
+        text, buttons = messages[0]
+        pending.result.set_result(menu_text(text, buttons))
+        try:  # bookkeeping after the claim: a fault here never costs the member the answer
+            await asyncio.to_thread(
                 records.record_send,
                 self._db,
                 CHANNEL,
-                work.openid,
+                openid,
                 text,
                 Delivery(Outcome.SENT, via="passive"),
                 self._clock(),
+                offered=buttons,
             )
-            messages = messages[1:]
-        else:
-            pending.result.set_result(None)
-        for text, buttons in messages:
-            await self._send_later(work.openid, text, buttons, work.at)
-
-    @staticmethod
-    async def _note(write: Callable[..., None], *args) -> None:
-        """Bookkeeping after the claim: a database fault here never costs the member the
-        answer (the claim is kept, so a retry would not answer again)."""
-        try:
-            await asyncio.to_thread(write, *args)
         except Exception as exc:
-            log.warning("wechat: %s failed: %s", write.__name__, type(exc).__name__)
-
-    async def _replies(self, work: Work) -> list[Reply]:
-        answer = await replies(self._dialogue, CHANNEL, work.openid, work.inbound, work.fixed)
-        return answer or []  # None only when replies() is given a claim
+            log.warning("wechat: the passive reply's record failed: %s", type(exc).__name__)
+        return messages[1:]
 
     async def _send_later(
         self, openid: str, text: str, buttons: list[tuple[str, str]], at: datetime
