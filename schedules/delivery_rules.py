@@ -1,6 +1,8 @@
 """What the dispatcher does with one due message: plain rules, no I/O.
 
-In order: a member who is gone cancels it; marketing without consent (never given, or
+A reply (a live answer the platform put off) goes to the chat it answers, at any hour,
+with or without a member, while it is fresh (REPLY_KEPT); it is never moved to another
+chat. Every other message, in order: a member who is gone cancels it; marketing without consent (never given, or
 withdrawn with "退订"/"unsubscribe") cancels it, service notices still go; quiet hours and
 holidays defer it; no reachable chat identity fails it; a reachable identity whose channel
 has no sender in this process waits (and gives up after the configured tries); otherwise
@@ -14,10 +16,12 @@ from datetime import UTC, datetime, timedelta
 
 from core.config import Config
 from core.send_window import earliest_send, member_zone
-from schedules.outbox import MARKETING
+from schedules.outbox import MARKETING, REPLY
 from storage.models import ChatIdentity, Member, OutboundMessage
 
 EPOCH = datetime.min.replace(tzinfo=UTC)
+# Past this, an answer to "how many points do I have?" confuses more than it helps.
+REPLY_KEPT = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ def decide(
     at: datetime,
     config: Config,
 ) -> Decision:
+    if row.category == REPLY:
+        return _reply(row, identities, channels, at, config)
     if member is None:
         return Decision("cancel", "no_member: the member no longer exists")
     if row.category == MARKETING and not member.marketing_consent:
@@ -80,3 +86,22 @@ def decide(
             row.attempts + 1, f"no sender here for channel {names}: set its secrets", at, config
         )
     return Decision("send", identity=chosen)
+
+
+def _reply(
+    row: OutboundMessage,
+    identities: list[ChatIdentity],
+    channels: Mapping[str, object],
+    at: datetime,
+    config: Config,
+) -> Decision:
+    if at - row.created_at > REPLY_KEPT:
+        minutes = int(REPLY_KEPT.total_seconds() // 60)
+        return Decision("cancel", f"stale: not sent within {minutes} min of the message")
+    chat = next((i for i in identities if i.id == row.identity_id and i.reachable), None)
+    if chat is None:
+        return Decision("fail", "unreachable: the chat it answers is not reachable")
+    if chat.channel not in channels:
+        detail = f"no sender here for channel {chat.channel}: set its secrets"
+        return after_failed_try(row.attempts + 1, detail, at, config)
+    return Decision("send", identity=chat)

@@ -41,6 +41,7 @@ from core.clock import now
 from core.config import Config
 from handlers.ports import Delivery, Outcome, Sender
 from schedules.delivery_rules import Decision, after_failed_try, decide, preferred_identity
+from schedules.outbox import REPLY
 from schedules.senders import OutboxOutgoing
 from storage.db import Database, rows_changed
 from storage.models import ChatIdentity, Member, OutboundMessage
@@ -60,6 +61,7 @@ class Claimed:
     identity_id: int
     channel: str
     message: OutboxOutgoing
+    reroute: bool = True  # another of the member's chats may take it (a reply never)
 
 
 class Dispatcher:
@@ -146,7 +148,7 @@ class Dispatcher:
             ).all()
             if not rows:
                 return []
-            member_ids = {r.member_id for r in rows}
+            member_ids = {r.member_id for r in rows if r.member_id is not None}
             members = {
                 m.id: m for m in session.scalars(select(Member).where(Member.id.in_(member_ids)))
             }
@@ -158,12 +160,21 @@ class Dispatcher:
             ):
                 if ident.member_id is not None:  # as the query asks
                     identities.setdefault(ident.member_id, []).append(ident)
+            chat_ids = {r.identity_id for r in rows if r.category == REPLY and r.identity_id}
+            chats = {
+                i.id: i
+                for i in session.scalars(select(ChatIdentity).where(ChatIdentity.id.in_(chat_ids)))
+            }
             claimed = []
             for row in rows:
+                if row.category == REPLY:
+                    candidates = [chats[row.identity_id]] if row.identity_id in chats else []
+                else:
+                    candidates = identities.get(row.member_id or 0, [])
                 decision = decide(
                     row,
                     members.get(row.member_id) if row.member_id is not None else None,
-                    identities.get(row.member_id, []) if row.member_id is not None else [],
+                    candidates,
                     self.senders,
                     at,
                     self.config,
@@ -179,14 +190,18 @@ class Dispatcher:
         return claimed
 
     def _job(self, row: OutboundMessage, identity: ChatIdentity) -> Claimed:
+        buttons = [(title, payload) for title, payload in (row.payload or {}).get("buttons", [])]
         message = OutboxOutgoing(
             external_id=identity.external_id,
             text=row.text,
+            buttons=buttons,
             kind=row.kind,
             last_inbound_at=identity.last_inbound_at,
             outbox_id=row.id,
         )
-        return Claimed(row.id, row.attempts + 1, identity.id, identity.channel, message)
+        return Claimed(
+            row.id, row.attempts + 1, identity.id, identity.channel, message, row.category != REPLY
+        )
 
     def _settle(self, row: OutboundMessage, action: str, reason: str, until) -> None:
         row.status = STATUS_AFTER[action]
@@ -251,7 +266,7 @@ class Dispatcher:
         if delivery.outcome is Outcome.RETRY:
             return after_failed_try(job.attempts, detail, at, self.config, delivery.retry_after)
         if delivery.outcome is Outcome.UNREACHABLE:
-            if self._another_identity(job):
+            if job.reroute and self._another_identity(job):
                 return Decision("retry", f"blocked: on {job.channel}, trying another: {detail}", at)
             return Decision("fail", f"blocked: {detail}")
         if detail.startswith("error: "):

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from core.catalogue import text
 from storage.models import Member, OutboundMessage
 
-SERVICE, MARKETING = "service", "marketing"
+# A reply is a live answer the platform put off: it goes to the chat it answers, at any hour.
+SERVICE, MARKETING, REPLY = "service", "marketing", "reply"
 PENDING = ("queued", "deferred", "sending")
 
 REASONS = {
@@ -38,19 +39,21 @@ REASONS = {
     "retry": "a try failed; tried again after the back-off (queued)",
     "quiet_hours": "deferred to the end of the quiet hours (deferred)",
     "holiday": "marketing deferred past a public holiday (deferred)",
+    "stale": "a put-off reply still unsent long after the message it answers (cancelled)",
 }
 
 
 @dataclass(frozen=True)
 class Message:
     dedupe_key: str
-    member_id: int
+    member_id: int | None  # None: a reply to a chat not yet bound to a member
     kind: str
     text: str
     not_before: datetime
     category: str = SERVICE
     campaign_id: int | None = None
     payload: dict = field(default_factory=dict)
+    identity_id: int | None = None  # the one chat it goes to (a reply); else the member's choice
 
 
 def marketing_text(body: str, lang: str) -> str:
@@ -65,6 +68,7 @@ def queue(session: Session, messages: Iterable[Message], at: datetime) -> int:
         dict(
             dedupe_key=m.dedupe_key,
             member_id=m.member_id,
+            identity_id=m.identity_id,
             kind=m.kind,
             category=m.category,
             text=m.text,

@@ -10,13 +10,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import select
 
 from app import metrics
+from app.channels import records
 from core import catalogue, payloads
 from core.messages import Inbound, Reply
+from handlers.ports import Delivery
 from storage.db import Database
 from storage.models import ChatIdentity, Member
 
@@ -76,6 +79,29 @@ async def replies(
     if answer is not None:
         metrics.MESSAGES_OUT.labels(channel).inc(len(answer))
     return answer
+
+
+async def put_off(
+    db: Database,
+    channel: str,
+    user: str,
+    key: str,
+    messages: list[tuple[str, list[tuple[str, str]]]],
+    at: datetime,
+    delivery: Delivery,
+) -> None:
+    """Replies the platform put off (`delivery` came back RETRY), queued for the
+    dispatcher; should the queue fail too, the loss is logged (the member may ask again)."""
+    try:
+        await asyncio.to_thread(
+            records.put_off, db, channel, user, key, messages, at, delivery.retry_after
+        )
+        log.info("%s: %d replies to %s put off: %s", channel, len(messages), user, delivery.detail)
+    except Exception as exc:
+        log.warning(
+            "%s: replies to %s not sent nor queued (%s): %s",
+            channel, user, delivery.detail, type(exc).__name__,
+        )  # fmt: skip
 
 
 def bind_payload(argument: str | None) -> str | None:

@@ -1,10 +1,11 @@
 """What the channels write down: inbound claims (each platform message handled once), the
 member's last inbound message (WeChat's 48-hour window), reachability, every send with
-its result in the message log, and the buttons last offered on a text-only channel."""
+its result in the message log, the buttons last offered on a text-only channel, and the
+replies a platform put off, queued in the outbox for the dispatcher."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
@@ -12,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from handlers.ports import Delivery
+from schedules.outbox import REPLY, Message, queue
 from storage.db import Database, rows_changed
 from storage.members import identity
 from storage.models import ChatIdentity, MessageLog
@@ -162,3 +164,45 @@ def offered_payload(db: Database, channel: str, external_id: str, number: int) -
         if menu is None or not 1 <= number <= len(menu.buttons):
             return None
         return menu.buttons[number - 1][1]
+
+
+def put_off(
+    db: Database,
+    channel: str,
+    external_id: str,
+    key: str,
+    messages: list[tuple[str, list[tuple[str, str]]]],
+    at: datetime,
+    retry_after: float | None,
+) -> int:
+    """Replies to platform message `key` that the platform put off (a long 429, no
+    connection, no store of the send limits answering), queued in order for the chat they
+    answer; the dispatcher sends them once the wait is over. Returns how many are new."""
+    with db.unit_of_work() as session:
+        chat = session.execute(
+            select(IDENTITIES.c.id, IDENTITIES.c.member_id).where(
+                IDENTITIES.c.channel == channel, IDENTITIES.c.external_id == external_id
+            )
+        ).first()
+        if chat is None:  # claimed messages always have one
+            return 0
+        due = at + timedelta(seconds=retry_after or 0)
+        queued = queue(
+            session,
+            [
+                Message(
+                    dedupe_key=f"reply:{channel}:{key}:{number}",
+                    member_id=chat.member_id,
+                    identity_id=chat.id,
+                    kind="reply",
+                    category=REPLY,
+                    text=text,
+                    not_before=due,
+                    payload={"buttons": [list(b) for b in buttons]} if buttons else {},
+                )
+                for number, (text, buttons) in enumerate(messages)
+            ],
+            at,
+        )
+        session.commit()
+        return queued

@@ -27,7 +27,7 @@ from telegram.error import Conflict, TelegramError
 
 from app.channels import records
 from app.channels.body import TooLarge, read_limited
-from app.channels.dialogue import COMMANDS, Dialogue, bind_payload, replies
+from app.channels.dialogue import COMMANDS, Dialogue, bind_payload, put_off, replies
 from app.channels.telegram_sender import TelegramSender
 from core.clock import now
 from core.messages import Inbound
@@ -190,13 +190,19 @@ class TelegramChannel:
                 seen.inbound,
                 claim=None if seen.callback_id else claim,
             )
-            for reply in answer or []:
-                buttons = [(b.title, b.payload) for b in reply.buttons]
+            messages = [(r.text, [(b.title, b.payload) for b in r.buttons]) for r in answer or []]
+            for number, (text, buttons) in enumerate(messages):
                 sent = await self.sender.send_async(
-                    Outgoing(seen.chat, reply.text, buttons, kind="reply", last_inbound_at=at)
+                    Outgoing(seen.chat, text, buttons, kind="reply", last_inbound_at=at)
                 )
-                if sent.outcome is not Outcome.SENT:
+                if sent.outcome is Outcome.RETRY:  # put off: the dispatcher sends it later
+                    await put_off(
+                        self._db, CHANNEL, seen.user, str(update.update_id), messages[number:],
+                        at, sent,
+                    )  # fmt: skip
+                elif sent.outcome is not Outcome.SENT:
                     log.warning("telegram: reply to %s not sent: %s", seen.chat, sent.detail)
+                if sent.outcome is not Outcome.SENT:
                     break
 
     async def _membership(self, update: Update) -> None:

@@ -44,7 +44,7 @@ from wechatpy.utils import check_signature
 
 from app.channels import records
 from app.channels.body import TooLarge, read_limited
-from app.channels.dialogue import MENU, Dialogue, bind_payload, replies
+from app.channels.dialogue import MENU, Dialogue, bind_payload, put_off, replies
 from app.channels.wechat_sender import WeChatSender, menu_text
 from core.clock import now
 from core.config import WeChat
@@ -320,8 +320,8 @@ class WeChatCallback:
                 claimed = True  # replies() raises when the claim itself failed
                 if answer is not None:  # None: another process claimed it
                     later = await self._answer_passively(work.openid, compose(answer), pending)
-            for text, buttons in later:
-                await self._send_later(work.openid, text, buttons, work.at)
+            if later:
+                await self._send_later(key, work.openid, later, work.at)
         except Exception:
             log.exception("wechat: answering %s failed", key)
             if not claimed:  # nothing of it was kept: WeChat retries, and it is handled then
@@ -361,8 +361,9 @@ class WeChatCallback:
         return messages[1:]
 
     async def _send_later(
-        self, openid: str, text: str, buttons: list[tuple[str, str]], at: datetime
+        self, key: str, openid: str, messages: list[tuple[str, list[tuple[str, str]]]], at: datetime
     ) -> None:
+        """Customer-service messages, in order; what WeChat puts off goes to the outbox."""
         if self._sender is None:
             log.warning(
                 "wechat: a late reply to %s was dropped: set WECHAT_APP_ID and "
@@ -370,10 +371,15 @@ class WeChatCallback:
                 openid,
             )
             return
-        outgoing = Outgoing(openid, text, buttons, kind="reply", last_inbound_at=at)
-        delivery = await asyncio.to_thread(self._sender.send, outgoing)
-        if delivery.outcome is not Outcome.SENT:
-            log.warning("wechat: late reply to %s not sent: %s", openid, delivery.detail)
+        for number, (text, buttons) in enumerate(messages):
+            outgoing = Outgoing(openid, text, buttons, kind="reply", last_inbound_at=at)
+            delivery = await asyncio.to_thread(self._sender.send, outgoing)
+            if delivery.outcome is Outcome.RETRY:
+                await put_off(self._db, CHANNEL, openid, key, messages[number:], at, delivery)
+            elif delivery.outcome is not Outcome.SENT:
+                log.warning("wechat: late reply to %s not sent: %s", openid, delivery.detail)
+            if delivery.outcome is not Outcome.SENT:
+                return
 
     async def drain(self) -> None:
         """Let replies being handled finish (on shutdown, and in tests)."""
