@@ -1,0 +1,42 @@
+"""A negated "unsubscribe" is a wish to keep the messages: the unsubscribe handler acts at
+once, with no question asked, so reading "我可没说要退订" as unsubscribing would opt a member
+out against their words. The texts here are not in the training data."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlu.features import NEGATED_MARK, WORD_MARK, analyse
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我可没说要退订",
+        "千万别退订",
+        "别把我退订了",
+        "i never asked to unsubscribe",
+        "please don't unsubscribe me from anything",
+        "please do not remove me from the mailing list",
+        "不要取消我的订阅",
+        "don't stop emailing me deals",
+    ],
+)
+def test_a_negated_unsubscribe_keeps_the_messages(nlu_parser, text):
+    assert nlu_parser.parse(text)["intent"]["name"] == "subscribe"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["不想再收到推送", "不要给我发营销短信", "no more promos please", "stop emailing me", "我要退订"],
+)
+def test_asking_not_to_be_sent_anything_is_still_unsubscribing(nlu_parser, text):
+    assert nlu_parser.parse(text)["intent"]["name"] == "unsubscribe"
+
+
+def test_the_words_after_a_negation_count_again_marked_and_the_plain_ones_stay():
+    counts = analyse("我不想退订")
+    assert counts["退订"] and counts[NEGATED_MARK + "退订"]
+    assert not any(g.startswith(NEGATED_MARK) for g in analyse("我要退订"))
+    english = analyse("don't unsubscribe me")
+    assert any(g.startswith(WORD_MARK + NEGATED_MARK + "unsubscribe") for g in english)
