@@ -28,13 +28,13 @@ _DIGITS = re.compile(r"\d")
 
 
 NEGATED_MARK = "\x05"
-# The scope of a negation: the next few Chinese characters, or the next few words.
+# The scope of a negation: the next four Chinese characters, or the next five words.
 _NEGATIONS = (
     re.compile(r"[不别没勿莫甭]([\u4e00-\u9fff]{1,4})"),
     re.compile(
         r"\b(?:not|no|never|don't|dont|didn't|didnt|doesn't|doesnt|isn't|isnt|won't|wont"
         r"|can't|cant|cannot|haven't|havent|hasn't|hasnt|wasn't|aren't|shouldn't|wouldn't)\b"
-        r"((?:\s+[\w']+){1,3})"
+        r"((?:\s+[\w']+){1,5})"
     ),
 )
 

@@ -1,6 +1,7 @@
-"""A negated "unsubscribe" is a wish to keep the messages: the unsubscribe handler acts at
-once, with no question asked, so reading "我可没说要退订" as unsubscribing would opt a member
-out against their words. The texts here are not in the training data."""
+"""A negated request is not the request: unsubscribing, unlinking and asking for a person
+act at once, with no question asked, so reading "我可没说要退订" as unsubscribing or "不需要
+转人工了" as a handover would act against the member's words. The texts here are not in
+the training data."""
 
 from __future__ import annotations
 
@@ -28,10 +29,32 @@ def test_a_negated_unsubscribe_keeps_the_messages(nlu_parser, text):
 
 @pytest.mark.parametrize(
     "text",
-    ["不想再收到推送", "不要给我发营销短信", "no more promos please", "stop emailing me", "我要退订"],
+    [
+        "不想再收到推送",
+        "不要给我发营销短信",
+        "no more promos please",
+        "stop emailing me",
+        "我要退订",
+    ],
 )
 def test_asking_not_to_be_sent_anything_is_still_unsubscribing(nlu_parser, text):
     assert nlu_parser.parse(text)["intent"]["name"] == "unsubscribe"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("千万别解绑我的会员", "deny"),  # unlinking acts at once
+        ("please don't unlink my membership", "deny"),
+        ("不需要转人工了", "deny"),  # so does asking for a person
+        ("i do not need to speak with an agent", "deny"),
+        ("我要解绑", "unlink_account"),
+        ("i want a human", "human_handoff"),
+        ("删除我的数据", "erase_data"),
+    ],
+)
+def test_a_negated_request_is_a_no_and_the_request_itself_still_acts(nlu_parser, text, intent):
+    assert nlu_parser.parse(text)["intent"]["name"] == intent
 
 
 def test_the_words_after_a_negation_count_again_marked_and_the_plain_ones_stay():

@@ -81,7 +81,9 @@ def test_a_telegram_reply_put_off_by_a_long_429_is_sent_by_the_dispatcher_once(
     assert later.run() == {}
     [sent] = fake_telegram.sent(TELEGRAM_USER)
     assert sent["text"] == "echo 我还有多少积分"
-    assert sent["reply_markup"] == {"inline_keyboard": [[{"text": "好的", "callback_data": "a:ok"}]]}
+    assert sent["reply_markup"] == {
+        "inline_keyboard": [[{"text": "好的", "callback_data": "a:ok"}]]
+    }
 
 
 def test_a_wechat_late_reply_put_off_while_wechat_is_busy_is_sent_by_the_dispatcher(
