@@ -28,9 +28,10 @@ _DIGITS = re.compile(r"\d")
 
 
 NEGATED_MARK = "\x05"
-# The scope of a negation: the next four Chinese characters, or the next five words.
+# The scope of a negation: the next four Chinese characters, or the next five words. The
+# Chinese verbs that undo (取消, 关闭 ...) negate too: 关闭免打扰 wants the messages back.
 _NEGATIONS = (
-    re.compile(r"[不别没勿莫甭]([\u4e00-\u9fff]{1,4})"),
+    re.compile(r"(?:[不别没勿莫甭]|取消|关闭|关掉|解除|撤销|撤回)([\u4e00-\u9fff]{1,4})"),
     re.compile(
         r"\b(?:not|no|never|don't|dont|didn't|didnt|doesn't|doesnt|isn't|isnt|won't|wont"
         r"|can't|cant|cannot|haven't|havent|hasn't|hasnt|wasn't|aren't|shouldn't|wouldn't)\b"

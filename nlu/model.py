@@ -18,7 +18,7 @@ import numpy as np
 from nlu.classifier import LinearClassifier
 from nlu.features import analyse
 
-FORMAT_VERSION = 5  # bump when the file layout or the features change: old files retrain
+FORMAT_VERSION = 6  # bump when the file layout or the features change: old files retrain
 _INTENT, _CATEGORY = "", "category_"  # array name prefixes in the file
 
 

@@ -21,6 +21,8 @@ from nlu.features import NEGATED_MARK, WORD_MARK, analyse
         "please do not remove me from the mailing list",
         "不要取消我的订阅",
         "don't stop emailing me deals",
+        "取消我的退订",  # the verbs that undo negate too
+        "帮我关掉免打扰",
     ],
 )
 def test_a_negated_unsubscribe_keeps_the_messages(nlu_parser, text):
