@@ -124,14 +124,20 @@ class EchoDialogue:
         return "zh"
 
 
-@pytest.fixture
-def telegram_sender(app, fake_telegram):
-    sender = TelegramSender(
+def telegram_sender_for(app, fake_telegram, **options) -> TelegramSender:
+    """A real sender pointed at the fake Bot API; the caller closes it."""
+    return TelegramSender(
         telegram_api.TOKEN,
         app.config.channels.telegram,
         app.database,
         base_url=fake_telegram.base_url,
+        **options,
     )
+
+
+@pytest.fixture
+def telegram_sender(app, fake_telegram):
+    sender = telegram_sender_for(app, fake_telegram)
     yield sender
     sender.close()
 

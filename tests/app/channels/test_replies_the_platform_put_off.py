@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.channels.telegram_sender import TelegramSender
 from app.channels.wechat_sender import WeChatSender
 from schedules.dispatcher import Dispatcher
 from storage.models import ChatIdentity, OutboundMessage
@@ -20,9 +19,10 @@ from tests.app.channels.conftest import (
     WEBHOOK_SECRET,
     EchoDialogue,
     channels_for,
+    telegram_sender_for,
     wait_until,
 )
-from tests.fakes import telegram_api, wechat_api
+from tests.fakes import wechat_api
 from tests.fakes.telegram_api import text_update
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
@@ -43,13 +43,7 @@ def queued(app) -> list[tuple[OutboundMessage, ChatIdentity]]:
 @pytest.fixture
 def patient_sender(app, fake_telegram):
     """A sender that waits out a 429 of up to 5 s, no longer."""
-    sender = TelegramSender(
-        telegram_api.TOKEN,
-        app.config.channels.telegram,
-        app.database,
-        base_url=fake_telegram.base_url,
-        max_retry_wait=5,
-    )
+    sender = telegram_sender_for(app, fake_telegram, max_retry_wait=5)
     yield sender
     sender.close()
 

@@ -13,7 +13,13 @@ from sqlalchemy import select
 from app.channels.rate_limit import RateLimiter
 from handlers.ports import Outcome, Outgoing
 from storage.models import ChatIdentity, MessageLog
-from tests.app.channels.conftest import TELEGRAM_USER, WEBHOOK_SECRET, EchoDialogue, channels_for
+from tests.app.channels.conftest import (
+    TELEGRAM_USER,
+    WEBHOOK_SECRET,
+    EchoDialogue,
+    channels_for,
+    telegram_sender_for,
+)
 from tests.fakes.telegram_api import button_update, membership_update, text_update
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
@@ -149,16 +155,7 @@ def test_a_429_waits_its_retry_after_and_then_sends(telegram_sender, fake_telegr
 
 
 def test_a_429_longer_than_the_bound_is_handed_back_as_retry(app, fake_telegram):
-    from app.channels.telegram_sender import TelegramSender
-    from tests.fakes.telegram_api import TOKEN
-
-    sender = TelegramSender(
-        TOKEN,
-        app.config.channels.telegram,
-        app.database,
-        base_url=fake_telegram.base_url,
-        max_retry_wait=5,
-    )
+    sender = telegram_sender_for(app, fake_telegram, max_retry_wait=5)
     try:
         fake_telegram.throttle_next(retry_after=60)
         delivery = sender.send(Outgoing("9001", "hello"))
@@ -168,17 +165,12 @@ def test_a_429_longer_than_the_bound_is_handed_back_as_retry(app, fake_telegram)
 
 
 def test_a_send_is_put_off_not_failed_when_no_store_of_the_limits_answers(app, fake_telegram):
-    from app.channels.telegram_sender import TelegramSender
     from storage.send_limits import Failover
     from storage.send_limits_redis import RedisLimits
-    from tests.fakes.telegram_api import TOKEN
 
     gone = RedisLimits("redis://127.0.0.1:1/0")  # nothing listens there
     limiter = RateLimiter(30, 1.0, limits=Failover(gone, gone))
-    sender = TelegramSender(
-        TOKEN, app.config.channels.telegram, app.database,
-        base_url=fake_telegram.base_url, limiter=limiter,
-    )  # fmt: skip
+    sender = telegram_sender_for(app, fake_telegram, limiter=limiter)
     try:
         delivery = sender.send(Outgoing("9001", "hello"))
         assert delivery.outcome is Outcome.RETRY and "send limits" in delivery.detail
