@@ -54,6 +54,7 @@ class Message:
     campaign_id: int | None = None
     payload: dict = field(default_factory=dict)
     identity_id: int | None = None  # the one chat it goes to (a reply); else the member's choice
+    channel: str | None = None  # known in advance for a reply; else set when it is sent
 
 
 def marketing_text(body: str, lang: str) -> str:
@@ -69,6 +70,7 @@ def queue(session: Session, messages: Iterable[Message], at: datetime) -> int:
             dedupe_key=m.dedupe_key,
             member_id=m.member_id,
             identity_id=m.identity_id,
+            channel=m.channel,
             kind=m.kind,
             category=m.category,
             text=m.text,

@@ -194,6 +194,7 @@ def put_off(
                     dedupe_key=f"reply:{channel}:{key}:{number}",
                     member_id=chat.member_id,
                     identity_id=chat.id,
+                    channel=channel,
                     kind="reply",
                     category=REPLY,
                     text=text,

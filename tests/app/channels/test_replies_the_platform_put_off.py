@@ -60,7 +60,7 @@ def test_a_telegram_reply_put_off_by_a_long_429_is_sent_by_the_dispatcher_once(
     assert (row.category, row.kind, row.status, row.text) == (
         "reply", "reply", "queued", "echo 我还有多少积分"
     )  # fmt: skip
-    assert (chat.channel, chat.external_id) == ("telegram", str(TELEGRAM_USER))
+    assert (row.channel, chat.external_id) == ("telegram", str(TELEGRAM_USER))
     assert row.not_before == NOW + timedelta(seconds=60)
 
     # Telegram redelivers the update: it was claimed, nothing more is queued or sent.
@@ -97,7 +97,7 @@ def test_a_wechat_late_reply_put_off_while_wechat_is_busy_is_sent_by_the_dispatc
     assert wait_until(lambda: len(queued(app)) == 1)
     assert fake_wechat.sent("message/custom/send") == []
     [(row, chat)] = queued(app)
-    assert (row.category, chat.channel, chat.external_id) == ("reply", "wechat", OPENID)
+    assert (row.category, row.channel, chat.external_id) == ("reply", "wechat", OPENID)
     assert row.payload == {"buttons": [["好的", "a:ok"]]}
 
     assert Dispatcher(app.database, app.config, {"wechat": sender}, clock=lambda: NOW).run() == {
