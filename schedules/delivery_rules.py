@@ -2,11 +2,12 @@
 
 A reply (a live answer the platform put off) goes to the chat it answers, at any hour,
 with or without a member, while it is fresh (REPLY_KEPT); it is never moved to another
-chat. Every other message, in order: a member who is gone cancels it; marketing without consent (never given, or
-withdrawn with "退订"/"unsubscribe") cancels it, service notices still go; quiet hours and
-holidays defer it; no reachable chat identity fails it; a reachable identity whose channel
-has no sender in this process waits (and gives up after the configured tries); otherwise
-it goes to the member's most recently active reachable identity."""
+chat. Every other message, in order: a member who is gone cancels it; marketing without
+consent (never given, or withdrawn with "退订"/"unsubscribe") cancels it, service notices
+still go; quiet hours and holidays defer it; no reachable chat identity fails it; a
+reachable identity whose channel has no sender in this process waits (and gives up after
+the configured tries); otherwise it goes to the member's most recently active reachable
+identity."""
 
 from __future__ import annotations
 

@@ -161,16 +161,16 @@ class Dispatcher:
                 if ident.member_id is not None:  # as the query asks
                     identities.setdefault(ident.member_id, []).append(ident)
             chat_ids = {r.identity_id for r in rows if r.category == REPLY and r.identity_id}
-            chats = {
-                i.id: i
-                for i in session.scalars(select(ChatIdentity).where(ChatIdentity.id.in_(chat_ids)))
-            }
+            chats: dict[int, ChatIdentity] = {}
+            if chat_ids:  # a reply goes to the one chat it answers, bound or not
+                found = session.scalars(select(ChatIdentity).where(ChatIdentity.id.in_(chat_ids)))
+                chats = {i.id: i for i in found}
             claimed = []
             for row in rows:
                 if row.category == REPLY:
                     candidates = [chats[row.identity_id]] if row.identity_id in chats else []
                 else:
-                    candidates = identities.get(row.member_id or 0, [])
+                    candidates = identities.get(row.member_id, []) if row.member_id else []
                 decision = decide(
                     row,
                     members.get(row.member_id) if row.member_id is not None else None,

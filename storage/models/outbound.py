@@ -34,7 +34,7 @@ class OutboundMessage(Base):
     identity_id: Mapped[int | None] = mapped_column(ForeignKey("chat_identities.id"))
     channel: Mapped[str | None] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(40))
-    category: Mapped[str] = mapped_column(String(20))  # service, marketing
+    category: Mapped[str] = mapped_column(String(20))  # service, marketing, reply
     text: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict | None]
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
