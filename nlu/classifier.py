@@ -1,31 +1,33 @@
-"""A trained linear text classifier: TF-IDF features, weights, biases and a softmax temperature.
+"""A trained linear text classifier: TF-IDF features and the pretrained token vector, weights,
+biases and a softmax temperature.
 
 The engine holds two: intents, and complaint categories. Scoring needs numpy only.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
-from nlu.features import Vectoriser
+from nlu.features import TextFeatures, Vectoriser
 
 
 @dataclass
 class LinearClassifier:
     vectoriser: Vectoriser
     labels: list[str]
-    weights: np.ndarray  # features x labels, float32
+    weights: np.ndarray  # (n-gram features, then vector dimensions) x labels, float32
     bias: np.ndarray  # labels
     temperature: float = 1.0
 
-    def probabilities(self, counts: Counter) -> tuple[np.ndarray, float]:
-        """Label probabilities of a text's n-gram counts (`features.analyse`), and the share
-        of its n-grams known (0 when none is: the probabilities are then only the biases')."""
-        indices, values, coverage = self.vectoriser.transform_counts(counts)
-        logits = values @ self.weights[indices] + self.bias if len(indices) else self.bias.copy()
+    def probabilities(self, features: TextFeatures) -> tuple[np.ndarray, float]:
+        """Label probabilities of a text's features (`features.features_of`), and the share
+        of its n-grams known (0 when none is: the parser then falls back whatever they say)."""
+        indices, values, coverage = self.vectoriser.transform_counts(features.grams)
+        logits = features.vector @ self.weights[len(self.vectoriser) :] + self.bias
+        if len(indices):
+            logits += values @ self.weights[indices]
         logits = logits.astype(np.float64) * self.temperature
         logits -= logits.max()
         probs = np.exp(logits)

@@ -12,11 +12,10 @@ is a category rather than `NO_CATEGORY`; otherwise no category entity is reporte
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 
 from nlu.classifier import LinearClassifier
+from nlu.features import TextFeatures
 
 ENTITY = "complaint_category"
 # The label of complaints that name no category (`我要投诉`, `complaint about order 123...`):
@@ -35,7 +34,7 @@ def complaint_share(intents: list[str], probs: np.ndarray) -> float:
 
 def categorise(
     classifier: LinearClassifier | None,
-    counts: Counter,
+    features: TextFeatures,
     share: float,
     entities: list[dict],
     text: str,
@@ -48,7 +47,7 @@ def categorise(
         return entities, _top(found[0]["value"], 1.0) if found else None
     if share < MIN_COMPLAINT_SHARE:
         return others, None
-    probs, coverage = classifier.probabilities(counts)
+    probs, coverage = classifier.probabilities(features)
     if coverage == 0.0:
         probs = np.zeros(len(classifier.labels))
     probs = probs * (1.0 - LOOKUP_WEIGHT * bool(found))

@@ -3,7 +3,8 @@
 A corpus is analysed once; a vectoriser can then be fitted on any subset of its
 texts (the calibration split, or all of them) without analysing again, and the
 rows are built with array operations rather than one text at a time. Memory stays
-at a few bytes per n-gram occurrence instead of a dictionary per text.
+at a few bytes per n-gram occurrence instead of a dictionary per text. Each text's
+pretrained token vector is kept beside its n-grams.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nlu.embeddings import shipped
 from nlu.features import WORD_MARK, Vectoriser, analyse
 
 CHUNK = 1024  # texts at a time when building rows: bounds the temporary arrays
@@ -25,10 +27,12 @@ class Corpus:
     offsets: np.ndarray  # text i owns ids[offsets[i]:offsets[i + 1]]
     ids: np.ndarray
     counts: np.ndarray
+    vectors: np.ndarray  # texts x dimensions
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> Corpus:
         """Analyse normalised texts."""
+        texts = list(texts)
         index: dict[str, int] = {}
         offsets = array("q", [0])
         ids = array("i")
@@ -43,6 +47,7 @@ class Corpus:
             np.frombuffer(offsets, dtype=np.int64),
             np.frombuffer(ids, dtype=np.int32),
             np.frombuffer(counts, dtype=np.float32),
+            shipped().vectors(texts),
         )
 
     def __len__(self) -> int:

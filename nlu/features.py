@@ -7,16 +7,19 @@ numbers of binding and profile texts. A negation and the few characters or words
 it (`我不想退订`, `don't unsubscribe me`) count once more, marked as negated: a linear model
 cannot learn from `退订` alone that `不想退订` means the opposite, and the marked n-grams
 give it the words that decide (the plain ones stay, so nothing else is lost). Each block
-is L2-normalised on its own, then the two are side by side in one vector.
+is L2-normalised on its own, then the two are side by side in one vector; the text's
+pretrained token vector (embeddings.py) is the third block.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
+from nlu.embeddings import shipped
 from nlu.entities.orders import find_orders
 
 CHAR_NGRAMS = (1, 4)
@@ -38,6 +41,17 @@ _NEGATIONS = (
         r"((?:\s+[\w']+){1,5})"
     ),
 )
+
+
+@dataclass(frozen=True)
+class TextFeatures:
+    grams: Counter  # n-gram -> count (analyse)
+    vector: np.ndarray  # the pretrained token vector
+
+
+def features_of(text: str) -> TextFeatures:
+    """Everything a classifier reads of a normalised text."""
+    return TextFeatures(analyse(text), shipped().vector(text))
 
 
 def analyse(text: str) -> Counter:

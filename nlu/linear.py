@@ -36,23 +36,26 @@ def fit_linear(
     indices: np.ndarray,
     values: np.ndarray,
     n_features: int,
+    dense: np.ndarray,
     labels: np.ndarray,
     n_classes: int,
     params: Hyperparameters | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weights (features x classes, float32) and biases for rows given in CSR form.
+    """Weights and biases for rows given as sparse features in CSR form (`n_features`
+    columns) followed by the dense columns `dense` (rows x dimensions): the weights are
+    (n_features + dimensions) x classes, float32.
 
     Classes absent from `labels` get zero weights and a bias below every other, so
     they never win."""
     params = params or Hyperparameters()
-    weights = np.zeros((n_features, n_classes), dtype=np.float32)
+    weights = np.zeros((n_features + dense.shape[1], n_classes), dtype=np.float32)
     bias = np.zeros(n_classes, dtype=np.float32)
     present = np.unique(labels)
     if len(present) < 2:
         bias[:] = -1.0
         bias[present] = 1.0
         return weights, bias
-    _dual_coordinate_descent(indptr, indices, values, labels, weights, bias, params)
+    _dual_coordinate_descent(indptr, indices, values, dense, labels, weights, bias, params)
     absent = np.setdiff1d(np.arange(n_classes), present)
     weights[:, absent] = 0.0
     bias[absent] = float(bias[present].min()) - 1.0
@@ -63,6 +66,7 @@ def _dual_coordinate_descent(
     indptr: np.ndarray,
     indices: np.ndarray,
     values: np.ndarray,
+    dense: np.ndarray,
     labels: np.ndarray,
     weights: np.ndarray,
     bias: np.ndarray,
@@ -76,7 +80,9 @@ def _dual_coordinate_descent(
     # Row by row: whole-array temporaries here were training's peak memory on CLINC150.
     bounds = indptr.tolist()
     squared = [float(values[a:b] @ values[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
-    curvature = np.array(squared, dtype=np.float32) + 1.0 + diagonal  # + 1: the bias's feature
+    squared_dense = np.einsum("ij,ij->i", dense, dense)
+    curvature = np.array(squared, dtype=np.float32) + squared_dense + 1.0 + diagonal  # 1: bias
+    dense_weights = weights[len(weights) - dense.shape[1] :]  # a view: updated in place
     signs = np.where(np.eye(n_classes, dtype=bool), 1.0, -1.0).astype(np.float32)
     alpha = np.zeros((len(labels), n_classes), dtype=np.float32)
     rng = np.random.default_rng(params.seed)
@@ -84,10 +90,12 @@ def _dual_coordinate_descent(
         worst = 0.0
         for i in rng.permutation(len(labels)).tolist():
             start, end = bounds[i], bounds[i + 1]
-            features, x = indices[start:end], values[start:end]
+            features, x, v = indices[start:end], values[start:end], dense[i]
             y = signs[labels[i]]
             dual = alpha[i]
-            gradient = y * (x @ weights[features] + bias) - 1.0 + diagonal * dual
+            gradient = (
+                y * (x @ weights[features] + v @ dense_weights + bias) - 1.0 + diagonal * dual
+            )
             projected = np.where(dual > 0, gradient, np.minimum(gradient, 0.0))
             violation = float(np.abs(projected).max())
             if violation == 0.0:
@@ -97,6 +105,7 @@ def _dual_coordinate_descent(
             step = (updated - dual) * y
             alpha[i] = updated
             weights[features] += np.outer(x, step)
+            dense_weights += np.outer(v, step)
             bias += step
         if worst < params.tolerance:
             return

@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from nlu.classifier import LinearClassifier
-from nlu.features import analyse
+from nlu.embeddings import NAME as VECTORS
+from nlu.features import TextFeatures, features_of
 
-FORMAT_VERSION = 6  # bump when the file layout or the features change: old files retrain
+FORMAT_VERSION = 7  # bump when the file layout or the features change: old files retrain
 _INTENT, _CATEGORY = "", "category_"  # array name prefixes in the file
 
 
@@ -38,10 +38,10 @@ class NluModel:
     def intents(self) -> list[str]:
         return self.intent.labels
 
-    def probabilities(self, text: str | Counter) -> tuple[np.ndarray, float]:
-        """Intent probabilities of a normalised text (or its n-gram counts), and the share
+    def probabilities(self, text: str | TextFeatures) -> tuple[np.ndarray, float]:
+        """Intent probabilities of a normalised text (or its features), and the share
         of its n-grams the model knows."""
-        return self.intent.probabilities(analyse(text) if isinstance(text, str) else text)
+        return self.intent.probabilities(features_of(text) if isinstance(text, str) else text)
 
     def save(self, path: Path | str) -> None:
         """Write atomically: a reader never sees half a file."""
@@ -49,6 +49,7 @@ class NluModel:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {
             "format": FORMAT_VERSION,
+            "vectors": VECTORS,
             "intent": self.intent.meta(),
             "category": self.category.meta() if self.category else None,
             "gazetteer": self.gazetteer,
@@ -80,6 +81,8 @@ class NluModel:
                 meta = json.loads(str(arrays["meta"]))
                 if meta.get("format") != FORMAT_VERSION:
                     raise ModelFileError(f"{path}: model format {meta.get('format')} is not ours")
+                if meta.get("vectors") != VECTORS:
+                    raise ModelFileError(f"{path}: trained with other vectors ({meta['vectors']})")
                 category = meta.get("category")
                 return cls(
                     intent=LinearClassifier.from_arrays(arrays, meta["intent"], _INTENT),

@@ -8,7 +8,7 @@ import numpy as np
 
 from nlu.complaint_category import categorise, complaint_share
 from nlu.entities import EntityExtractor
-from nlu.features import analyse
+from nlu.features import features_of
 from nlu.model import NluModel
 from nlu.normalise import normalise
 
@@ -40,8 +40,8 @@ class EmbeddedParser:
             return _result(text, FALLBACK, 0.0, [], [])
         clipped = text[:MAX_CHARS]
         normal = normalise(clipped)
-        counts = analyse(normal.text)
-        probs, coverage = self.model.probabilities(counts)
+        features = features_of(normal.text)
+        probs, coverage = self.model.probabilities(features)
         order = np.argsort(-probs, kind="stable")[:RANKING_SIZE]
         scores = probs[order].tolist()
         ranking = [
@@ -60,7 +60,7 @@ class EmbeddedParser:
             name = FALLBACK
         entities, category = categorise(
             self.model.category,
-            counts,
+            features,
             complaint_share(self.model.intents, probs),
             self._entities.extract(normal),
             text,

@@ -90,7 +90,14 @@ def _fit(
     vectoriser, mapping = corpus.vectoriser(rows, params.min_df)
     indptr, indices, values = corpus.rows(vectoriser, mapping, rows)
     weights, bias = fit_linear(
-        indptr, indices, values, len(vectoriser), labels[rows], n_classes, params
+        indptr,
+        indices,
+        values,
+        len(vectoriser),
+        corpus.vectors[rows],
+        labels[rows],
+        n_classes,
+        params,
     )
     return vectoriser, mapping, weights, bias
 
@@ -107,12 +114,14 @@ def out_of_fold_scores(
             corpus, np.flatnonzero(fold != k), labels, n_classes, params
         )
         indptr, indices, values = corpus.rows(vectoriser, mapping, held)
-        scores[held] = _scores(indptr, indices, values, weights, bias)
+        scores[held] = _scores(indptr, indices, values, corpus.vectors[held], weights, bias)
     return scores
 
 
-def _scores(indptr, indices, values, weights, bias) -> np.ndarray:
+def _scores(indptr, indices, values, dense, weights, bias) -> np.ndarray:
     from scipy import sparse
 
-    matrix = sparse.csr_matrix((values, indices, indptr), shape=(len(indptr) - 1, len(weights)))
-    return np.asarray(matrix @ weights, dtype=np.float32) + bias
+    n_features = len(weights) - dense.shape[1]
+    matrix = sparse.csr_matrix((values, indices, indptr), shape=(len(indptr) - 1, n_features))
+    sparse_part = np.asarray(matrix @ weights[:n_features], dtype=np.float32)
+    return sparse_part + dense @ weights[n_features:] + bias

@@ -60,8 +60,11 @@ def test_evaluate_reports_the_calibration_error_of_the_top_ranked_intent():
     assert report.as_json()["ece"] == report.ece
 
 
-def test_confidences_on_unseen_golden_phrases_are_not_all_certain(nlu_parser, golden):
-    phrases = [p for lang in golden.values() for ps in lang["intents"].values() for p in ps]
-    confidences = [nlu_parser.parse(p)["intent_ranking"][0]["confidence"] for p in phrases]
+def test_confidences_on_unseen_golden_phrases_say_how_often_they_are_right(nlu_parser, golden):
+    cases = [(p, i) for lang in golden.values() for i, ps in lang["intents"].items() for p in ps]
+    tops = [nlu_parser.parse(phrase)["intent_ranking"][0] for phrase, _ in cases]
+    confidences = [top["confidence"] for top in tops]
+    correct = [top["name"] == intent for top, (_, intent) in zip(tops, cases, strict=True)]
 
-    assert sum(c >= 0.999 for c in confidences) < len(confidences) / 2
+    assert expected_calibration_error(confidences, correct) < 0.05
+    assert all(right for c, right in zip(confidences, correct, strict=True) if c >= 0.999)

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from nlu.model import NluModel
+from nlu.model import ModelFileError, NluModel
 from nlu.parser import EmbeddedParser
 from nlu.service import build_parser, load_or_train
 
@@ -81,6 +81,22 @@ def test_a_damaged_model_file_is_trained_again(small):
 
     assert model.intents == ["check_points", "greet", "redeem_benefit"]
     assert NluModel.load(small.nlu.model_path).intents == model.intents
+
+
+def test_a_model_trained_with_other_vectors_is_trained_again(small, monkeypatch):
+    with monkeypatch.context() as patched:
+        patched.setattr("nlu.model.VECTORS", "other-vectors")
+        load_or_train(small.nlu.data_path, small.nlu.model_path)
+    with pytest.raises(ModelFileError, match="other vectors"):
+        NluModel.load(small.nlu.model_path)
+
+    load_or_train(small.nlu.data_path, small.nlu.model_path)
+
+    assert NluModel.load(small.nlu.model_path).intents == [
+        "check_points",
+        "greet",
+        "redeem_benefit",
+    ]
 
 
 def test_a_saved_model_parses_exactly_like_the_trained_one(nlu_model, tmp_path):
