@@ -23,6 +23,10 @@ from nlu.features import NEGATED_MARK, WORD_MARK, analyse
         "don't stop emailing me deals",
         "取消我的退订",  # the verbs that undo negate too
         "帮我关掉免打扰",
+        "i never said stop sending offers",  # a stop that is negated: the parity feature
+        "我没让你们停推送啊",
+        "没说不要推送",
+        "不要关掉我的活动提醒",
     ],
 )
 def test_a_negated_unsubscribe_keeps_the_messages(nlu_parser, text):
@@ -37,6 +41,9 @@ def test_a_negated_unsubscribe_keeps_the_messages(nlu_parser, text):
         "no more promos please",
         "stop emailing me",
         "我要退订",
+        "i do not wish to get campaign messages",
+        "以后不要发广告给我",
+        "把营销推送停了",
     ],
 )
 def test_asking_not_to_be_sent_anything_is_still_unsubscribing(nlu_parser, text):
