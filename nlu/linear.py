@@ -1,4 +1,5 @@
-"""The intent classifier: a linear support vector machine on the sparse TF-IDF rows.
+"""The intent classifier: a linear support vector machine on the sparse TF-IDF rows and the
+dense token vectors beside them.
 
 One-vs-rest, squared hinge loss, the bias regularised like a feature of value 1: the
 problem scikit-learn's LinearSVC gives liblinear, solved the way liblinear solves it
