@@ -55,6 +55,7 @@ def test_asking_not_to_be_sent_anything_is_still_unsubscribing(nlu_parser, text)
     [
         ("千万别解绑我的会员", "deny"),  # unlinking acts at once
         ("please don't unlink my membership", "deny"),
+        ("别取消我的绑定", "deny"),  # 别 and 取消: even, yet a no, not a subscription
         ("不需要转人工了", "deny"),  # so does asking for a person
         ("i do not need to speak with an agent", "deny"),
         ("我要解绑", "unlink_account"),
