@@ -161,7 +161,20 @@ def test_a_typed_rating_is_read_from_numbers_stars_and_words(typed, expected):
 
 @pytest.mark.parametrize(
     ("typed", "expected"),
-    [("yes", True), ("好的", True), ("Sure!", True), ("不用了", False), ("No thanks", False)],
+    [
+        ("yes", True),
+        ("好的", True),
+        ("Sure!", True),
+        ("不用了", False),
+        ("No thanks", False),
+        ("没毛病", True),  # a yes made with 没
+        ("妥妥的", True),
+        ("Roger that", True),
+        ("不对", False),
+        ("Never mind", False),
+        ("👌", True),
+        ("兑换咖啡券", None),  # not an answer: the NLU reads it
+    ],
 )
 def test_a_typed_yes_or_no_is_read(typed, expected):
     assert answers.yes_or_no(typed) is expected
