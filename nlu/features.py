@@ -58,6 +58,9 @@ _FLIPS = (
     ),
 )
 _FLIP_COUNT = 4  # counted as four: one feature among dozens of n-grams must be heard
+# A negation reaches no further than its clause: in `这个微信不用了，解除绑定吧` the 不 does not
+# undo the 解除, so each clause has its own parity.
+_CLAUSES = re.compile(r"[,.;:!?\n]+")
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,10 @@ def analyse(text: str) -> Counter:
         for gram, count in _grams(" ".join(scopes)).items():
             word = gram.startswith(WORD_MARK)  # a negated word n-gram stays a word feature
             counts[WORD_MARK + NEGATED_MARK + gram[1:] if word else NEGATED_MARK + gram] += count
-    flips = sum(len(pattern.findall(text)) for pattern in _FLIPS)
-    if flips:
-        counts[WORD_MARK + POLARITY_MARK + ("-" if flips % 2 else "+")] += _FLIP_COUNT
+    for clause in _CLAUSES.split(text):
+        flips = sum(len(pattern.findall(clause)) for pattern in _FLIPS)
+        if flips:
+            counts[WORD_MARK + POLARITY_MARK + ("-" if flips % 2 else "+")] += _FLIP_COUNT
     return counts
 
 

@@ -73,3 +73,15 @@ def test_the_words_after_a_negation_count_again_marked_and_the_plain_ones_stay()
     assert not any(g.startswith(NEGATED_MARK) for g in analyse("我要退订"))
     english = analyse("don't unsubscribe me")
     assert any(g.startswith(WORD_MARK + NEGATED_MARK + "unsubscribe") for g in english)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这个号不用了，帮我解绑",
+        "i don't use this chat anymore, unlink it",
+        "not my phone any more. remove the link please",
+    ],
+)
+def test_a_negation_in_one_clause_does_not_undo_the_request_in_the_next(nlu_parser, text):
+    assert nlu_parser.parse(text)["intent"]["name"] == "unlink_account"
