@@ -27,6 +27,8 @@ from nlu.features import NEGATED_MARK, WORD_MARK, analyse
         "我没让你们停推送啊",
         "没说不要推送",
         "不要关掉我的活动提醒",
+        "把勿扰模式关掉",  # turning off "do not disturb": two negations
+        "关掉请勿打扰",
     ],
 )
 def test_a_negated_unsubscribe_keeps_the_messages(nlu_parser, text):
@@ -44,6 +46,7 @@ def test_a_negated_unsubscribe_keeps_the_messages(nlu_parser, text):
         "i do not wish to get campaign messages",
         "以后不要发广告给我",
         "把营销推送停了",
+        "别来烦我",
     ],
 )
 def test_asking_not_to_be_sent_anything_is_still_unsubscribing(nlu_parser, text):
