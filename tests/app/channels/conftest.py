@@ -43,6 +43,7 @@ NOW = datetime.fromisoformat("2026-05-10T10:00:00+08:00")
 TELEGRAM_USER = 424242
 OPENID = "o_demo_member_openid"
 WEBHOOK_SECRET = "webhook-secret-for-tests"
+TELEGRAM_HEADERS = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,10 @@ from sqlalchemy import func, select
 from app.channels.dialogue import EngineDialogue
 from storage.members import by_number
 from storage.models import PointsAccount, Redemption, Voucher
-from tests.app.channels.conftest import NOW, OPENID, TELEGRAM_USER, WEBHOOK_SECRET, channels_for
+from tests.app.channels.conftest import NOW, OPENID, TELEGRAM_HEADERS, TELEGRAM_USER, channels_for
 from tests.fakes.telegram_api import button_update, text_update
 from tests.fakes.wechat_api import AES_KEY, FakeWeChatServer
 
-HEADERS = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
 VOUCHER = re.compile(r"[A-Z2-9]{5}-[A-Z2-9]{5}")
 
 
@@ -54,7 +53,10 @@ def test_a_member_redeems_a_coffee_voucher_through_telegram(
 
     def post(update):
         assert (
-            server.client.post("/telegram/webhook", json=update, headers=HEADERS).status_code == 200
+            server.client.post(
+                "/telegram/webhook", json=update, headers=TELEGRAM_HEADERS
+            ).status_code
+            == 200
         )
 
     post(text_update(TELEGRAM_USER, "兑换一张咖啡券"))
@@ -105,12 +107,14 @@ def test_the_same_member_on_both_channels_is_one_member(
     channels = channels_for(engine_app, dialogue, telegram_sender, wechat_sender)
     server = serve(web_for(channels))
     server.client.post(
-        "/telegram/webhook", json=text_update(TELEGRAM_USER, "兑换一张咖啡券"), headers=HEADERS
+        "/telegram/webhook",
+        json=text_update(TELEGRAM_USER, "兑换一张咖啡券"),
+        headers=TELEGRAM_HEADERS,
     )
     asked = fake_telegram.sent(TELEGRAM_USER)[-1]
     confirm = asked["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     server.client.post(
-        "/telegram/webhook", json=button_update(TELEGRAM_USER, confirm), headers=HEADERS
+        "/telegram/webhook", json=button_update(TELEGRAM_USER, confirm), headers=TELEGRAM_HEADERS
     )
     wechat = FakeWeChatServer()
     query, body = wechat.request(wechat.text(OPENID, "我还有多少积分"))

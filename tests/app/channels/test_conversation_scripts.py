@@ -25,14 +25,13 @@ from core.messages import Button, Inbound, Reply, Turn
 from handlers.desk import demo
 from storage import members
 from storage.models import ChatIdentity, ConversationState, MessageLog
-from tests.app.channels.conftest import WEBHOOK_SECRET, channels_for, wait_until
+from tests.app.channels.conftest import TELEGRAM_HEADERS, channels_for, wait_until
 from tests.bot.conftest import SEEDED_AT
 from tests.bot.script import Script
 from tests.bot.test_conversations import cases
 from tests.fakes.telegram_api import button_update, text_update
 from tests.fakes.wechat_api import FakeWeChatServer
 
-HEADERS = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
 MENU_LINK = re.compile(
     r'<a href="weixin://bizmsgmenu\?msgmenucontent=[^&]*&msgmenuid=(\d+)">([^<]*)</a>'
 )
@@ -78,7 +77,7 @@ class Platform:
             update = button_update(chat, message.button)
         else:
             update = text_update(chat, message.text)
-        answer = self.server.client.post("/telegram/webhook", json=update, headers=HEADERS)
+        answer = self.server.client.post("/telegram/webhook", json=update, headers=TELEGRAM_HEADERS)
         assert answer.status_code == 200
         return [
             Reply(

@@ -17,13 +17,12 @@ from sqlalchemy import text
 from app.channels.telegram_sender import TelegramSender
 from app.composition import App
 from storage.db import Database
-from tests.app.channels.conftest import WEBHOOK_SECRET, EchoDialogue, channels_for
+from tests.app.channels.conftest import TELEGRAM_HEADERS, EchoDialogue, channels_for
 from tests.conftest import fresh_postgres
 from tests.fakes import telegram_api
 from tests.fakes.wechat_api import FakeWeChatServer
 
 MESSAGES = 24  # per channel
-HEADERS = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
 
 
 @pytest.fixture
@@ -80,7 +79,9 @@ def test_every_message_is_answered_exactly_once_across_a_database_outage(
                 if platform == "wechat":
                     answer = server.client.post(f"/wechat?{query}", content=body)
                 else:
-                    answer = server.client.post("/telegram/webhook", json=body, headers=HEADERS)
+                    answer = server.client.post(
+                        "/telegram/webhook", json=body, headers=TELEGRAM_HEADERS
+                    )
             except httpx.TransportError as exc:  # a connection cut: the platform tries again
                 with lock:
                     refused[f"{platform} {type(exc).__name__}"] += 1

@@ -15,8 +15,8 @@ from storage.models import ChatIdentity, OutboundMessage
 from tests.app.channels.conftest import (
     NOW,
     OPENID,
+    TELEGRAM_HEADERS,
     TELEGRAM_USER,
-    WEBHOOK_SECRET,
     EchoDialogue,
     channels_for,
     telegram_sender_for,
@@ -24,9 +24,6 @@ from tests.app.channels.conftest import (
 )
 from tests.fakes import wechat_api
 from tests.fakes.telegram_api import text_update
-
-HEADERS = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
-pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after:DeprecationWarning")
 
 
 def queued(app) -> list[tuple[OutboundMessage, ChatIdentity]]:
@@ -54,7 +51,10 @@ def test_a_telegram_reply_put_off_by_a_long_429_is_sent_by_the_dispatcher_once(
     server = serve(web_for(channels_for(app, EchoDialogue(), telegram_sender=patient_sender)))
     fake_telegram.throttle_next(retry_after=60)
     update = text_update(TELEGRAM_USER, "我还有多少积分")
-    assert server.client.post("/telegram/webhook", json=update, headers=HEADERS).status_code == 200
+    assert (
+        server.client.post("/telegram/webhook", json=update, headers=TELEGRAM_HEADERS).status_code
+        == 200
+    )
     assert fake_telegram.sent(TELEGRAM_USER) == []
     [(row, chat)] = queued(app)
     assert (row.category, row.kind, row.status, row.text) == (
@@ -64,7 +64,10 @@ def test_a_telegram_reply_put_off_by_a_long_429_is_sent_by_the_dispatcher_once(
     assert row.not_before == NOW + timedelta(seconds=60)
 
     # Telegram redelivers the update: it was claimed, nothing more is queued or sent.
-    assert server.client.post("/telegram/webhook", json=update, headers=HEADERS).status_code == 200
+    assert (
+        server.client.post("/telegram/webhook", json=update, headers=TELEGRAM_HEADERS).status_code
+        == 200
+    )
     assert len(queued(app)) == 1
 
     senders = {"telegram": patient_sender}

@@ -21,8 +21,6 @@ from tests.app.channels.test_serve_command import ROOT, environment, free_port, 
 from tests.fakes import telegram_api
 from tests.fakes.telegram_api import text_update
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after:DeprecationWarning")
-
 
 def serve_workers(url: str, port: int, workers: int, **env: str) -> subprocess.Popen:
     command = [memberbot_command(), "--config", str(ROOT / "config.yml"), "serve"]

@@ -14,17 +14,13 @@ from app.channels.rate_limit import RateLimiter
 from handlers.ports import Outcome, Outgoing
 from storage.models import ChatIdentity, MessageLog
 from tests.app.channels.conftest import (
+    TELEGRAM_HEADERS,
     TELEGRAM_USER,
-    WEBHOOK_SECRET,
     EchoDialogue,
     channels_for,
     telegram_sender_for,
 )
 from tests.fakes.telegram_api import button_update, membership_update, text_update
-
-HEADERS = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
-# python-telegram-bot 22 warns about retry_after's future type whenever it builds one.
-pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after:DeprecationWarning")
 
 
 @pytest.fixture
@@ -37,7 +33,9 @@ def running(app, serve, web_for, telegram_sender):
 def test_a_text_message_is_answered_with_an_inline_keyboard(running, fake_telegram):
     server, dialogue = running
     answer = server.client.post(
-        "/telegram/webhook", json=text_update(TELEGRAM_USER, "我还有多少积分"), headers=HEADERS
+        "/telegram/webhook",
+        json=text_update(TELEGRAM_USER, "我还有多少积分"),
+        headers=TELEGRAM_HEADERS,
     )
     assert answer.status_code == 200
     [sent] = fake_telegram.sent(TELEGRAM_USER)
@@ -61,7 +59,7 @@ def test_a_wrong_or_missing_secret_token_gets_403(running, fake_telegram):
 def test_a_pressed_button_is_acknowledged_and_sent_as_its_payload(running, fake_telegram):
     server, dialogue = running
     server.client.post(
-        "/telegram/webhook", json=button_update(TELEGRAM_USER, "c:1a2b:y"), headers=HEADERS
+        "/telegram/webhook", json=button_update(TELEGRAM_USER, "c:1a2b:y"), headers=TELEGRAM_HEADERS
     )
     assert dialogue.calls[0].button == "c:1a2b:y" and dialogue.calls[0].text is None
     assert len(fake_telegram.called("answerCallbackQuery")) == 1
@@ -80,7 +78,9 @@ def test_a_pressed_button_is_acknowledged_and_sent_as_its_payload(running, fake_
 )
 def test_commands_become_engine_payloads(running, command, payload):
     server, dialogue = running
-    server.client.post("/telegram/webhook", json=text_update(5551, command), headers=HEADERS)
+    server.client.post(
+        "/telegram/webhook", json=text_update(5551, command), headers=TELEGRAM_HEADERS
+    )
     assert dialogue.calls[0].button == payload
 
 
@@ -89,7 +89,10 @@ def test_a_redelivered_update_is_handled_once(running, fake_telegram):
     update = text_update(TELEGRAM_USER, "积分", update_id=777001)
     for _ in range(2):
         assert (
-            server.client.post("/telegram/webhook", json=update, headers=HEADERS).status_code == 200
+            server.client.post(
+                "/telegram/webhook", json=update, headers=TELEGRAM_HEADERS
+            ).status_code
+            == 200
         )
     assert len(dialogue.calls) == 1 and len(fake_telegram.sent()) == 1
 
@@ -99,14 +102,14 @@ def test_a_photo_gets_a_polite_answer_without_the_engine(running, fake_telegram)
     update = text_update(TELEGRAM_USER, "x")
     del update["message"]["text"]
     update["message"]["photo"] = [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]
-    server.client.post("/telegram/webhook", json=update, headers=HEADERS)
+    server.client.post("/telegram/webhook", json=update, headers=TELEGRAM_HEADERS)
     assert dialogue.calls == []
     assert "文字" in fake_telegram.sent(TELEGRAM_USER)[0]["text"]
 
 
 def test_a_malformed_update_gets_400(running):
     server, dialogue = running
-    answer = server.client.post("/telegram/webhook", content=b"{not json", headers=HEADERS)
+    answer = server.client.post("/telegram/webhook", content=b"{not json", headers=TELEGRAM_HEADERS)
     assert answer.status_code == 400
 
 
@@ -136,10 +139,13 @@ def test_blocking_and_unblocking_the_bot_is_noted_as_it_happens(running, app):
             )
 
     blocked = membership_update(TELEGRAM_USER, "kicked")
-    assert server.client.post("/telegram/webhook", json=blocked, headers=HEADERS).status_code == 200
+    assert (
+        server.client.post("/telegram/webhook", json=blocked, headers=TELEGRAM_HEADERS).status_code
+        == 200
+    )
     assert reachable() is False
     unblocked = membership_update(TELEGRAM_USER, "member")
-    server.client.post("/telegram/webhook", json=unblocked, headers=HEADERS)
+    server.client.post("/telegram/webhook", json=unblocked, headers=TELEGRAM_HEADERS)
     assert reachable() is True and dialogue.calls == []
 
 
@@ -262,7 +268,7 @@ def _shaped(**message) -> dict:
 )
 def test_an_update_of_any_shape_is_answered_200_or_400_never_500(running, update):
     server, dialogue = running
-    answer = server.client.post("/telegram/webhook", json=update, headers=HEADERS)
+    answer = server.client.post("/telegram/webhook", json=update, headers=TELEGRAM_HEADERS)
     assert answer.status_code in (200, 400)
 
 
@@ -272,6 +278,8 @@ def test_nul_bytes_and_lone_surrogates_are_removed_before_the_engine(running):
     body += '"type": "private"}, "from": {"id": %d, "is_bot": false, "first_name": "x"}, '
     body += '"text": "\\u79ef\\u0000\\ud800\\u5206"}}'
     body %= (TELEGRAM_USER, TELEGRAM_USER)
-    answer = server.client.post("/telegram/webhook", content=body.encode(), headers=HEADERS)
+    answer = server.client.post(
+        "/telegram/webhook", content=body.encode(), headers=TELEGRAM_HEADERS
+    )
     assert answer.status_code == 200
     assert [c.text for c in dialogue.calls] == ["积分"]
