@@ -3,11 +3,9 @@
 Character n-grams carry Chinese (no spaces between words) and survive typos; word
 n-grams help Latin text. Digits are folded to 0 so numbers generalise, and an order
 number becomes one mark: its long run of digits would otherwise read like the phone
-numbers of binding and profile texts. A negation and the few characters or words after
-it (`我不想退订`, `don't unsubscribe me`) count once more, marked as negated: a linear model
-cannot learn from `退订` alone that `不想退订` means the opposite, and the marked n-grams
-give it the words that decide (the plain ones stay, so nothing else is lost); whether the
-text's negations and stopping verbs are odd or even in number is one more feature. Each block
+numbers of binding and profile texts. Each clause's negations and stopping verbs, odd
+or even in number, mark the clause's polarity, alone and paired with its other words, so
+that `我不想退订` and `我想退订` differ in more than one character. Each block
 is L2-normalised on its own, then the two are side by side in one vector; the text's
 pretrained token vector (embeddings.py) is the third block.
 """
@@ -31,30 +29,27 @@ _WORDS = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d")
 
 
-NEGATED_MARK = "\x05"
 POLARITY_MARK = "\x06"
 _CHINESE_NEGATORS = r"[不别没勿莫甭]|取消|关闭|关掉|解除|撤销|撤回"
 _ENGLISH_NEGATORS = (
     r"not|no|never|don't|dont|didn't|didnt|doesn't|doesnt|isn't|isnt|won't|wont"
     r"|can't|cant|cannot|haven't|havent|hasn't|hasnt|wasn't|aren't|shouldn't|wouldn't"
 )
-# The scope of a negation: the next four Chinese characters, or the next five words. The
-# Chinese verbs that undo (取消, 关闭 ...) negate too: 关闭免打扰 wants the messages back.
-_NEGATIONS = (
-    re.compile(rf"(?:{_CHINESE_NEGATORS})([\u4e00-\u9fff]{{1,4}})"),
-    re.compile(rf"\b(?:{_ENGLISH_NEGATORS})\b((?:\s+[\w']+){{1,5}})"),
-)
-# Every negation and every verb that stops or removes flips what a text asks for: `stop
-# the offers` (one) wants none, `don't stop the offers` (two) wants them. The parity of
-# their count is one feature, learnt from every verb at once, where the negated n-grams
-# are learnt verb by verb. On validation splits it halved the subscribe/unsubscribe and
-# bind/unlink mix-ups of the project data, and left BANKING77 and CLINC150 as they were.
+# Every negation, every verb that stops, removes or refuses, and every word that undoes or
+# regrets flips what a text asks for: `stop the offers` (one) wants none, `don't stop the
+# offers` and `undo my unsubscribe` (two) want them. The Chinese verbs that undo (取消,
+# 关闭 ...) are negations too: 关闭免打扰 wants the messages back.
 _FLIPS = (
-    re.compile(rf"{_CHINESE_NEGATORS}|[停删免]|关(?=[了上])|退订|退掉|退出|拉黑|屏蔽"),
+    re.compile(
+        rf"{_CHINESE_NEGATORS}|[停删免拒]|关(?=[了上一])|退订|退掉|退出|拉黑|屏蔽|移出|移除"
+        r"|后悔|误会|误操作|误点|点错|按错|手滑"
+    ),
     re.compile(
         rf"\b(?:{_ENGLISH_NEGATORS}|no longer|without|stop|stopped|cancel|unsubscribe"
-        r"|unsubscribing|revoke|remove|delete|disable|withdraw|unlink|quit|opt out"
-        r"|opt me out|turn off|take me off|silence|mute|block)\b"
+        r"|unsubscribing|revoke|remove|delete|disable|withdraw|unlink|quit|opt out|opt me out"
+        r"|opting out|opted out|turn off|turning off|turned off|take me off|silence|mute|block"
+        r"|refuse|reject|rescind|retract|undo|undid|reverse|revert|regret|mistake|accident"
+        r"|accidentally)\b"
     ),
 )
 _FLIP_COUNT = 4  # counted as four: one feature among dozens of n-grams must be heard
@@ -75,23 +70,35 @@ def features_of(text: str) -> TextFeatures:
 
 
 def analyse(text: str) -> Counter:
-    """Counts of the character and word n-grams of a normalised text, of its negated scopes,
-    marked, and its polarity."""
+    """Counts of the character and word n-grams of a normalised text, and of its clauses'
+    polarities."""
     end = len(text)
     for order in sorted(find_orders(text), key=lambda o: -o.start):  # from the end: offsets hold
         if order.end <= end:
             text, end = text[: order.start] + ORDER_MARK + text[order.end :], order.start
     text = _DIGITS.sub("0", text)
     counts = _grams(text)
-    scopes = [m.group(1) for pattern in _NEGATIONS for m in pattern.finditer(text)]
-    if scopes:
-        for gram, count in _grams(" ".join(scopes)).items():
-            word = gram.startswith(WORD_MARK)  # a negated word n-gram stays a word feature
-            counts[WORD_MARK + NEGATED_MARK + gram[1:] if word else NEGATED_MARK + gram] += count
     for clause in _CLAUSES.split(text):
-        flips = sum(len(pattern.findall(clause)) for pattern in _FLIPS)
-        if flips:
-            counts[WORD_MARK + POLARITY_MARK + ("-" if flips % 2 else "+")] += _FLIP_COUNT
+        counts.update(_polarity(clause))
+    return counts
+
+
+def _polarity(clause: str) -> Counter:
+    """The clause's polarity (odd or even number of flips), alone and paired with each of
+    its other words (Latin) or character pairs (Chinese). A linear model cannot learn from
+    `退订` and `不` apart that `不要退订` wants the messages: the pairs give it `+推送` against
+    `-推送`, learnt from every flip at once."""
+    flips = sum(len(pattern.findall(clause)) for pattern in _FLIPS)
+    if not flips:
+        return Counter()
+    mark = WORD_MARK + POLARITY_MARK + ("-" if flips % 2 else "+")
+    counts = Counter({mark: _FLIP_COUNT})
+    for pattern in _FLIPS:
+        clause = pattern.sub(" ", clause)
+    for token in _WORDS.findall(clause):
+        whole = token.isascii() or len(token) == 1
+        pieces = [token] if whole else [token[i : i + 2] for i in range(len(token) - 1)]
+        counts.update(mark + piece for piece in pieces)
     return counts
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.features import NEGATED_MARK, WORD_MARK, analyse
+from nlu.features import POLARITY_MARK, WORD_MARK, analyse
 
 
 @pytest.mark.parametrize(
@@ -38,6 +38,35 @@ def test_a_negated_unsubscribe_keeps_the_messages(nlu_parser, text):
 @pytest.mark.parametrize(
     "text",
     [
+        "oops, I unsubscribed by accident",
+        "reverse the unsubscribe I did yesterday",
+        "the unsubscribe was a mistake, put me back",
+        "I regret turning off the promotions",
+        "刚才误点了退订",
+        "我后悔关掉推送了",
+        "不小心退订了，帮我改回来",
+        "undo the opt out please",
+        "revert my marketing preference, I want offers again",
+        "I didn't mean to unsubscribe",
+        "hit unsubscribe accidentally, sorry",
+        "can you undo that unsubscribe",
+        "regret opting out of your newsletter",
+        "误操作退订了",
+        "退订按错了",
+        "手滑点了退订，还想收",
+        "我退订是误会",
+        "後悔取消訂閱了",
+        "I opted out without meaning to",
+        "把退订撤销掉",
+    ],
+)
+def test_undoing_or_regretting_an_unsubscribe_asks_for_the_messages_back(nlu_parser, text):
+    assert nlu_parser.parse(text)["intent"]["name"] == "subscribe"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "不想再收到推送",
         "不要给我发营销短信",
         "no more promos please",
@@ -47,6 +76,14 @@ def test_a_negated_unsubscribe_keeps_the_messages(nlu_parser, text):
         "以后不要发广告给我",
         "把营销推送停了",
         "别来烦我",
+        "I refuse to get marketing texts",  # refusing stops, as stopping does
+        "拒收推广短信",
+        "reject all promotional messages",
+        "我拒绝接收你们的广告",
+        "i reject marketing emails",
+        "refuse promotional sms",
+        "拒绝一切营销推送",
+        "请拒收我的促销信息",
     ],
 )
 def test_asking_not_to_be_sent_anything_is_still_unsubscribing(nlu_parser, text):
@@ -70,12 +107,14 @@ def test_a_negated_request_is_a_no_and_the_request_itself_still_acts(nlu_parser,
     assert nlu_parser.parse(text)["intent"]["name"] == intent
 
 
-def test_the_words_after_a_negation_count_again_marked_and_the_plain_ones_stay():
-    counts = analyse("我不想退订")
-    assert counts["退订"] and counts[NEGATED_MARK + "退订"]
-    assert not any(g.startswith(NEGATED_MARK) for g in analyse("我要退订"))
-    english = analyse("don't unsubscribe me")
-    assert any(g.startswith(WORD_MARK + NEGATED_MARK + "unsubscribe") for g in english)
+def test_each_word_of_a_clause_is_paired_with_its_polarity_and_stays_plain_too():
+    wanted, refused = analyse("别停推送"), analyse("停推送")
+    assert wanted["推送"] and refused["推送"]
+    assert wanted[WORD_MARK + POLARITY_MARK + "+推送"]
+    assert refused[WORD_MARK + POLARITY_MARK + "-推送"]
+    assert not any(POLARITY_MARK in gram for gram in analyse("我要推送"))
+    english = analyse("don't unsubscribe me from offers")
+    assert english[WORD_MARK + POLARITY_MARK + "+offers"]
 
 
 @pytest.mark.parametrize(
