@@ -271,6 +271,19 @@ def says_something_is_wrong(text: str | None) -> bool:
     return any(word in said for word in WRONG_WORDS)
 
 
+# The points are wrong: docked, short, missing. Narrower than WRONG_WORDS, which would
+# hear 少 in 多少 ("how many").
+POINTS_DISPUTED = re.compile(
+    r"[错漏丢]|不对|(?<!多)少[了给算加扣]|没(?:有)?(?:到账|到|给|加|算)|多扣|乱扣"
+    r"|\b(?:wrong|incorrect|missing|not right|short|never (?:got|came|arrived|showed))\b"
+    r"|\b(?:didn't|did not|haven't|have not) (?:get|got|receive|received|arrive|show)"
+)
+
+
+def says_points_are_wrong(text: str | None) -> bool:
+    return POINTS_DISPUTED.search(folded(text)) is not None
+
+
 def is_question(text: str | None) -> bool:
     said = folded(text).strip()
     return said.endswith(("?", "吗", "呢")) or any(w in said for w in QUESTION_WORDS)

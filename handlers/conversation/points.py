@@ -3,6 +3,7 @@ distance to the next one. Read-only: nothing here changes the ledger."""
 
 from __future__ import annotations
 
+from handlers.conversation import answers
 from handlers.conversation.context import Context
 from handlers.desk import member_views as views
 
@@ -16,29 +17,38 @@ def check_points(ctx: Context) -> None:
     soon = views.expiring(ctx.session, member.id, ctx.now, window, ctx.zone)
     if not soon:
         ctx.say("points.balance", points=balance, days=window)
-        return
-    lines = "\n".join(
-        ctx.t("points.expiring_line", points=lot.points, date=lot.last_day.isoformat())
-        for lot in soon
-    )
-    ctx.say("points.balance_expiring", points=balance, days=window, lines=lines)
+    else:
+        lines = "\n".join(
+            ctx.t("points.expiring_line", points=lot.points, date=lot.last_day.isoformat())
+            for lot in soon
+        )
+        ctx.say("points.balance_expiring", points=balance, days=window, lines=lines)
+    _offer_a_complaint_if_disputed(ctx)
 
 
 def history(ctx: Context) -> None:
     entries = views.history(ctx.session, ctx.bound_member.id, limit=HISTORY_LINES)
     if not entries:
         ctx.say("points.history_empty")
-        return
-    lines = "\n".join(
-        ctx.t(
-            "points.history_line",
-            date=ctx.day(entry.created_at),
-            kind=ctx.t(f"ledger.{entry.kind}"),
-            points=entry.points,
+    else:
+        lines = "\n".join(
+            ctx.t(
+                "points.history_line",
+                date=ctx.day(entry.created_at),
+                kind=ctx.t(f"ledger.{entry.kind}"),
+                points=entry.points,
+            )
+            for entry in entries
         )
-        for entry in entries
-    )
-    ctx.say("points.history", count=len(entries), lines=lines)
+        ctx.say("points.history", count=len(entries), lines=lines)
+    _offer_a_complaint_if_disputed(ctx)
+
+
+def _offer_a_complaint_if_disputed(ctx: Context) -> None:
+    """A member who says the points are wrong (积分少给了, my points are wrong) gets the
+    figures and the offer of a complaint, so that a person checks them."""
+    if answers.says_points_are_wrong(ctx.text):
+        ctx.offer("points.disputed", "file_complaint")
 
 
 def tier_info(ctx: Context) -> None:
