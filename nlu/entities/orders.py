@@ -4,8 +4,9 @@
 After a cue word (`订单`, `订单号`, `单号`, `交易号`, `小票号`, `order`, `order no.`, `order ref`,
 `reference`, `purchase`, `receipt`, `#`) a token of letters and digits, joined by single
 dashes, slashes or underscores, is an order number when it has at least five digits, or
-letters and three digits in six characters or more (`ab12cd34ef`); a bare date
-(`2026-11-05`) stays a date. A cued order number outranks every other extractor, so the
+letters and three digits in six characters or more (`ab12cd34ef`) or split by a dash
+(`a-7781`); after a cue that names a number (`订单号`, `order no.`, `order #`, `ref`) three
+digits are enough (`订单号 8823`). A bare date (`2026-11-05`) stays a date. A cued order number outranks every other extractor, so the
 date, phone or amount inside it is not extracted separately. Without a cue only
 unmistakable shapes count: a run of ten or more digits that is not a mobile phone number,
 digit groups with thirteen digits or more, or a mix of letters and at least six digits.
@@ -26,6 +27,7 @@ BARE_PRIORITY = 0
 MIN_CUED_DIGITS = 5  # fewer is a quantity, a year or a price, not an order number
 MIN_CUED_MIXED_DIGITS = 3  # `ab12cd34ef`: letters make a short digit count unmistakable...
 MIN_CUED_MIXED_LENGTH = 6  # ...once the token is longer than a size or a model (`2pcs`, `a4`)
+MIN_NUMBERED_DIGITS = 3  # after `订单号` or `order no.` a short number is still the number
 MIN_BARE_MIXED_DIGITS = 6
 MIN_BARE_DIGIT_RUN = 10
 MIN_BARE_GROUPED_DIGITS = 13  # above a phone (11) or landline (12) written in groups
@@ -43,6 +45,8 @@ _BARE = re.compile(rf"(?<![a-z0-9-]){_TOKEN}(?![a-z0-9])")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _OTHER_NUMBERS = re.compile(r"[mt]\d{6}")  # member and ticket numbers
 _DATE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}")
+_NUMBERED = re.compile(r"号|\b(?:no|number|num|id|ref|reference)\b|\w\s*#")  # not a bare `#`
+_SPLIT_MIXED = re.compile(r"[a-z][-/_]\d|\d[-/_][a-z]")  # `a-7781`, `7781-b`
 
 
 def _digits(token: str) -> int:
@@ -53,14 +57,19 @@ def _has_letter(token: str) -> bool:
     return any(char.isalpha() for char in token)
 
 
-def _is_cued_order(token: str) -> bool:
+def _is_cued_order(token: str, numbered: bool) -> bool:
     if _OTHER_NUMBERS.fullmatch(token) or _DATE.fullmatch(token):
         return False
     digits = _digits(token)
+    if numbered and digits >= MIN_NUMBERED_DIGITS:
+        return True
     mixed = (
         _has_letter(token)
         and digits >= MIN_CUED_MIXED_DIGITS
-        and sum(char.isalnum() for char in token) >= MIN_CUED_MIXED_LENGTH
+        and (
+            sum(char.isalnum() for char in token) >= MIN_CUED_MIXED_LENGTH
+            or _SPLIT_MIXED.search(token) is not None
+        )
     )
     return digits >= MIN_CUED_DIGITS or mixed
 
@@ -79,7 +88,7 @@ def order_in_answer(text: str) -> str | None:
     """The order number a reply to "what is the order number?" consists of: the question is
     its cue, so `ab12cd34ef` or `88123456` alone counts. Normalised text."""
     token = text.strip(" \t\n.,;:!?#()[]\"'")
-    if re.fullmatch(_TOKEN, token) and _is_cued_order(token):
+    if re.fullmatch(_TOKEN, token) and _is_cued_order(token, numbered=True):
         return token.upper()
     return None
 
@@ -90,7 +99,8 @@ def find_orders(text: str) -> tuple[Candidate, ...]:
     cued = set()
     for match in _CUE.finditer(text):
         token = match["token"]
-        if _is_cued_order(token):
+        numbered = _NUMBERED.search(text, match.start(), match.start("token")) is not None
+        if _is_cued_order(token, numbered):
             start, end = match.span("token")
             cued.add(start)
             found.append(Candidate(start, end, "order_id", token.upper(), EXTRACTOR, CUED_PRIORITY))

@@ -40,6 +40,24 @@ def test_a_complaint_gets_the_category_its_description_says(nlu_parser, text, ex
     assert category(nlu_parser, text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我要反映个问题，毛衣洗了一次就起球", "product_quality"),
+        ("投诉，订单SO-2026-88123，耳机左边没声音", "product_quality"),
+        ("我要投诉，导购一直催我办卡", "service_attitude"),
+        ("投訴一下，訂單號碼 HK-2026-5521 的商品有瑕疵", "product_quality"),
+        ("I'd like to file a complaint. My parcel is two weeks late", "delivery_delay"),
+        ("re order A1234567: I was billed twice", "billing_refund"),
+        ("I want to complain, the staff ignored me", "service_attitude"),
+    ],
+)
+def test_a_description_behind_a_preamble_keeps_its_category(nlu_parser, text, expected):
+    """`我要投诉，` and `complaint about order …:` are what complaints without a category are
+    made of; the description after them still decides."""
+    assert category(nlu_parser, text) == expected
+
+
 def test_an_expired_product_is_product_quality_even_though_expired_benefits_are_a_category(
     nlu_parser,
 ):

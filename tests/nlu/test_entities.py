@@ -147,7 +147,7 @@ def test_later_catalogue_names_replace_earlier_ones(nlu_model):
     parser.set_benefit_names({"spa_day": ["水疗体验券"]})
     parser.set_benefit_names({"gym_pass": ["健身卡"]})
 
-    assert found(parser, "水疗体验券") == []
+    assert not [e for e in found(parser, "水疗体验券") if e[0] == "benefit"]
     assert ("benefit", "健身卡", "gym_pass") in found(parser, "健身卡")
 
 

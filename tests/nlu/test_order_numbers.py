@@ -33,6 +33,10 @@ def found(parser, text):
         ("my order number was 88123456", "88123456"),
         ("小票号 00420511 积分没到账", "00420511"),
         ("purchase #A1B2C3D4 was charged twice", "A1B2C3D4"),
+        ("我在2026-11-01下的订单A-7781还没到", "A-7781"),  # letters and digits split by a dash
+        ("订单号 8823 的杯子碎了", "8823"),  # after a cue that names a number, three digits do
+        ("order no. 552 arrived broken", "552"),
+        ("my order # is 7731, still not here", "7731"),
     ],
 )
 def test_an_order_number_after_a_cue_word_is_found_in_any_retailer_format(nlu_parser, text, number):
@@ -117,6 +121,8 @@ def test_phones_member_numbers_and_ticket_numbers_are_not_order_numbers(
         "2026/11/05 的订单还没到",
         "my order from 2026-11-05 is late",
         "order 3x2kg rice",
+        "order 100ml of milk",
+        "#100 best seller",
     ],
 )
 def test_quantities_years_and_short_numbers_are_not_order_numbers(nlu_parser, text):
