@@ -63,6 +63,8 @@ def kind(ctx: Context, form: Form, current: State, before: bool) -> str | None:
     ):
         return None
     if understood.intent == form.intent:
+        if current.takes and current.takes(ctx):
+            return None  # `没有订单号` reads as a complaint, yet answers "which order?"
         if form.fill is not None:
             return "fill"
         # Starting over without anything new would only dodge the re-ask limit.

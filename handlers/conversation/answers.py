@@ -239,31 +239,14 @@ def long_text(text: str | None) -> bool:
 
 
 # Words that say something went wrong: "积分没到账" is a complaint, "兑换咖啡券" a request.
-WRONG_WORDS = (
-    "没",
-    "不",
-    "未",
-    "坏",
-    "差",
-    "慢",
-    "错",
-    "少",
-    "丢",
-    "破",
-    "烂",
-    "假",
-    "碎",
-    "漏",
-    "not",
-    "n't",
-    "never",
-    "wrong",
-    "bad",
-    "late",
-    "broken",
-    "missing",
-    "damaged",
+_WRONG_LINES = (
+    "没 不 未 坏 差 慢 错 少 丢 破 烂 假 碎 漏 脏 臭 凶 骂 吼 糟 坑 骗 霉 虫 过期 变质 瑕疵 次品 掉色 褪色",
+    "起球 开线 划痕 敷衍 冷漠 态度 多收 多扣 过敏 异物 恶心 失望 离谱",
+    "not n't never wrong bad late broken missing damaged rude dirty slow stale expired cracked",
+    "fake overcharg twice ignor yell shout refus lost stolen spoil leak torn faulty defect",
+    "terrible awful horrible unacceptable rotten mould mold scratch",
 )
+WRONG_WORDS = tuple(word for line in _WRONG_LINES for word in line.split())
 
 
 def says_something_is_wrong(text: str | None) -> bool:

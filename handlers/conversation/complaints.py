@@ -129,12 +129,20 @@ def ask_order(ctx: Context) -> None:
     ctx.say("complaint.ask_order", ctx.button("complaint.no_order", payloads.answer(SKIP)))
 
 
+def _no_order(ctx: Context) -> bool:
+    return normalise(ctx.text or "") in SKIP_WORDS or ctx.typed("complaint.no_order")
+
+
+def answers_order(ctx: Context) -> bool:
+    """An order number or "no order number", however the NLU reads it."""
+    return _no_order(ctx) or _order(ctx, asked=True) is not None
+
+
 def got_order(ctx: Context) -> str | Reask:
     _take(ctx, asked="order_id")
     if "order_id" in ctx.slots:
         return _next(ctx)
-    skipped = normalise(ctx.text or "") in SKIP_WORDS or ctx.typed("complaint.no_order")
-    if ctx.answer == SKIP or skipped or ctx.yes_no() is False:
+    if ctx.answer == SKIP or _no_order(ctx) or ctx.yes_no() is False:
         ctx.set_slot("order_id", "")
         return _next(ctx)
     return ctx.reask("complaint.bad_order")
@@ -227,7 +235,7 @@ COMPLAINT = Form(
     states={
         "description": State(ask_description, got_description, free_text=True, takes=describes),
         "category": State(ask_category, got_category),
-        "order": State(ask_order, got_order),
+        "order": State(ask_order, got_order, takes=answers_order),
         "confirm": State(ask_confirm, got_confirm),
     },
 )

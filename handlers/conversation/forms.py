@@ -28,7 +28,7 @@ class State:
     ask: Callable[[Context], None]
     answer: Answer
     free_text: bool = False
-    takes: Callable[[Context], bool] | None = None  # a free-text answer despite the NLU
+    takes: Callable[[Context], bool] | None = None  # an answer here, however the NLU reads it
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ def order_in_answer(text: str) -> str | None:
     """The order number a reply to "what is the order number?" consists of: the question is
     its cue, so `ab12cd34ef` or `88123456` alone counts. Normalised text."""
     token = text.strip(" \t\n.,;:!?#()[]\"'")
-    if re.fullmatch(_TOKEN, token) and _is_cued_order(token, numbered=True):
+    if re.fullmatch(_TOKEN, token) and _is_cued_order(token, numbered=False):
         return token.upper()
     return None
 
