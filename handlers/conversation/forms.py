@@ -11,7 +11,9 @@ A form may also say how to `fill` its slots from a later message of its own inte
 ("我要投诉" again, with the order number this time: fill, do not restart) and what to
 `give_up` with at the re-ask limit (a complaint is filed with what is known). A state
 whose answer is free text (`free_text`) would take anything, so a message the NLU
-confidently reads as another request is a digression there unless the state `takes` it."""
+confidently reads as another request is a digression there unless the state `takes` it.
+What a state `takes` is its answer even when it reads as the form's own intent
+(`没订单号` at "which order?"): it is answered, not filled."""
 
 from __future__ import annotations
 
