@@ -46,8 +46,9 @@ def history(ctx: Context) -> None:
 
 def _offer_a_complaint_if_disputed(ctx: Context) -> None:
     """A member who says the points are wrong (积分少给了, my points are wrong) gets the
-    figures and the offer of a complaint, so that a person checks them."""
-    if answers.says_points_are_wrong(ctx.text):
+    figures and the offer of a complaint, so that a person checks them; not in an aside
+    from a form, which asks its own question next."""
+    if ctx.state.flow is None and answers.says_points_are_wrong(ctx.text):
         ctx.offer("points.disputed", "file_complaint")
 
 
