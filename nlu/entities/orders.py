@@ -6,8 +6,9 @@ After a cue word (`订单`, `订单号`, `单号`, `交易号`, `小票号`, `or
 dashes, slashes or underscores, is an order number when it has at least five digits, or
 letters and three digits in six characters or more (`ab12cd34ef`) or split by a dash
 (`a-7781`); after a cue that names a number (`订单号`, `order no.`, `order #`, `ref`) three
-digits are enough (`订单号 8823`). A bare date (`2026-11-05`) stays a date. A cued order number outranks every other extractor, so the
-date, phone or amount inside it is not extracted separately. Without a cue only
+digits are enough (`订单号 8823`). A bare date (`2026-11-05`) stays a date. A cued order
+number outranks every other extractor, so the date, phone or amount inside it is not
+extracted separately. Without a cue only
 unmistakable shapes count: a run of ten or more digits that is not a mobile phone number,
 digit groups with thirteen digits or more, or a mix of letters and at least six digits.
 Member numbers (`M000001`) and ticket numbers (`T000123`) are never order numbers.
