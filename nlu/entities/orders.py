@@ -8,9 +8,9 @@ letters and three digits in six characters or more (`ab12cd34ef`) or split by a 
 (`a-7781`); after a cue that names a number (`订单号`, `order no.`, `order #`, `ref`) three
 digits are enough (`订单号 8823`). A bare date (`2026-11-05`) stays a date. A cued order
 number outranks every other extractor, so the date, phone or amount inside it is not
-extracted separately. Without a cue only
-unmistakable shapes count: a run of ten or more digits that is not a mobile phone number,
-digit groups with thirteen digits or more, or a mix of letters and at least six digits.
+extracted separately. Without a cue only unmistakable shapes count: a run of ten or more
+digits that is not a mobile phone number, digit groups with thirteen digits or more, or a
+mix of letters and at least six digits.
 Member numbers (`M000001`) and ticket numbers (`T000123`) are never order numbers.
 Works on normalised text (lower case, half-width, Simplified Chinese).
 """
