@@ -53,6 +53,19 @@ _FLIPS = (
     ),
 )
 _FLIP_COUNT = 4  # counted as four: one feature among dozens of n-grams must be heard
+# Not flips: a word said again for emphasis (`别发了别发了`, `no no no`) counts once, and a
+# Chinese yes-no question asks, it does not refuse: `能不能退订`, `有没有人工`, `可以不可以`,
+# `积分加了没`, `我想退订，可以不` (counted as negations, `我能不能退订推送` was `subscribe`).
+_REPEATS = re.compile(r"([\u4e00-\u9fff]+?)\1+|\b(\w+)(?:\s+\2\b)+")
+_NOT_FLIPS = re.compile(
+    r"([\u4e00-\u9fff]{1,2})[不没]\1|(?<=了)没有?$|(?:(?<=可以)|(?<=[行好对是能]))不$"
+)
+
+
+def _once(repeated: re.Match) -> str:
+    return repeated[1] or repeated[2]
+
+
 # A negation reaches no further than its clause: in `这个微信不用了，解除绑定吧` the 不 does not
 # undo the 解除, so each clause has its own parity.
 _CLAUSES = re.compile(r"[,.;:!?\n]+")
@@ -88,6 +101,7 @@ def _polarity(clause: str) -> Counter:
     its other words (Latin) or character pairs (Chinese). A linear model cannot learn from
     `退订` and `不` apart that `不要退订` wants the messages: the pairs give it `+推送` against
     `-推送`, learnt from every flip at once."""
+    clause = _NOT_FLIPS.sub(" ", _REPEATS.sub(_once, clause))
     flips = sum(len(pattern.findall(clause)) for pattern in _FLIPS)
     if not flips:
         return Counter()

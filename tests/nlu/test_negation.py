@@ -127,3 +127,38 @@ def test_each_word_of_a_clause_is_paired_with_its_polarity_and_stays_plain_too()
 )
 def test_a_negation_in_one_clause_does_not_undo_the_request_in_the_next(nlu_parser, text):
     assert nlu_parser.parse(text)["intent"]["name"] == "unlink_account"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("能不能以后别给我发广告", "unsubscribe"),
+        ("可以不可以把推送关了", "unsubscribe"),
+        ("你们能不能停止发短信", "unsubscribe"),
+        ("我能不能取消订阅", "unsubscribe"),
+        ("可不可以不要再推送了", "unsubscribe"),
+        ("是不是回复TD就能退订", "unsubscribe"),
+        ("能不能重新给我发优惠信息", "subscribe"),
+        ("可不可以把推送打开", "subscribe"),
+        ("我还能不能订阅活动消息", "subscribe"),
+        ("能不能解除绑定", "unlink_account"),
+        ("可以不可以解绑这个微信", "unlink_account"),
+        ("能不能绑定我的会员卡", "bind_account"),
+        ("能不能转人工", "human_handoff"),
+        ("有没有客服在线", "human_handoff"),
+        ("上周的积分到账了没", "points_history"),
+        ("积分加上了没有", "points_history"),
+    ],
+)
+def test_a_chinese_yes_no_question_asks_for_the_thing_it_names(nlu_parser, text, intent):
+    """能不能, 有没有, 可以不可以 and a closing 了没 ask; they refuse nothing. Counted as
+    negations, `我能不能取消订阅` was read as `subscribe` and `能不能解除绑定` as `deny`."""
+    assert nlu_parser.parse(text)["intent"]["name"] == intent
+
+
+def test_a_yes_no_question_or_a_word_said_twice_does_not_flip_the_polarity():
+    polarity = WORD_MARK + POLARITY_MARK
+    assert analyse("能不能退订")[polarity + "-"]
+    assert not any(POLARITY_MARK in gram for gram in analyse("有没有人工"))
+    assert analyse("别发了别发了")[polarity + "-"]  # one 别, said twice: still a stop
+    assert analyse("no no no")[polarity + "-"]
