@@ -5,7 +5,8 @@ n-grams help Latin text. Digits are folded to 0 so numbers generalise, and an or
 number becomes one mark: its long run of digits would otherwise read like the phone
 numbers of binding and profile texts. Each clause's negations and stopping verbs, odd
 or even in number, mark the clause's polarity, alone and paired with its other words, so
-that `我不想退订` and `我想退订` differ in more than one character. Each block
+that `我不想退订` and `我想退订` differ in more than one character; a condition (`如果`, `if`)
+has a mark of its own, so that a question about what would follow is not the request. Each block
 is L2-normalised on its own, then the two are side by side in one vector; the text's
 pretrained token vector (embeddings.py) is the third block.
 """
@@ -66,6 +67,18 @@ def _once(repeated: re.Match) -> str:
     return repeated[1] or repeated[2]
 
 
+# A condition asks what would follow, it does not request: `如果我退订，积分还在吗`,
+# `what happens to my points if i unlink` (unsubscribing and unlinking act at once).
+CONDITION_MARK = "\x07"
+_CONDITIONS = re.compile(r"如果|要是|假如|假设|万一|的话|\b(?:if|suppose|what happens)\b")
+# ... but `如果可以的话帮我退订` and `if you can, unsubscribe me` are requests, made politely.
+_POLITE = re.compile(
+    r"(?:如果|要是|假如)?(?:可以|方便|能|行)的话|(?:如果|要是)(?:可以|方便|能行|行)"
+    r"|\bif (?:possible|you (?:can|could|would|don't mind|wouldn't mind|please)"
+    r"|it's (?:not too much trouble|ok|okay|possible)|that's (?:ok|okay))\b"
+)
+
+
 # A negation reaches no further than its clause: in `这个微信不用了，解除绑定吧` the 不 does not
 # undo the 解除, so each clause has its own parity.
 _CLAUSES = re.compile(r"[,.;:!?\n]+")
@@ -93,6 +106,8 @@ def analyse(text: str) -> Counter:
     counts = _grams(text)
     for clause in _CLAUSES.split(text):
         counts.update(_polarity(clause))
+    if _CONDITIONS.search(_POLITE.sub(" ", text)):
+        counts[WORD_MARK + CONDITION_MARK] = _FLIP_COUNT
     return counts
 
 
