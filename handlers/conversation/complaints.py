@@ -142,10 +142,19 @@ def got_order(ctx: Context) -> str | Reask:
     _take(ctx, asked="order_id")
     if "order_id" in ctx.slots:
         return _next(ctx)
-    if ctx.answer == SKIP or _no_order(ctx) or ctx.yes_no() is False:
+    # A "no" means no order number; `不投诉了` (cancel) drops the complaint instead, as a
+    # digression once the step has not taken it.
+    if ctx.answer == SKIP or _no_order(ctx) or (ctx.yes_no() is False and not _cancels(ctx)):
         ctx.set_slot("order_id", "")
         return _next(ctx)
     return ctx.reask("complaint.bad_order")
+
+
+def _cancels(ctx: Context) -> bool:
+    understood = ctx.understood
+    return understood.intent == "cancel" and understood.confident(
+        ctx.config.nlu.digression_threshold
+    )
 
 
 def ask_confirm(ctx: Context) -> None:
