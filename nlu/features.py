@@ -31,7 +31,10 @@ _DIGITS = re.compile(r"\d")
 
 
 POLARITY_MARK = "\x06"
-_CHINESE_NEGATORS = r"[不别没勿莫甭]|取消|关闭|关掉|解除|撤销|撤回"
+# 别 is "other" in 别人, 别家 and part of 级别, 区别; 免 is "free" in 免费, 免运费券; 停车 parks.
+_CHINESE_NEGATORS = (
+    r"[不没勿莫甭]|(?<![级区性差特类分告识个辨鉴派])别(?![人的家处])|取消|关闭|关掉|解除|撤销|撤回"
+)
 _ENGLISH_NEGATORS = (
     r"not|no|never|don't|dont|didn't|didnt|doesn't|doesnt|isn't|isnt|won't|wont"
     r"|can't|cant|cannot|haven't|havent|hasn't|hasnt|wasn't|aren't|shouldn't|wouldn't"
@@ -42,12 +45,12 @@ _ENGLISH_NEGATORS = (
 # 关闭 ...) are negations too: 关闭免打扰 wants the messages back.
 _FLIPS = (
     re.compile(
-        rf"{_CHINESE_NEGATORS}|[停删免拒]|关(?=[了上一])|退订|退掉|退出|拉黑|屏蔽|移出|移除"
+        rf"{_CHINESE_NEGATORS}|停(?!车)|[删拒]|免(?=打扰|了|谈)|关(?=[了上一])|退订|退掉|退出|拉黑|屏蔽|移出|移除"
         r"|后悔|误会|误操作|误点|点错|按错|手滑"
     ),
     re.compile(
         rf"\b(?:{_ENGLISH_NEGATORS}|no longer|without|stop|stopped|cancel|unsubscribe"
-        r"|unsubscribing|revoke|remove|delete|disable|withdraw|unlink|quit|opt out|opt me out"
+        r"|unsubscribing|unsubscribed|revoke|remove|delete|disable|withdraw|unlink|quit|opt out|opt me out"
         r"|opting out|opted out|turn off|turning off|turned off|take me off|silence|mute|block"
         r"|refuse|reject|rescind|retract|undo|undid|reverse|revert|regret|mistake|accident"
         r"|accidentally)\b"

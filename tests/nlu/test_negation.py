@@ -199,3 +199,35 @@ def test_asking_what_would_follow_from_unsubscribing_or_unlinking_does_neither(n
 )
 def test_a_request_made_politely_with_an_if_is_still_the_request(nlu_parser, text, intent):
     assert nlu_parser.parse(text)["intent"]["name"] == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "退订会马上生效吗",
+        "取消订阅是什么意思",
+        "解绑和注销有什么区别",
+        "解绑之后会员权益还在吗",
+        "别人能帮我解绑吗",  # 别人 is "someone else", not "don't"
+        "does unlinking delete my points",
+        "is there a waiting period after unlinking",
+        "is unsubscribing permanent",
+    ],
+)
+def test_asking_what_unsubscribing_or_unlinking_means_does_neither(nlu_parser, text):
+    assert nlu_parser.parse(text)["intent"]["name"] == "ask_rules"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i unsubscribed last week and you still text me", "我上周就退订了怎么还在发"],
+)
+def test_a_member_still_messaged_after_unsubscribing_is_never_subscribed_again(nlu_parser, text):
+    assert nlu_parser.parse(text)["intent"]["name"] != "subscribe"
+
+
+def test_other_免_别_and_停_words_are_not_negations():
+    for text in ("别人的积分", "超市别家的会员卡", "会员级别", "免运费券", "停车场"):
+        assert not any(POLARITY_MARK in gram for gram in analyse(text)), text
+    for text in ("别发了", "免打扰", "停发推送"):
+        assert any(POLARITY_MARK in gram for gram in analyse(text)), text
