@@ -50,7 +50,7 @@ ROUTES: dict[str, Route] = {
     "membership_status": Route(profile.membership_status, needs_member=True),
     "update_profile": Route(profile.UPDATE, needs_member=True),
     "unsubscribe": Route(profile.unsubscribe),
-    "subscribe": Route(profile.subscribe, needs_member=True),
+    "subscribe": Route(profile.SUBSCRIBE, needs_member=True),
     "bind_account": Route(binding.BIND),
     "register": Route(binding.REGISTER),
     "unlink_account": Route(privacy.unlink),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from core import membership, payloads
+from core.global_words import normalise
 from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State, confirmation
@@ -41,13 +42,46 @@ def unsubscribe(ctx: Context) -> None:
     ctx.say("profile.unsubscribed")
 
 
-def subscribe(ctx: Context) -> None:
-    member = ctx.bound_member
-    if not member.marketing_consent:
-        members.set_marketing_consent(
-            ctx.session, member, True, source=f"chat:{ctx.identity.channel}", at=ctx.now
-        )
+# The words the unsubscribe reply tells members to send back: consent said in so many words.
+SUBSCRIBE_WORDS = {"订阅", "subscribe", "/subscribe"}
+
+
+def subscribe_begin(ctx: Context) -> str | None:
+    """Consent must be the member's own, and the NLU only guesses: `我订阅了吗` and `am i
+    subscribed` read as subscribing. So a member not yet subscribed is told so and asked,
+    unless they sent the very word we told them to send."""
+    if ctx.bound_member.marketing_consent:
+        ctx.say("profile.already_subscribed")
+        return None
+    if normalise(answers.folded(ctx.text)) in SUBSCRIBE_WORDS:
+        _subscribed(ctx)
+        return None
+    return "confirm"
+
+
+def ask_subscribe(ctx: Context) -> None:
+    ctx.confirm("profile.subscribe_confirm")
+
+
+@confirmation(dropped="profile.subscribe_dropped")
+def got_subscribe(ctx: Context) -> None:
+    _subscribed(ctx)
+    return None
+
+
+def _subscribed(ctx: Context) -> None:
+    members.set_marketing_consent(
+        ctx.session, ctx.bound_member, True, source=f"chat:{ctx.identity.channel}", at=ctx.now
+    )
     ctx.say("profile.subscribed")
+
+
+SUBSCRIBE = Form(
+    name="subscribe",
+    intent="subscribe",
+    begin=subscribe_begin,
+    states={"confirm": State(ask_subscribe, got_subscribe)},
+)
 
 
 # -- updating: field -> value -> confirm ---------------------------------------------------
