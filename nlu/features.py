@@ -83,8 +83,13 @@ _POLITE = re.compile(
 
 
 # A negation reaches no further than its clause: in `这个微信不用了，解除绑定吧` the 不 does not
-# undo the 解除, so each clause has its own parity.
-_CLAUSES = re.compile(r"[,.;:!?\n]+")
+# undo the 解除, so each clause has its own parity. Joined requests are clauses too: in
+# `stop sending and unsubscribe me`, `停发并退订` and `我要退订 不要再发` the two stops add up,
+# they do not cancel out (counted together they read as subscribing).
+_CLAUSES = re.compile(
+    r"[,.;:!?\n&]+|\s+(?:and|then|also|plus)\s+|并且|并|然后|而且"
+    r"|(?<=[\u4e00-\u9fff])\s+|\s+(?=[\u4e00-\u9fff])"
+)
 
 
 @dataclass(frozen=True)
