@@ -60,9 +60,16 @@ _FLIP_COUNT = 4  # counted as four: one feature among dozens of n-grams must be 
 # Not flips: a word said again for emphasis (`别发了别发了`, `no no no`) counts once, and a
 # Chinese yes-no question asks, it does not refuse: `能不能退订`, `有没有人工`, `可以不可以`,
 # `积分加了没`, `我想退订，可以不` (counted as negations, `我能不能退订推送` was `subscribe`).
+# Nor does a rhetorical question deny: `我不是已经退订了吗`, `难道我没退订吗`, `didn't i
+# already unsubscribe` all say the member did unsubscribe (they read as subscribing).
 _REPEATS = re.compile(r"([\u4e00-\u9fff]+?)\1+|\b(\w+)(?:\s+\2\b)+")
 _NOT_FLIPS = re.compile(
     r"([\u4e00-\u9fff]{1,2})[不没]\1|(?<=了)没有?$|(?:(?<=可以)|(?<=[行好对是能]))不$"
+    r"|不是(?=[^吗么嘛]*[吗么嘛])"
+    r"|(?:(?<=难道)|(?<=难道我)|(?<=难道你)|(?<=难道你们)|(?<=难道我们))(?:不是|没有|不|没)"
+    r"|\b(?:didn't|didnt|haven't|havent|hasn't|hasnt|wasn't|weren't|isn't|isnt|aren't|don't"
+    r"|dont|doesn't|doesnt|won't|wont|can't|cant|couldn't|shouldn't|wouldn't)"
+    r"(?=\s+(?:i|you|we|they|he|she|it|that|this)\b)"
 )
 
 
@@ -84,10 +91,10 @@ _POLITE = re.compile(
 
 # A negation reaches no further than its clause: in `这个微信不用了，解除绑定吧` the 不 does not
 # undo the 解除, so each clause has its own parity. Joined requests are clauses too: in
-# `stop sending and unsubscribe me`, `停发并退订` and `我要退订 不要再发` the two stops add up,
-# they do not cancel out (counted together they read as subscribing).
+# `stop sending and unsubscribe me`, `停发并退订`, `我要退订 不要再发` and `退订了就别发了` the
+# two stops add up, they do not cancel out (counted together they read as subscribing).
 _CLAUSES = re.compile(
-    r"[,.;:!?\n&]+|\s+(?:and|then|also|plus)\s+|并且|并|然后|而且"
+    r"[,.;:!?\n&]+|\s+(?:and|then|also|plus)\s+|并且|并|然后|而且|就"
     r"|(?<=[\u4e00-\u9fff])\s+|\s+(?=[\u4e00-\u9fff])"
 )
 

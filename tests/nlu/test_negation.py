@@ -253,3 +253,23 @@ def test_two_stops_in_one_message_add_up_to_unsubscribing(nlu_parser, text):
     these 10 at 0.98 or more): joined requests and a space between Chinese phrases end a
     clause."""
     assert nlu_parser.parse(text)["intent"]["name"] == "unsubscribe"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "为什么还在发，不是退订了吗",
+        "我上个月不是就退订了吗，怎么还发",
+        "难道我没取消订阅？",
+        "我不是取消订阅了吗",
+        "didn't i already unsubscribe",
+        "haven't i unsubscribed already?",
+        "didn't i tell you to stop messaging me",
+        "why don't you just unsubscribe me",
+        "can't you stop sending these",
+    ],
+)
+def test_a_rhetorical_question_about_unsubscribing_never_reads_as_subscribing(nlu_parser, text):
+    """不是…吗, 难道 and "didn't i" presume the member unsubscribed: before, 7 of these 9
+    read as subscribing."""
+    assert nlu_parser.parse(text)["intent"]["name"] != "subscribe"
