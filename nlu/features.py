@@ -45,14 +45,15 @@ _ENGLISH_NEGATORS = (
 # 关闭 ...) are negations too: 关闭免打扰 wants the messages back.
 _FLIPS = (
     re.compile(
-        rf"{_CHINESE_NEGATORS}|停(?!车)|[删拒]|免(?=打扰|了|谈)|关(?=[了上一])|退订|退掉|退出|拉黑|屏蔽|移出|移除"
+        rf"{_CHINESE_NEGATORS}|停(?!车)|[删拒]|免(?![费运单息邮税])|关(?=[了上一])"
+        r"|无需|无须|毋须|毋需|禁止|谢绝|到此为止|退订|退掉|退出|拉黑|屏蔽|移出|移除"
         r"|后悔|误会|误操作|误点|点错|按错|手滑"
     ),
     re.compile(
         rf"\b(?:{_ENGLISH_NEGATORS}|no longer|without|stop|stopped|cancel|unsubscribe"
         r"|unsubscribing|unsubscribed|revoke|remove|delete|disable|withdraw|unlink|quit|opt out|opt me out"
         r"|opting out|opted out|turn off|turning off|turned off|take me off|silence|mute|block"
-        r"|refuse|reject|rescind|retract|undo|undid|reverse|revert|regret|mistake|accident"
+        r"|refuse|reject|decline|declined|forbid|prohibit|rescind|retract|undo|undid|reverse|revert|regret|mistake|accident"
         r"|accidentally)\b"
     ),
 )

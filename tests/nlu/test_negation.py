@@ -236,6 +236,22 @@ def test_other_免_别_and_停_words_are_not_negations():
 @pytest.mark.parametrize(
     "text",
     [
+        "无须推送优惠",
+        "禁止推送广告",
+        "谢绝一切营销信息",
+        "以后免发短信",
+        "i decline promotional offers",
+    ],
+)
+def test_forbidding_declining_or_needing_no_messages_is_unsubscribing(nlu_parser, text):
+    """无须, 禁止, 谢绝, 免 before a verb and "decline" negate: without them `无需再给我推送`
+    and `禁止给我发营销短信` read as subscribing."""
+    assert nlu_parser.parse(text)["intent"]["name"] == "unsubscribe"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "please stop the texts and take me off the list",
         "unsubscribe me and delete me from your mailing list",
         "opt me out and stop emailing me",
