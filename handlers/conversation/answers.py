@@ -194,6 +194,19 @@ NO = {
     "wrong",
     "👎",
     "❌",
+    # Not yet: at a confirmation, as good as a no (the NLU read `let me think` as a yes).
+    "let me think",
+    "let me think about it",
+    "i need to think",
+    "i need to think about it",
+    "hold on",
+    "wait",
+    "我再想想",
+    "让我想想",
+    "我考虑一下",
+    "考虑一下",
+    "等等",
+    "等一下",
 }
 QUESTION_WORDS = (
     "?",

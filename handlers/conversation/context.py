@@ -151,9 +151,12 @@ class Context:
             self.button(no, payloads.answer("no")),
         )
 
-    def yes_no(self, yes: str = "confirm.yes", no: str = "confirm.no") -> bool | None:
+    def yes_no(
+        self, yes: str = "confirm.yes", no: str = "confirm.no", guess_yes: bool = True
+    ) -> bool | None:
         """True, False, or None when the answer is neither. The buttons' titles typed
-        out count before the NLU's guess."""
+        out count before the NLU's guess; without `guess_yes`, a yes must be pressed or
+        typed in so many words (the NLU read `let me think` as yes)."""
         if self.pressed_yes is not None:
             return self.pressed_yes
         if self.answer in ("yes", "no"):
@@ -164,7 +167,7 @@ class Context:
         if word is not None:
             return word
         if self.intent_is("affirm"):
-            return True
+            return True if guess_yes else None
         if self.intent_is("deny", "cancel"):
             return False
         return None

@@ -47,13 +47,14 @@ class Form:
             raise ValueError(f"form name {self.name!r} is longer than the flow column")
 
 
-def confirmation(dropped: str) -> Callable[[Answer], Answer]:
+def confirmation(dropped: str, undoable: bool = True) -> Callable[[Answer], Answer]:
     """The answer of a confirmation step: a reply that is neither yes nor no is re-asked,
-    a no drops the form with the `dropped` message, a yes runs the decorated action."""
+    a no drops the form with the `dropped` message, a yes runs the decorated action. An
+    action that cannot be undone takes no yes the NLU only guessed."""
 
     def wrap(action: Answer) -> Answer:
         def answer(ctx: Context) -> str | None | Reask:
-            yes = ctx.yes_no()
+            yes = ctx.yes_no(guess_yes=undoable)
             if yes is None:
                 return ctx.reask("confirm.reask")
             if not yes:

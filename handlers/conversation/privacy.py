@@ -17,7 +17,7 @@ def ask_erase(ctx: Context) -> None:
     ctx.confirm("erasure.confirm")
 
 
-@confirmation(dropped="erasure.dropped")
+@confirmation(dropped="erasure.dropped", undoable=False)
 def got_erase(ctx: Context) -> None:
     ctx.confirmation_key()
     erase_personal_data(ctx.session, ctx.bound_member, f"chat:{ctx.identity.channel}", ctx.now)
