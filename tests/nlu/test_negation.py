@@ -289,3 +289,18 @@ def test_a_rhetorical_question_about_unsubscribing_never_reads_as_subscribing(nl
     """不是…吗, 难道 and "didn't i" presume the member unsubscribed: before, 7 of these 9
     read as subscribing."""
     assert nlu_parser.parse(text)["intent"]["name"] != "subscribe"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("我能不能取消訂閱", "unsubscribe"),
+        ("停止推送並且退訂", "unsubscribe"),
+        ("無需再推送", "unsubscribe"),
+        ("有沒有真人客服", "human_handoff"),
+        ("如果我退訂，積分還在嗎", "ask_rules"),
+        ("別人能幫我解綁嗎", "ask_rules"),
+    ],
+)
+def test_the_same_readings_hold_in_traditional_chinese(nlu_parser, text, intent):
+    assert nlu_parser.parse(text)["intent"]["name"] == intent
