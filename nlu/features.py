@@ -70,6 +70,16 @@ _NOT_FLIPS = re.compile(
     r"|\b(?:didn't|didnt|haven't|havent|hasn't|hasnt|wasn't|weren't|isn't|isnt|aren't|don't"
     r"|dont|doesn't|doesnt|won't|wont|can't|cant|couldn't|shouldn't|wouldn't)"
     r"(?=\s+(?:i|you|we|they|he|she|it|that|this)\b)"
+    # Nor does failing: `退订不了`, `退订没用`, `unsubscribe doesn't work`, `is there no way
+    # to unsubscribe` want what failed (all read as subscribing).
+    r"|(?<![先就还那也算受忍])不(?:了|掉|动)|不到|没用|不管用|没反应|不起作用|没成功|不成功"
+    r"|没效果|没生效|不生效|没有?(?=[^,.?!]{0,8}(?:选项|按钮|入口|办法|链接))"
+    r"|\b(?:can't|cant|cannot|couldn't|unable to)\b"
+    r"|\b(?:(?:doesn't|does not|didn't|did not|isn't|is not|wasn't|won't|wont|not)\s+"
+    r"(?:work|working|worked|help|helping|go through|possible))\b"
+    r"|\bno(?=\s+(?:\w+\s+)?(?:way|option|button|link|choice|place)\b)"
+    # ... nor not knowing how: `不知道怎么退订`, `i don't know how to unsubscribe`.
+    r"|不(?:了解|明白|懂|知道|清楚)|\b(?:don't|dont|do not) (?:know|understand)\b"
 )
 
 

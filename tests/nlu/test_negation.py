@@ -304,3 +304,26 @@ def test_a_rhetorical_question_about_unsubscribing_never_reads_as_subscribing(nl
 )
 def test_the_same_readings_hold_in_traditional_chinese(nlu_parser, text, intent):
     assert nlu_parser.parse(text)["intent"]["name"] == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "退订按钮点不了",
+        "怎么都取消不了订阅",
+        "退订没用",
+        "不知道在哪里退订",
+        "there's no option to opt out",
+        "i can't turn off the notifications",
+        "unsubscribe doesn't work",
+        "i don't understand how to opt out",
+    ],
+)
+def test_a_member_who_cannot_unsubscribe_still_wants_to(nlu_parser, text):
+    """Not being able (不了, 没用, can't, doesn't work, no option) or not knowing how is no
+    refusal: before, 7 of 8 such texts read as subscribing."""
+    assert nlu_parser.parse(text)["intent"]["name"] == "unsubscribe"
+
+
+def test_i_will_not_unsubscribe_keeps_the_messages(nlu_parser):
+    assert nlu_parser.parse("我不会退订的")["intent"]["name"] == "subscribe"
