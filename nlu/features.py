@@ -64,22 +64,25 @@ _FLIP_COUNT = 4  # counted as four: one feature among dozens of n-grams must be 
 # Nor does a rhetorical question deny: `我不是已经退订了吗`, `难道我没退订吗`, `didn't i
 # already unsubscribe` all say the member did unsubscribe (they read as subscribing).
 _REPEATS = re.compile(r"([\u4e00-\u9fff]+?)\1+|\b(\w+)(?:\s+\2\b)+")
-_NOT_FLIPS = re.compile(
+_NOT_FLIPS_CHINESE = re.compile(
     r"([\u4e00-\u9fff]{1,2})[不没]\1|了没有?$|(?:可以|[行好对是能])不$|不是(?=[^吗么嘛]*[吗么嘛])"
     r"|难道(?:我们|你们|我|你)?(?:不是|没有|不|没)"
-    r"|\b(?:didn't|didnt|haven't|havent|hasn't|hasnt|wasn't|weren't|isn't|isnt|aren't|don't"
-    r"|dont|doesn't|doesnt|won't|wont|can't|cant|couldn't|shouldn't|wouldn't)"
-    r"(?=\s+(?:i|you|we|they|he|she|it|that|this)\b)"
     # Nor does failing: `退订不了`, `退订没用`, `unsubscribe doesn't work`, `is there no way
-    # to unsubscribe` want what failed (all read as subscribing).
+    # to unsubscribe` want what failed (all read as subscribing) ...
     r"|(?<![先就还那也算受忍])不(?:了|掉|动)|不到|没用|不管用|没反应|不起作用|没成功|不成功"
     r"|没效果|没生效|不生效|没有?(?=[^,.?!]{0,8}(?:选项|按钮|入口|办法|链接))"
+    # ... nor not knowing how: `不知道怎么退订`, `i don't know how to unsubscribe`.
+    r"|不(?:了解|明白|懂|知道|清楚)"
+)
+_NOT_FLIPS_ENGLISH = re.compile(
+    r"\b(?:didn't|didnt|haven't|havent|hasn't|hasnt|wasn't|weren't|isn't|isnt|aren't|don't"
+    r"|dont|doesn't|doesnt|won't|wont|can't|cant|couldn't|shouldn't|wouldn't)"
+    r"(?=\s+(?:i|you|we|they|he|she|it|that|this)\b)"
     r"|\b(?:can't|cant|cannot|couldn't|unable to)\b"
     r"|\b(?:(?:doesn't|does not|didn't|did not|isn't|is not|wasn't|won't|wont|not)\s+"
     r"(?:work|working|worked|help|helping|go through|possible))\b"
     r"|\bno(?=\s+(?:\w+\s+)?(?:way|option|button|link|choice|place)\b)"
-    # ... nor not knowing how: `不知道怎么退订`, `i don't know how to unsubscribe`.
-    r"|不(?:了解|明白|懂|知道|清楚)|\b(?:don't|dont|do not) (?:know|understand)\b"
+    r"|\b(?:don't|dont|do not) (?:know|understand)\b"
 )
 
 
@@ -142,9 +145,14 @@ def _polarity(clause: str) -> Counter:
     its other words (Latin) or character pairs (Chinese). A linear model cannot learn from
     `退订` and `不` apart that `不要退订` wants the messages: the pairs give it `+推送` against
     `-推送`, learnt from every flip at once."""
-    if not any(pattern.search(clause) for pattern in _FLIPS):
+    found = sum(len(pattern.findall(clause)) for pattern in _FLIPS)
+    if not found:
         return Counter()  # most clauses: the rewriting below is for those with a flip
-    clause = _NOT_FLIPS.sub(" ", _REPEATS.sub(_once, clause))
+    if found > 1:  # a repeat can only undo a flip's twin
+        clause = _REPEATS.sub(_once, clause)
+    clause = _NOT_FLIPS_ENGLISH.sub(" ", clause)
+    if not clause.isascii():
+        clause = _NOT_FLIPS_CHINESE.sub(" ", clause)
     flips = sum(len(pattern.findall(clause)) for pattern in _FLIPS)
     if not flips:
         return Counter()
@@ -165,9 +173,10 @@ def _grams(text: str) -> Counter:
     for word in text.split():
         padded = f" {word} "
         size = len(padded)
-        for n in range(low, min(high, size) + 1):
+        if low == 1:  # the characters alone, not the padding: a space says nothing
+            grams.extend(word)
+        for n in range(max(low, 2), min(high, size) + 1):
             grams.extend([padded[i : i + n] for i in range(size - n + 1)])
-    grams = [gram for gram in grams if gram != " "]  # in every text: says nothing
     tokens = _WORDS.findall(text)
     low, high = WORD_NGRAMS
     for n in range(low, high + 1):
