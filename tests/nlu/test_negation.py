@@ -166,60 +166,6 @@ def test_a_yes_no_question_or_a_word_said_twice_does_not_flip_the_polarity():
 
 @pytest.mark.parametrize(
     "text",
-    [
-        "如果我退订，积分还在吗",
-        "假如我取消订阅，生日礼还有吗",
-        "要是我退订短信，还能收到快递通知吗",
-        "要是退订了会员会不会没了",
-        "万一解绑了，积分会不会丢",
-        "如果我解綁，會員等級會保留嗎",
-        "退訂的話積分會不會清空",
-        "如果解除绑定，我的券还能用吗",
-        "if i unsubscribe will i lose my points",
-        "if i opt out of promotions do i keep my tier",
-        "what happens if i unlink my telegram",
-        "if i stop the marketing messages will i miss my birthday gift",
-    ],
-)
-def test_asking_what_would_follow_from_unsubscribing_or_unlinking_does_neither(nlu_parser, text):
-    """Both act at once, so a question about their consequences must not be read as them."""
-    assert nlu_parser.parse(text)["intent"]["name"] == "ask_rules"
-
-
-@pytest.mark.parametrize(
-    ("text", "intent"),
-    [
-        ("如果可以的话帮我退订", "unsubscribe"),
-        ("如果可以，帮我把推送关掉", "unsubscribe"),
-        ("方便的話幫我退訂", "unsubscribe"),
-        ("if possible, please stop sending me promos", "unsubscribe"),
-        ("if you don't mind, unlink this account", "unlink_account"),
-        ("麻烦如果可以的话转个人工", "human_handoff"),
-    ],
-)
-def test_a_request_made_politely_with_an_if_is_still_the_request(nlu_parser, text, intent):
-    assert nlu_parser.parse(text)["intent"]["name"] == intent
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "退订会马上生效吗",
-        "取消订阅是什么意思",
-        "解绑和注销有什么区别",
-        "解绑之后会员权益还在吗",
-        "别人能帮我解绑吗",  # 别人 is "someone else", not "don't"
-        "does unlinking delete my points",
-        "is there a waiting period after unlinking",
-        "is unsubscribing permanent",
-    ],
-)
-def test_asking_what_unsubscribing_or_unlinking_means_does_neither(nlu_parser, text):
-    assert nlu_parser.parse(text)["intent"]["name"] == "ask_rules"
-
-
-@pytest.mark.parametrize(
-    "text",
     ["i unsubscribed last week and you still text me", "我上周就退订了怎么还在发"],
 )
 def test_a_member_still_messaged_after_unsubscribing_is_never_subscribed_again(nlu_parser, text):
