@@ -53,7 +53,7 @@ def subscribe_begin(ctx: Context) -> str | None:
     if ctx.bound_member.marketing_consent:
         ctx.say("profile.already_subscribed")
         return None
-    if normalise(answers.folded(ctx.text)) in SUBSCRIBE_WORDS:
+    if _said_subscribe(ctx):
         _subscribed(ctx)
         return None
     return "confirm"
@@ -63,10 +63,21 @@ def ask_subscribe(ctx: Context) -> None:
     ctx.confirm("profile.subscribe_confirm")
 
 
+def got_subscribe(ctx: Context) -> str | None | Reask:
+    if _said_subscribe(ctx):  # the word itself is a yes here too
+        _subscribed(ctx)
+        return None
+    return _confirmed(ctx)
+
+
 @confirmation(dropped="profile.subscribe_dropped")
-def got_subscribe(ctx: Context) -> None:
+def _confirmed(ctx: Context) -> None:
     _subscribed(ctx)
     return None
+
+
+def _said_subscribe(ctx: Context) -> bool:
+    return normalise(answers.folded(ctx.text)) in SUBSCRIBE_WORDS
 
 
 def _subscribed(ctx: Context) -> None:
