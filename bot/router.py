@@ -53,7 +53,7 @@ ROUTES: dict[str, Route] = {
     "subscribe": Route(profile.SUBSCRIBE, needs_member=True),
     "bind_account": Route(binding.BIND),
     "register": Route(binding.REGISTER),
-    "unlink_account": Route(privacy.unlink),
+    "unlink_account": Route(privacy.UNLINK),
     "erase_data": Route(privacy.ERASE, needs_member=True),
     "ask_rules": Route(rules.ask_rules),
     "file_complaint": Route(complaints.COMPLAINT),

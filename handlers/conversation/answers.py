@@ -231,6 +231,11 @@ QUESTION_WORDS = (
 )
 
 
+def said(text: str | None, words: frozenset[str]) -> bool:
+    """The whole message is one of `words` (any case, either script, punctuation around)."""
+    return normalise(folded(text)) in words
+
+
 def yes_or_no(text: str | None) -> bool | None:
     said = normalise(folded(text))
     if said in YES:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
 
 Answer = Callable[[Context], "str | None | Reask"]
@@ -47,14 +48,17 @@ class Form:
             raise ValueError(f"form name {self.name!r} is longer than the flow column")
 
 
-def confirmation(dropped: str, undoable: bool = True) -> Callable[[Answer], Answer]:
+def confirmation(
+    dropped: str, undoable: bool = True, words: frozenset[str] = frozenset()
+) -> Callable[[Answer], Answer]:
     """The answer of a confirmation step: a reply that is neither yes nor no is re-asked,
     a no drops the form with the `dropped` message, a yes runs the decorated action. An
-    action that cannot be undone takes no yes the NLU only guessed."""
+    action that cannot be undone takes no yes the NLU only guessed; the request's own
+    `words` said again (订阅 at "subscribe?") are a yes."""
 
     def wrap(action: Answer) -> Answer:
         def answer(ctx: Context) -> str | None | Reask:
-            yes = ctx.yes_no(guess_yes=undoable)
+            yes = answers.said(ctx.text, words) or ctx.yes_no(guess_yes=undoable)
             if yes is None:
                 return ctx.reask("confirm.reask")
             if not yes:

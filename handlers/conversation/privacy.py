@@ -4,6 +4,7 @@ handlers/conversation/privacy.md."""
 
 from __future__ import annotations
 
+from handlers.conversation import answers
 from handlers.conversation.context import Context
 from handlers.conversation.forms import Form, State, confirmation
 from handlers.desk.erasure import erase_personal_data
@@ -34,10 +35,43 @@ ERASE = Form(
 )
 
 
-def unlink(ctx: Context) -> None:
+# Said in so many words: unlinking at once. Anything else the NLU read as unlinking
+# (`unlink 是什么`, `解绑了怎么重新绑`, `who can unlink my account`) is asked first: an
+# unlinked chat must be linked again, with a code, before it shows the points.
+UNLINK_WORDS = frozenset(
+    {"解绑", "解除绑定", "取消绑定", "unlink", "/unlink", "unlink my account", "unbind"}
+)
+
+
+def unlink_begin(ctx: Context) -> str | None:
     if ctx.member is None:
         ctx.say("unlink.not_bound")
-        return
-    member_no = ctx.member.member_no
+        return None
+    if answers.said(ctx.text, UNLINK_WORDS):
+        _unlink(ctx)
+        return None
+    return "confirm"
+
+
+def ask_unlink(ctx: Context) -> None:
+    ctx.confirm("unlink.confirm", member_no=ctx.bound_member.member_no)
+
+
+@confirmation(dropped="unlink.dropped", words=UNLINK_WORDS)
+def got_unlink(ctx: Context) -> None:
+    _unlink(ctx)
+    return None
+
+
+def _unlink(ctx: Context) -> None:
+    member_no = ctx.bound_member.member_no
     ctx.identity.member_id, ctx.identity.member, ctx.member = None, None, None
     ctx.say("unlink.done", member_no=member_no)
+
+
+UNLINK = Form(
+    name="unlink_account",
+    intent="unlink_account",
+    begin=unlink_begin,
+    states={"confirm": State(ask_unlink, got_unlink)},
+)

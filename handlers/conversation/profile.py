@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 from core import membership, payloads
-from core.global_words import normalise
 from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State, confirmation
@@ -43,7 +42,7 @@ def unsubscribe(ctx: Context) -> None:
 
 
 # The words the unsubscribe reply tells members to send back: consent said in so many words.
-SUBSCRIBE_WORDS = {"订阅", "subscribe", "/subscribe"}
+SUBSCRIBE_WORDS = frozenset({"订阅", "subscribe", "/subscribe"})
 
 
 def subscribe_begin(ctx: Context) -> str | None:
@@ -53,7 +52,7 @@ def subscribe_begin(ctx: Context) -> str | None:
     if ctx.bound_member.marketing_consent:
         ctx.say("profile.already_subscribed")
         return None
-    if _said_subscribe(ctx):
+    if answers.said(ctx.text, SUBSCRIBE_WORDS):
         _subscribed(ctx)
         return None
     return "confirm"
@@ -63,21 +62,10 @@ def ask_subscribe(ctx: Context) -> None:
     ctx.confirm("profile.subscribe_confirm")
 
 
-def got_subscribe(ctx: Context) -> str | None | Reask:
-    if _said_subscribe(ctx):  # the word itself is a yes here too
-        _subscribed(ctx)
-        return None
-    return _confirmed(ctx)
-
-
-@confirmation(dropped="profile.subscribe_dropped")
-def _confirmed(ctx: Context) -> None:
+@confirmation(dropped="profile.subscribe_dropped", words=SUBSCRIBE_WORDS)
+def got_subscribe(ctx: Context) -> None:
     _subscribed(ctx)
     return None
-
-
-def _said_subscribe(ctx: Context) -> bool:
-    return normalise(answers.folded(ctx.text)) in SUBSCRIBE_WORDS
 
 
 def _subscribed(ctx: Context) -> None:
