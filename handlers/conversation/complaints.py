@@ -7,7 +7,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core import payloads
-from core.global_words import normalise
 from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State, confirmation
@@ -17,18 +16,20 @@ from storage.models import Ticket
 SUMMARY_CHARS = 80
 SKIP = "skip"
 # Typed instead of pressing "no order number".
-SKIP_WORDS = {
-    "跳过",
-    "无",
-    "没有",
-    "没有订单号",
-    "没订单号",
-    "skip",
-    "none",
-    "no",
-    "n/a",
-    "no order",
-}
+SKIP_WORDS = frozenset(
+    {
+        "跳过",
+        "无",
+        "没有",
+        "没有订单号",
+        "没订单号",
+        "skip",
+        "none",
+        "no",
+        "n/a",
+        "no order",
+    }
+)
 SAID_KEPT = 10  # what the member said in the form, kept for staff if it ends unfinished
 SLOTS = ("description", "category", "order_id")
 
@@ -130,7 +131,7 @@ def ask_order(ctx: Context) -> None:
 
 
 def _no_order(ctx: Context) -> bool:
-    return normalise(ctx.text or "") in SKIP_WORDS or ctx.typed("complaint.no_order")
+    return answers.said(ctx.text, SKIP_WORDS) or ctx.typed("complaint.no_order")
 
 
 def answers_order(ctx: Context) -> bool:

@@ -70,3 +70,9 @@ def confirmation(
         return answer
 
     return wrap
+
+
+def asked_plainly(ctx: Context, words: frozenset[str]) -> bool:
+    """A pressed button, or the request's own word typed alone (解绑, 订阅): nothing the
+    NLU guessed, so an action that asks first when it only guessed can act at once."""
+    return ctx.payload is not None or answers.said(ctx.text, words)

@@ -4,9 +4,8 @@ handlers/conversation/privacy.md."""
 
 from __future__ import annotations
 
-from handlers.conversation import answers
 from handlers.conversation.context import Context
-from handlers.conversation.forms import Form, State, confirmation
+from handlers.conversation.forms import Form, State, asked_plainly, confirmation
 from handlers.desk.erasure import erase_personal_data
 
 
@@ -47,7 +46,7 @@ def unlink_begin(ctx: Context) -> str | None:
     if ctx.member is None:
         ctx.say("unlink.not_bound")
         return None
-    if answers.said(ctx.text, UNLINK_WORDS):
+    if asked_plainly(ctx, UNLINK_WORDS):
         _unlink(ctx)
         return None
     return "confirm"

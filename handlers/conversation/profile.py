@@ -8,7 +8,7 @@ from datetime import date
 from core import membership, payloads
 from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
-from handlers.conversation.forms import Form, State, confirmation
+from handlers.conversation.forms import Form, State, asked_plainly, confirmation
 from storage import members
 from storage.models import AuditEvent
 
@@ -48,11 +48,11 @@ SUBSCRIBE_WORDS = frozenset({"订阅", "subscribe", "/subscribe"})
 def subscribe_begin(ctx: Context) -> str | None:
     """Consent must be the member's own, and the NLU only guesses: `我订阅了吗` and `am i
     subscribed` read as subscribing. So a member not yet subscribed is told so and asked,
-    unless they sent the very word we told them to send."""
+    unless they pressed a button or sent the very word we told them to send."""
     if ctx.bound_member.marketing_consent:
         ctx.say("profile.already_subscribed")
         return None
-    if answers.said(ctx.text, SUBSCRIBE_WORDS):
+    if asked_plainly(ctx, SUBSCRIBE_WORDS):
         _subscribed(ctx)
         return None
     return "confirm"
