@@ -16,14 +16,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import repeat
 
 import numpy as np
 
 from nlu.embeddings import shipped
 from nlu.entities.orders import find_orders
 
-CHAR_NGRAMS = (1, 4)
-WORD_NGRAMS = (1, 2)
+LONGEST_CHAR_GRAM = 4  # characters 1-4, words 1-2
 WORD_MARK = "\x01"  # word features share the vocabulary with character ones
 ORDER_MARK = " \x02 "  # an order number, whatever its format
 _WORDS = re.compile(r"\w+")
@@ -86,6 +87,11 @@ _NOT_FLIPS_ENGLISH = re.compile(
 )
 
 
+def _flips_for(text: str) -> tuple[re.Pattern, ...]:
+    """The flip patterns that can match the text: the Chinese ones need Chinese."""
+    return _FLIPS[1:] if text.isascii() else _FLIPS
+
+
 def _once(repeated: re.Match) -> str:
     return repeated[1] or repeated[2]
 
@@ -132,7 +138,7 @@ def analyse(text: str) -> Counter:
             text, end = text[: order.start] + ORDER_MARK + text[order.end :], order.start
     text = _DIGITS.sub("0", text)
     counts = _grams(text)
-    if any(pattern.search(text) for pattern in _FLIPS):
+    if any(pattern.search(text) for pattern in _flips_for(text)):
         for clause in _CLAUSES.split(text):
             counts.update(_polarity(clause))
     if _CONDITIONS.search(text) and _CONDITIONS.search(_POLITE.sub(" ", text)):
@@ -145,7 +151,8 @@ def _polarity(clause: str) -> Counter:
     its other words (Latin) or character pairs (Chinese). A linear model cannot learn from
     `退订` and `不` apart that `不要退订` wants the messages: the pairs give it `+推送` against
     `-推送`, learnt from every flip at once."""
-    found = sum(len(pattern.findall(clause)) for pattern in _FLIPS)
+    flip_patterns = _flips_for(clause)
+    found = sum(len(pattern.findall(clause)) for pattern in flip_patterns)
     if not found:
         return Counter()  # most clauses: the rewriting below is for those with a flip
     if found > 1:  # a repeat can only undo a flip's twin
@@ -153,12 +160,12 @@ def _polarity(clause: str) -> Counter:
     clause = _NOT_FLIPS_ENGLISH.sub(" ", clause)
     if not clause.isascii():
         clause = _NOT_FLIPS_CHINESE.sub(" ", clause)
-    flips = sum(len(pattern.findall(clause)) for pattern in _FLIPS)
+    flips = sum(len(pattern.findall(clause)) for pattern in flip_patterns)
     if not flips:
         return Counter()
     mark = WORD_MARK + POLARITY_MARK + ("-" if flips % 2 else "+")
     counts = Counter({mark: _FLIP_COUNT})
-    for pattern in _FLIPS:
+    for pattern in flip_patterns:
         clause = pattern.sub(" ", clause)
     for token in _WORDS.findall(clause):
         whole = token.isascii() or len(token) == 1
@@ -169,19 +176,26 @@ def _polarity(clause: str) -> Counter:
 
 def _grams(text: str) -> Counter:
     grams: list[str] = []
-    low, high = CHAR_NGRAMS
     for word in text.split():
-        padded = f" {word} "
-        size = len(padded)
-        if low == 1:  # the characters alone, not the padding: a space says nothing
-            grams.extend(word)
-        for n in range(max(low, 2), min(high, size) + 1):
-            grams.extend([padded[i : i + n] for i in range(size - n + 1)])
+        grams.extend(_char_grams(word))
     tokens = _WORDS.findall(text)
-    low, high = WORD_NGRAMS
-    for n in range(low, high + 1):
-        grams.extend([WORD_MARK + " ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)])
+    grams.extend([WORD_MARK + token for token in tokens])
+    grams.extend([f"{WORD_MARK}{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)])
     return Counter(grams)
+
+
+# Members' words repeat from one message to the next: a word's n-grams are cut once per
+# process, not once per message (a third of a long message's parse time). A few thousand
+# words hold a chat's everyday vocabulary in a few MB.
+@lru_cache(maxsize=4096)
+def _char_grams(word: str) -> tuple[str, ...]:
+    """The word's characters, then its 2-4-grams with a space at either end."""
+    padded = f" {word} "
+    size = len(padded)
+    grams = list(word)  # the characters alone, not the padding: a space says nothing
+    for n in range(2, min(LONGEST_CHAR_GRAM, size) + 1):
+        grams.extend([padded[i : i + n] for i in range(size - n + 1)])
+    return tuple(grams)
 
 
 class Vectoriser:
@@ -200,9 +214,8 @@ class Vectoriser:
         return self.transform_counts(analyse(text))
 
     def transform_counts(self, counts: Counter) -> tuple[np.ndarray, np.ndarray, float]:
-        # Arrays from iterators, not a list of pairs: a third less time per parse.
-        get = self.vocabulary.get
-        found = np.fromiter((get(gram, -1) for gram in counts), np.int64, len(counts))
+        # One C-level map over the grams, not a Python loop: a long message has hundreds.
+        found = np.array(list(map(self.vocabulary.get, counts, repeat(-1))), np.int64)
         occurrences = np.fromiter(counts.values(), np.float32, len(counts))
         known = found >= 0
         indices = found[known]
