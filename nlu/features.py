@@ -209,6 +209,10 @@ class Vectoriser:
     def __len__(self) -> int:
         return len(self.idf)
 
+    def words(self) -> list[str]:
+        """The single words among the features (not the word pairs or character n-grams)."""
+        return [g[1:] for g in self.vocabulary if g[:1] == WORD_MARK and " " not in g]
+
     def transform(self, text: str) -> tuple[np.ndarray, np.ndarray, float]:
         """Feature indices, weights and coverage (share of n-grams the model knows)."""
         return self.transform_counts(analyse(text))

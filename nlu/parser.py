@@ -11,6 +11,7 @@ from nlu.entities import EntityExtractor
 from nlu.features import features_of
 from nlu.model import NluModel
 from nlu.normalise import normalise
+from nlu.spelling import Speller
 
 FALLBACK = "nlu_fallback"
 MAX_CHARS = 4096  # longer than any chat channel allows: not a chat message
@@ -29,6 +30,7 @@ class EmbeddedParser:
         self.ambiguity_margin = ambiguity_margin
         self._entities = EntityExtractor(model.gazetteer, model.regexes)
         self._names = list(model.intents)
+        self._speller = Speller(model.intent.vectoriser.words())
 
     def set_benefit_names(self, names: dict[str, list[str]]) -> None:
         """Benefit code -> surface names (e.g. from the catalogue), added to the lookup."""
@@ -40,7 +42,7 @@ class EmbeddedParser:
             return _result(text, FALLBACK, 0.0, [], [])
         clipped = text[:MAX_CHARS]
         normal = normalise(clipped)
-        features = features_of(normal.text)
+        features = features_of(self._speller.correct(normal.text))
         probs, coverage = self.model.probabilities(features)
         order = np.argsort(-probs, kind="stable")[:RANKING_SIZE]
         scores = probs[order].tolist()
