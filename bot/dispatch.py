@@ -135,10 +135,19 @@ def on_global_word(ctx: Context, word: str) -> None:
         tickets.member_left(ctx.session, ctx.state, ctx.now)
         ctx.say("handoff.left")
     if word == "cancel" and not was_staff:
-        ctx.say("form.cancelled" if ctx.state.flow else "form.nothing_to_cancel")
+        cancelled(ctx)
     end_form(ctx)
     ctx.outcome = "cancelled" if word == "cancel" else "menu"
     smalltalk.menu(ctx, intro=word == "menu")
+
+
+def cancelled(ctx: Context) -> None:
+    """Says what was dropped: `好的，已取消资料修改。`, or that nothing was open."""
+    form = FORMS.get(ctx.state.flow or "")
+    if form is not None:
+        ctx.say("form.cancelled_task", task=ctx.t(f"form.task.{form.name}"))
+    else:
+        ctx.say("form.cancelled" if ctx.state.flow else "form.nothing_to_cancel")
 
 
 def to_staff(ctx: Context) -> None:
@@ -269,6 +278,8 @@ def digress(ctx: Context, form: Form, kind: str) -> None:
             task=ctx.t(f"form.task.{form.name}"),
             new=ctx.t(f"intent.{ctx.understood.intent}"),
         )
+    elif ctx.understood.intent == "cancel":  # `不改手机号了`: the form is what it drops
+        on_global_word(ctx, "cancel")
     else:  # "restart": a person, or a form that cannot take a second request
         end_form(ctx)
         route(ctx)

@@ -273,3 +273,35 @@ def test_a_member_who_cannot_unsubscribe_still_wants_to(nlu_parser, text):
 
 def test_i_will_not_unsubscribe_keeps_the_messages(nlu_parser):
     assert nlu_parser.parse("我不会退订的")["intent"]["name"] == "subscribe"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "别再发错货号给我了",
+        "你们不要再寄烂掉的水果了",
+        "别再发快过期的牛奶了",
+        "不要再送错门牌号了",
+        "stop sending me the wrong flavour",
+        "please quit sending me items with torn packaging",
+        "don't ship me cracked plates again",
+        "stop sending the parcel to my old address",
+    ],
+)
+def test_stop_sending_me_wrong_goods_is_a_complaint_not_an_unsubscribe(nlu_parser, text):
+    """What is sent here is goods, not messages: 5 of these 8 read as unsubscribing, which
+    acts at once."""
+    assert nlu_parser.parse(text)["intent"]["name"] == "file_complaint"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "别再给我发促销短信了",
+        "不要再推送活动了",
+        "stop sending me promotional emails",
+        "quit messaging me about sales",
+    ],
+)
+def test_stop_sending_me_offers_is_still_an_unsubscribe(nlu_parser, text):
+    assert nlu_parser.parse(text)["intent"]["name"] == "unsubscribe"
