@@ -94,6 +94,8 @@ def _looks_binary(text: str) -> bool:
     """NUL bytes, or many control, private-use, unassigned or replacement characters."""
     if "\x00" in text:
         return True
+    if text.isprintable() and "\ufffd" not in text:
+        return False  # no control, private-use or unassigned character: the usual message
     sample = text[:MAX_CHARS]
     odd = sum(
         1
