@@ -25,8 +25,8 @@ _ENGLISH = "frequency_dictionary_en_82_765.txt"  # shipped with symspellpy: word
 @cache
 def english_words() -> frozenset[str]:
     """The 82,765 words of symspellpy's English frequency list, read once per process."""
-    lines = files("symspellpy").joinpath(_ENGLISH).read_text(encoding="utf-8").splitlines()
-    return frozenset(line.split(" ", 1)[0] for line in lines if line)
+    with files("symspellpy").joinpath(_ENGLISH).open(encoding="utf-8") as lines:
+        return frozenset(word for line in lines if len(word := line.split(" ", 1)[0]) >= SHORTEST)
 
 
 class Speller:
