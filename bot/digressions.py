@@ -8,8 +8,8 @@
     restart a person asked for, or a form that cannot take a second request
 
 Before the step reads the message, only a message the step would wrongly swallow is
-a digression: anything the NLU confidently reads as another request at a free-text
-step (the description, a name) unless the step `takes` it, and a question elsewhere.
+a digression: a question, or at a free-text step (the description, a name) a statement
+the NLU is all but sure is another request, unless the step `takes` it.
 After the step could not use the message, any confident other request is one."""
 
 from __future__ import annotations
@@ -48,6 +48,10 @@ QUESTIONS = {
     "ticket_status",
 }
 RESTARTS = {"human_handoff", "cancel", "set_language"}
+# A statement where the form asked for free text is the answer unless the NLU is this
+# sure it is another request: `my coffee was cold` is a complaint's description, though
+# read as `my_vouchers` at 0.55; `兑换咖啡券` (0.99) is a request.
+SURE_OF_A_STATEMENT = 0.9
 
 
 def kind(ctx: Context, form: Form, current: State, before: bool) -> str | None:
@@ -70,7 +74,11 @@ def kind(ctx: Context, form: Form, current: State, before: bool) -> str | None:
         # Starting over without anything new would only dodge the re-ask limit.
         return None if before or not understood.entities else "restart"
     if before:
-        swallowed = current.free_text and not (current.takes and current.takes(ctx))
+        swallowed = (
+            current.free_text
+            and not (current.takes and current.takes(ctx))
+            and understood.confident(SURE_OF_A_STATEMENT)
+        )
         if not (swallowed or answers.is_question(text)):
             return None
     if understood.intent in RESTARTS:

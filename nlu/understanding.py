@@ -45,6 +45,11 @@ class Understanding:
             entities={k: [v] for k, v in (entities or {}).items()},
         )
 
+    @property
+    def typed(self) -> bool:
+        """Read from what the member typed, not from a pressed button or an accepted offer."""
+        return bool(self.text)
+
     def entity(self, name: str) -> str | None:
         values = self.entities.get(name)
         return values[0] if values else None

@@ -4,6 +4,8 @@ Flow diagram: handlers/conversation/complaints.md."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from core import payloads
@@ -13,6 +15,7 @@ from handlers.conversation.forms import Form, State, confirmation
 from handlers.desk import tickets
 from storage.models import Ticket
 
+COMPLAINT_INTENT = "file_complaint"
 SUMMARY_CHARS = 80
 SKIP = "skip"
 # Typed instead of pressing "no order number".
@@ -66,10 +69,35 @@ def _take(ctx: Context, asked: str | None = None) -> None:
         ctx.set_slot("order_id", order)
 
 
+# The words of a bare request for the form: `我要投诉`, `i'd like to file a complaint`.
+_REQUEST_WORDS = (
+    "i i'd id i'm im want wanna would like to a an the please pls plz can could may let me need"
+    " make file lodge raise submit open start put in have got complaint complaints complain"
+    " complaining about something you your guys how do formal"
+)
+_ASKING_TO_COMPLAIN = re.compile(
+    r"我们|我|你们|你|要|想|请|帮忙|帮|一下|一个|个|吧|啊|呀|哦|了|的|能|可以|怎么|给|投诉|提交|发起"
+    rf"|\b(?:{'|'.join(sorted(_REQUEST_WORDS.split(), key=len, reverse=True))})\b"  # i'd before i
+)
+
+
+def asks_only_to_complain(text: str | None) -> bool:
+    """Nothing but a request for the form, which says nothing of what went wrong."""
+    return re.search(r"\w", _ASKING_TO_COMPLAIN.sub(" ", answers.folded(text))) is None
+
+
 def describes(ctx: Context) -> bool:
-    """A description, not only "我要投诉" or another request: long enough, or it says
-    what went wrong ("积分没到账", not "兑换咖啡券" or "我还有多少积分")."""
+    """A description, not only "我要投诉" or another request: read as a complaint and more
+    than the request ("the staff laughed at me"), long enough, or it says what went wrong
+    ("积分没到账", not "兑换咖啡券" or "我还有多少积分")."""
     text = (ctx.text or "").strip()
+    understood = ctx.understood
+    if (
+        understood.typed
+        and understood.intent == COMPLAINT_INTENT
+        and not asks_only_to_complain(text)
+    ):
+        return True
     if answers.long_text(text):
         return True
     if answers.is_question(text):
@@ -238,7 +266,7 @@ def give_up(ctx: Context) -> None:
 
 COMPLAINT = Form(
     name="complaint",
-    intent="file_complaint",
+    intent=COMPLAINT_INTENT,
     begin=fill,
     fill=fill,
     give_up=give_up,

@@ -13,6 +13,7 @@ from core.config import DEFAULT_ORDER_ID_PATTERN
 from core.global_words import global_word
 from core.language import guess
 from handlers.conversation import answers
+from handlers.conversation.complaints import asks_only_to_complain
 
 TODAY = date(2026, 11, 25)
 
@@ -131,6 +132,28 @@ CATEGORIES = [
 )
 def test_a_typed_answer_that_names_or_describes_a_category_is_read(typed, expected):
     assert answers.complaint_category(typed, CATEGORIES) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "only_asks"),
+    [
+        ("投诉", True),
+        ("我要投诉！", True),
+        ("我想投诉一下", True),
+        ("我要投诉你们", True),
+        ("i want to complain", True),
+        ("complaint please", True),
+        ("I'd like to file a formal complaint", True),
+        ("how do I lodge a complaint", True),
+        ("the staff laughed at me", False),
+        ("衣服洗一次就缩水了", False),
+        ("my coffee was cold", False),
+        ("i want to complain about the delivery", False),
+        ("投诉你们的快递员", False),
+    ],
+)
+def test_a_bare_request_to_complain_is_told_from_a_description(text, only_asks):
+    assert asks_only_to_complain(text) is only_asks
 
 
 def test_the_nlu_category_wins_when_it_gives_one():
