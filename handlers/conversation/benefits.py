@@ -63,11 +63,29 @@ def list_benefits(ctx: Context) -> None:
 
 
 def begin(ctx: Context) -> str | None:
-    ctx.set_slot("quantity", answers.quantity(ctx.entity("quantity")) or 1)
-    if _benefit(ctx, ctx.entity("benefit")) is not None:
-        ctx.set_slot("benefit", ctx.entity("benefit"))
-        return _checked(ctx)
-    return "benefit"
+    ctx.set_slot("quantity", 1)
+    return fill(ctx)
+
+
+def fill(ctx: Context) -> str | None:
+    """The benefit and quantity a message names (`3张`, `make it two`, `换成生日蛋糕`)
+    replace the form's; the rest stays. A changed redemption gets new confirm buttons: the
+    old ones would confirm what the member no longer wants."""
+    if _changes(ctx):
+        quantity, code = answers.quantity(ctx.entity("quantity")), ctx.entity("benefit")
+        if quantity:
+            ctx.set_slot("quantity", quantity)
+        if _benefit(ctx, code) is not None:
+            ctx.set_slot("benefit", code)
+        ctx.state.confirmation = None
+    return _checked(ctx) if "benefit" in ctx.slots else "benefit"
+
+
+def _changes(ctx: Context) -> bool:
+    quantity, code = answers.quantity(ctx.entity("quantity")), ctx.entity("benefit")
+    return bool(quantity and quantity != ctx.slots.get("quantity")) or (
+        _benefit(ctx, code) is not None and code != ctx.slots.get("benefit")
+    )
 
 
 def ask_benefit(ctx: Context) -> None:
@@ -147,8 +165,16 @@ def ask_confirm(ctx: Context) -> None:
     )
 
 
+def got_confirm(ctx: Context) -> str | Reask | None:
+    """Another quantity or benefit typed instead of yes or no (`make it two`, `change it to
+    3`, `yes, 2 please`) changes the redemption, which is asked again."""
+    if ctx.pressed_yes is None and ctx.answer is None and _changes(ctx):
+        return fill(ctx)
+    return _confirmed(ctx)
+
+
 @confirmation(dropped="redeem.dropped")
-def got_confirm(ctx: Context) -> str | None:
+def _confirmed(ctx: Context) -> str | None:
     try:
         done = _redeem(ctx, key=ctx.confirmation_key())
     except LedgerError as refused:  # stock or points went between confirming and now
@@ -174,6 +200,7 @@ REDEEM = Form(
     name="redeem",
     intent="redeem_benefit",
     begin=begin,
+    fill=fill,
     states={
         "benefit": State(ask_benefit, got_benefit),
         "confirm": State(ask_confirm, got_confirm),

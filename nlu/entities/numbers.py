@@ -91,9 +91,25 @@ def find_quantities(text: str) -> list[Candidate]:
             )
         )
     for match in _WORD_QUANTITY.finditer(text):
+        if match.group(1) == "one" and _is_pronoun(text, match):
+            continue
         word = str(_WORDS[match.group(1)])
         found.append(Candidate(match.start(), match.end(), "quantity", word, EXTRACTOR, 4))
     return found
+
+
+# `one` that stands for a thing is no quantity: `the coffee one`, `that one`, `one of them`.
+_ONE_AS_PRONOUN_BEFORE = re.compile(
+    r"\b(?:the|that|this|which|another|other|any|each|every|no|same)(?:\s+[a-z'-]+){0,3}\s+$"
+)
+_ONE_AS_PRONOUN_AFTER = re.compile(r"\s+of\b|'s\b")
+
+
+def _is_pronoun(text: str, one: re.Match) -> bool:
+    return bool(
+        _ONE_AS_PRONOUN_BEFORE.search(text, 0, one.start())
+        or _ONE_AS_PRONOUN_AFTER.match(text, one.end())
+    )
 
 
 def find_amounts(text: str) -> list[Candidate]:

@@ -49,6 +49,20 @@ def test_a_channel_retry_of_the_same_message_gets_the_same_replies_and_is_handle
         )
 
 
+def test_the_confirm_button_of_a_redemption_changed_since_redeems_nothing(engine):
+    """`3张` after "redeem 1 coffee voucher?" asks again: the first question's button
+    would redeem what the member no longer wants."""
+    first = _say(engine, "兑换咖啡券")
+    changed = _say(engine, "3张")
+    assert "3 张咖啡券" in changed.replies[0].text
+    stale = _say(engine, button=_confirm_button(first))
+    assert stale.outcome == "stale"
+    with engine.database.unit_of_work(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(Redemption)) == 0
+    done = _say(engine, button=_confirm_button(changed))
+    assert "3 张咖啡券，扣除 600 积分" in done.replies[0].text
+
+
 def test_every_message_in_and_out_is_logged_with_what_the_bot_understood(engine):
     _say(engine, "我还有多少积分")
     with engine.database.unit_of_work(write=False) as session:

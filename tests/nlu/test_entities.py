@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from nlu.entities.numbers import find_quantities
 from nlu.training_data import load_training_data
 
 # Golden entity values of these types are written as surfaces (`¥99`, `1993年6月6日`);
@@ -170,3 +171,21 @@ def test_every_annotated_training_entity_of_a_lookup_type_is_found_again(nlu_par
             ):
                 misses.append((example.text, span.entity, example.text[span.start : span.end]))
     assert misses == []
+
+
+@pytest.mark.parametrize(
+    ("text", "quantity"),
+    [
+        ("change it to the free shipping one", None),
+        ("the coffee one", None),
+        ("that one", None),
+        ("one of them", None),
+        ("the one with the cake", None),
+        ("one coffee voucher", "1"),
+        ("just one", "1"),
+        ("give me one more", "1"),
+    ],
+)
+def test_one_that_stands_for_a_thing_is_no_quantity(text, quantity):
+    found = [c.value for c in find_quantities(text)]
+    assert found == ([quantity] if quantity else [])
