@@ -173,8 +173,25 @@ def ask_confirm(ctx: Context) -> None:
     ctx.confirm(f"profile.confirm_{ctx.slots['field']}", value=ctx.slots["value"])
 
 
+def got_confirm(ctx: Context) -> str | Reask | None:
+    """Another number or date typed instead of yes or no (`不对，是13911113333`) replaces
+    the value, which is asked again with new buttons; yes or no answers the question."""
+    if ctx.pressed_yes is None and ctx.answer is None and _corrects(ctx):
+        ctx.state.confirmation = None  # the old buttons would confirm the old value
+        return _value(ctx, ctx.slots["field"])
+    return _confirmed(ctx)
+
+
+def _corrects(ctx: Context) -> bool:
+    if ctx.slots["field"] == "phone":
+        phone = answers.phone(ctx.text or "", ctx.entity("phone"))
+        return phone is not None and phone != ctx.slots["value"]
+    born = answers.birthday(ctx.text or "", ctx.entity("date"), ctx.today())
+    return born is not None and born.isoformat() != ctx.slots["value"]
+
+
 @confirmation(dropped="profile.dropped")
-def got_confirm(ctx: Context) -> str | None:
+def _confirmed(ctx: Context) -> str | None:
     ctx.confirmation_key()
     member, field, value = ctx.bound_member, ctx.slots["field"], ctx.slots["value"]
     if field == "birthday" and not _birthday_open(ctx):
