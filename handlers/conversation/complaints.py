@@ -173,10 +173,25 @@ def got_order(ctx: Context) -> str | Reask:
         return _next(ctx)
     # A "no" means no order number; `不投诉了` (cancel) drops the complaint instead, as a
     # digression once the step has not taken it.
+    if _looking_it_up(ctx):
+        return ctx.reask("complaint.order_later")
     if ctx.answer == SKIP or _no_order(ctx) or (ctx.yes_no() is False and not _cancels(ctx)):
         ctx.set_slot("order_id", "")
         return _next(ctx)
     return ctx.reask("complaint.bad_order")
+
+
+# `等下，我先查下订单号`, `hold on, let me find it`: the number is coming. Read as a "no"
+# (the NLU's deny, the confirmations' "wait") it was filed as having no order number.
+_LOOKING_IT_UP = re.compile(
+    r"等一?下|稍等|等等|我(?:先|去)?(?:查|找|翻)|找一?找|查一?查"
+    r"|\b(?:hold on|wait|one (?:sec|second|moment)|give me a (?:sec|second|minute|moment)"
+    r"|let me (?:check|find|look)|(?:checking|looking for it))\b"
+)
+
+
+def _looking_it_up(ctx: Context) -> bool:
+    return ctx.answer is None and _LOOKING_IT_UP.search(answers.folded(ctx.text)) is not None
 
 
 def _cancels(ctx: Context) -> bool:
