@@ -8,13 +8,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from core import catalogue, payloads
-from core.global_words import normalise
 from core.lockout import Rule
 from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State
 from storage import attempts, members
-from storage.members import NewMember
 from storage.models import ChatIdentity, Member, OutboundMessage
 
 # Wrong birthdays are counted per chat (on its identity), per membership whichever chats
@@ -39,7 +37,8 @@ def _locked_until(ctx: Context) -> datetime | None:
     return until if until is not None and until > ctx.now else None
 
 
-def _bind(ctx: Context, member) -> None:
+def link(ctx: Context, member) -> None:
+    """This chat is now the member's; the first request runs next (`then`)."""
     ctx.identity.member_id, ctx.identity.bind_failures = member.id, 0
     ctx.identity.bind_locked_until = None
     ctx.identity.member = ctx.member = member
@@ -62,7 +61,7 @@ def begin(ctx: Context) -> str | None:
     if ctx.entity("then"):
         ctx.set_slot("then", ctx.entity("then"))
     _take_identifier(ctx)
-    if "identifier" in ctx.slots and (born := _birthday(ctx)):
+    if "identifier" in ctx.slots and (born := birthday_in(ctx)):
         ctx.set_slot("birthday", born.isoformat())
         return _check(ctx)
     return "birthday" if "identifier" in ctx.slots else "identifier"
@@ -77,7 +76,7 @@ def _take_identifier(ctx: Context) -> bool:
     return bool(found)
 
 
-def _birthday(ctx: Context) -> date | None:
+def birthday_in(ctx: Context) -> date | None:
     return answers.birthday(ctx.text or "", ctx.entity("date"), ctx.today())
 
 
@@ -88,7 +87,7 @@ def ask_identifier(ctx: Context) -> None:
 def got_identifier(ctx: Context) -> str | Reask | None:
     if not _take_identifier(ctx):
         return ctx.reask("binding.bad_identifier")
-    if born := _birthday(ctx):  # "13800000002, born 1985-11-03": both at once
+    if born := birthday_in(ctx):  # "13800000002, born 1985-11-03": both at once
         ctx.set_slot("birthday", born.isoformat())
         return _check(ctx)
     return "birthday"
@@ -99,7 +98,7 @@ def ask_birthday(ctx: Context) -> None:
 
 
 def got_birthday(ctx: Context) -> str | Reask | None:
-    born = _birthday(ctx)
+    born = birthday_in(ctx)
     if born is None:
         return ctx.reask("binding.bad_birthday")
     ctx.set_slot("birthday", born.isoformat())
@@ -139,7 +138,7 @@ def _check(ctx: Context) -> str | None:
         return None
     if member is not None and member.birthday == date.fromisoformat(ctx.slots["birthday"]):
         _tell_other_chats(ctx, member)
-        _bind(ctx, member)
+        link(ctx, member)
         attempts.forgive(ctx.session, PER_NUMBER, number)
         ctx.say("binding.done", name=member.name, member_no=member.member_no)
         return None
@@ -215,160 +214,5 @@ BIND = Form(
     states={
         "identifier": State(ask_identifier, got_identifier),
         "birthday": State(ask_birthday, got_birthday),
-    },
-)
-
-
-# -- registration: privacy -> name -> phone -> birthday -> offers -> referrer -> welcome --------
-
-NAME_MAX = 40
-NO_REFERRER = {"没有", "无", "没", "不用", "跳过", "no", "none", "skip", "n/a", "nobody"}
-
-
-def register_begin(ctx: Context) -> str | None:
-    if ctx.member is not None:
-        ctx.say("binding.already", member_no=ctx.member.member_no)
-        return None
-    if ctx.entity("then"):
-        ctx.set_slot("then", ctx.entity("then"))
-    return "privacy"
-
-
-def ask_privacy(ctx: Context) -> None:
-    """Consent to keeping personal data comes before any is asked for, let alone kept."""
-    ctx.ask_yes_no("register.ask_privacy", "register.privacy_yes", "register.privacy_no")
-
-
-def got_privacy(ctx: Context) -> str | Reask | None:
-    agreed = ctx.yes_no("register.privacy_yes", "register.privacy_no")
-    if agreed is None:
-        return ctx.reask("register.pick_privacy")
-    if not agreed:
-        ctx.outcome = "cancelled"
-        ctx.say("register.privacy_declined")
-        return None
-    ctx.set_slot("privacy", True)
-    return "name"
-
-
-def ask_name(ctx: Context) -> None:
-    ctx.say("register.ask_name")
-
-
-def got_name(ctx: Context) -> str | Reask:
-    name = (ctx.text or "").strip()
-    for prefix in NAME_PREFIXES:
-        if name.lower().startswith(prefix):
-            name = name[len(prefix) :].strip(" ，,:：")
-    if not name or len(name) > NAME_MAX or any(c.isdigit() for c in name):
-        return ctx.reask("register.bad_name")
-    ctx.set_slot("name", name)
-    return "phone"
-
-
-NAME_PREFIXES = ("我叫", "我是", "叫我", "my name is", "i'm", "i am", "call me")
-
-
-def _gives_name(ctx: Context) -> bool:
-    """ "my name is Bob Lee" is a name, whatever else the NLU hears in it."""
-    said = (ctx.text or "").strip().lower()
-    return said.startswith(NAME_PREFIXES)
-
-
-def ask_phone(ctx: Context) -> None:
-    ctx.say("register.ask_phone")
-
-
-def got_phone(ctx: Context) -> str | Reask | None:
-    phone = answers.phone(ctx.text or "", ctx.entity("phone"))
-    if phone is None:
-        return ctx.reask("register.bad_phone")
-    if members.by_phone(ctx.session, phone) is not None:
-        ctx.outcome = "refused"
-        ctx.say(
-            "register.phone_taken",
-            ctx.button("intent.bind_account", payloads.intent("bind_account")),
-        )
-        return None
-    ctx.set_slot("phone", phone)
-    return "birthday"
-
-
-def ask_register_birthday(ctx: Context) -> None:
-    ctx.say("register.ask_birthday")
-
-
-def got_register_birthday(ctx: Context) -> str | Reask:
-    born = _birthday(ctx)
-    if born is None:
-        return ctx.reask("binding.bad_birthday")
-    ctx.set_slot("birthday", born.isoformat())
-    return "consent"
-
-
-def ask_consent(ctx: Context) -> None:
-    ctx.ask_yes_no("register.ask_consent", "register.consent_yes", "register.consent_no")
-
-
-def got_consent(ctx: Context) -> str | Reask | None:
-    consent = ctx.yes_no("register.consent_yes", "register.consent_no")
-    if consent is None:
-        return ctx.reask("register.pick_consent")
-    ctx.set_slot("marketing", consent)
-    return "referrer"
-
-
-def ask_referrer(ctx: Context) -> None:
-    ctx.say("register.ask_referrer", ctx.button("register.no_referrer", payloads.answer("no")))
-
-
-def got_referrer(ctx: Context) -> str | Reask | None:
-    typed = normalise(ctx.text or "")
-    if ctx.answer == "no" or typed in NO_REFERRER or ctx.typed("register.no_referrer"):
-        return _join(ctx, None)
-    number = answers.member_no(ctx.text or "", ctx.entity("member_no"))
-    referrer = members.by_number(ctx.session, number) if number else None
-    if referrer is None:
-        return ctx.reask("register.bad_referrer", heard=number is not None)
-    return _join(ctx, referrer.id)
-
-
-def _join(ctx: Context, referrer_id: int | None) -> str | None:
-    member = members.open_membership(
-        ctx.session,
-        ctx.config,
-        NewMember(
-            name=ctx.slots["name"],
-            phone=ctx.slots["phone"],
-            birthday=date.fromisoformat(ctx.slots["birthday"]),
-            language=ctx.lang,
-            marketing_consent=ctx.slots["marketing"],
-            privacy_consent=ctx.slots.get("privacy", False),
-            referrer_id=referrer_id,
-        ),
-        ctx.now,
-        source=f"chat:{ctx.identity.channel}",
-    )
-    _bind(ctx, member)
-    ctx.say(
-        "register.done",
-        name=member.name,
-        member_no=member.member_no,
-        bonus=ctx.config.points.welcome_bonus,
-    )
-    return None
-
-
-REGISTER = Form(
-    name="register",
-    intent="register",
-    begin=register_begin,
-    states={
-        "privacy": State(ask_privacy, got_privacy),
-        "name": State(ask_name, got_name, free_text=True, takes=_gives_name),
-        "phone": State(ask_phone, got_phone),
-        "birthday": State(ask_register_birthday, got_register_birthday),
-        "consent": State(ask_consent, got_consent),
-        "referrer": State(ask_referrer, got_referrer),
     },
 )

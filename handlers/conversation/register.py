@@ -1,0 +1,227 @@
+"""Joining as a new member: privacy -> name -> phone -> birthday -> offers -> referrer.
+
+Every message of the form gives what it can: `I'm Bob Lee, 13966662222, born 1985-11-03`
+fills three steps at once, and `my name is Robert Lee` at a later step corrects the name.
+Flow diagram: handlers/conversation/binding.md."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from core import payloads
+from core.global_words import normalise
+from handlers.conversation import answers
+from handlers.conversation.binding import birthday_in, link
+from handlers.conversation.context import Context, Reask
+from handlers.conversation.forms import Form, State
+from storage import members
+from storage.members import NewMember
+
+NAME_MAX = 40
+NO_REFERRER = {"没有", "无", "没", "不用", "跳过", "no", "none", "skip", "n/a", "nobody"}
+DETAILS = ("name", "phone", "birthday")
+# A name said anywhere: `my name is Anna Smith`, `我叫王小明，手机139…`. `I'm` and `我是`
+# only open a reply to "what's your name?": elsewhere `i'm not sure` is no name.
+_NAME_CUE = re.compile(
+    r"(?:^|[\s,，.。])(?:my name is|my name's|name is|call me|我叫|我的名字是|名字是|名字叫|叫我)\s*[:：]?\s*"
+)
+_NAME_OPENING = re.compile(r"^(?:i'm|i am|im|我是)\s*")
+# Where a name stops: punctuation, digits that are not part of it (`abc123` is no name), or
+# the next detail.
+_NAME_END = re.compile(
+    r"[,，.。;；!！?？]|(?<![a-z])\d|\s(?:and|born|phone|mobile|birthday|actually|instead|please|thanks)\b"
+    r"|手机|电话|生日|出生"
+)
+
+
+def begin(ctx: Context) -> str | None:
+    if ctx.member is not None:
+        ctx.say("binding.already", member_no=ctx.member.member_no)
+        return None
+    if ctx.entity("then"):
+        ctx.set_slot("then", ctx.entity("then"))
+    return "privacy"
+
+
+def ask_privacy(ctx: Context) -> None:
+    """Consent to keeping personal data comes before any is asked for, let alone kept."""
+    ctx.ask_yes_no("register.ask_privacy", "register.privacy_yes", "register.privacy_no")
+
+
+def got_privacy(ctx: Context) -> str | Reask | None:
+    agreed = ctx.yes_no("register.privacy_yes", "register.privacy_no")
+    if agreed is None:
+        return ctx.reask("register.pick_privacy")
+    if not agreed:
+        ctx.outcome = "cancelled"
+        ctx.say("register.privacy_declined")
+        return None
+    ctx.set_slot("privacy", True)
+    return "name"
+
+
+def _name(ctx: Context, reply: bool) -> str | None:
+    """The name this message gives: after a cue anywhere, or, as the `reply` to "what's
+    your name?", the message itself. None when there is none that can be a name."""
+    text = (ctx.text or "").strip()
+    cue = _NAME_CUE.search(text.lower())
+    opening = _NAME_OPENING.match(text.lower()) if ctx.state.step == "name" else None
+    if cue is not None:
+        said = text[cue.end() :]
+    elif opening is not None:
+        said = text[opening.end() :]
+    elif reply:
+        said = text
+    else:
+        return None
+    end = _NAME_END.search(said.lower())
+    name = (said[: end.start()] if end else said).strip(" :：'\"")
+    valid = 0 < len(name) <= NAME_MAX and not any(c.isdigit() for c in name)
+    return name if valid else None
+
+
+def _take(ctx: Context) -> bool:
+    """Fill or correct every detail the message gives; True when it gave one."""
+    took = False
+    if (name := _name(ctx, reply=ctx.state.step == "name")) and name != ctx.slots.get("name"):
+        if "name" in ctx.slots:
+            ctx.say("register.name_corrected", name=name)
+        ctx.set_slot("name", name)
+        took = True
+    if (phone := answers.phone(ctx.text or "", ctx.entity("phone"))) and phone != ctx.slots.get(
+        "phone"
+    ):
+        ctx.set_slot("phone", phone)
+        took = True
+    born = birthday_in(ctx)
+    if born and born.isoformat() != ctx.slots.get("birthday"):
+        ctx.set_slot("birthday", born.isoformat())
+        took = True
+    return took
+
+
+def _next(ctx: Context) -> str | None:
+    """The first detail still missing; a phone that is already a member's ends the form
+    with the offer to link instead."""
+    phone = ctx.slots.get("phone")
+    if phone and members.by_phone(ctx.session, phone) is not None:
+        ctx.outcome = "refused"
+        ctx.say(
+            "register.phone_taken",
+            ctx.button("intent.bind_account", payloads.intent("bind_account")),
+        )
+        return None
+    return next((detail for detail in DETAILS if detail not in ctx.slots), "consent")
+
+
+def gives_details(ctx: Context) -> bool:
+    """The step takes the message when it gives any detail, whatever else the NLU hears
+    in it (`I'm Bob Lee, 13966662222` reads as linking an account)."""
+    text = ctx.text or ""
+    return (
+        _name(ctx, reply=False) is not None
+        or answers.phone(text, ctx.entity("phone")) is not None
+        or birthday_in(ctx) is not None
+    )
+
+
+def _answer(ctx: Context, detail: str, hint: str) -> str | Reask | None:
+    """A detail step's answer: everything the message gives, then the first one missing;
+    a message that gives nothing, or not a valid `detail`, is asked again."""
+    took = _take(ctx)
+    if detail in ctx.slots:
+        return _next(ctx)
+    return detail if took else ctx.reask(hint)  # `my name is …` at the phone: asked again
+
+
+def ask_name(ctx: Context) -> None:
+    ctx.say("register.ask_name")
+
+
+def got_name(ctx: Context) -> str | Reask | None:
+    return _answer(ctx, "name", "register.bad_name")
+
+
+def ask_phone(ctx: Context) -> None:
+    ctx.say("register.ask_phone")
+
+
+def got_phone(ctx: Context) -> str | Reask | None:
+    return _answer(ctx, "phone", "register.bad_phone")
+
+
+def ask_birthday(ctx: Context) -> None:
+    ctx.say("register.ask_birthday")
+
+
+def got_birthday(ctx: Context) -> str | Reask | None:
+    return _answer(ctx, "birthday", "binding.bad_birthday")
+
+
+def ask_consent(ctx: Context) -> None:
+    ctx.ask_yes_no("register.ask_consent", "register.consent_yes", "register.consent_no")
+
+
+def got_consent(ctx: Context) -> str | Reask | None:
+    consent = ctx.yes_no("register.consent_yes", "register.consent_no")
+    if consent is None:
+        return ctx.reask("register.pick_consent")
+    ctx.set_slot("marketing", consent)
+    return "referrer"
+
+
+def ask_referrer(ctx: Context) -> None:
+    ctx.say("register.ask_referrer", ctx.button("register.no_referrer", payloads.answer("no")))
+
+
+def got_referrer(ctx: Context) -> str | Reask | None:
+    typed = normalise(ctx.text or "")
+    if ctx.answer == "no" or typed in NO_REFERRER or ctx.typed("register.no_referrer"):
+        return _join(ctx, None)
+    number = answers.member_no(ctx.text or "", ctx.entity("member_no"))
+    referrer = members.by_number(ctx.session, number) if number else None
+    if referrer is None:
+        return ctx.reask("register.bad_referrer", heard=number is not None)
+    return _join(ctx, referrer.id)
+
+
+def _join(ctx: Context, referrer_id: int | None) -> str | None:
+    member = members.open_membership(
+        ctx.session,
+        ctx.config,
+        NewMember(
+            name=ctx.slots["name"],
+            phone=ctx.slots["phone"],
+            birthday=date.fromisoformat(ctx.slots["birthday"]),
+            language=ctx.lang,
+            marketing_consent=ctx.slots["marketing"],
+            privacy_consent=ctx.slots.get("privacy", False),
+            referrer_id=referrer_id,
+        ),
+        ctx.now,
+        source=f"chat:{ctx.identity.channel}",
+    )
+    link(ctx, member)
+    ctx.say(
+        "register.done",
+        name=member.name,
+        member_no=member.member_no,
+        bonus=ctx.config.points.welcome_bonus,
+    )
+    return None
+
+
+REGISTER = Form(
+    name="register",
+    intent="register",
+    begin=begin,
+    states={
+        "privacy": State(ask_privacy, got_privacy),
+        "name": State(ask_name, got_name, free_text=True, takes=gives_details),
+        "phone": State(ask_phone, got_phone, takes=gives_details),
+        "birthday": State(ask_birthday, got_birthday, takes=gives_details),
+        "consent": State(ask_consent, got_consent),
+        "referrer": State(ask_referrer, got_referrer),
+    },
+)
