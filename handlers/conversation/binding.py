@@ -3,6 +3,7 @@ as a new member. Flow diagram: handlers/conversation/binding.md."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -84,9 +85,16 @@ def ask_identifier(ctx: Context) -> None:
     ctx.say("binding.ask_identifier")
 
 
+# `我不记得会员号了`, `i forgot my member number`: no wrong answer, a member who needs the other way.
+_FORGOT = re.compile(
+    r"不记得|忘了|忘记|记不(?:清|得|住)|想不起|\b(?:forgot|forget|don't remember|dont remember|can't remember|cant remember|lost)\b"
+)
+
+
 def got_identifier(ctx: Context) -> str | Reask | None:
     if not _take_identifier(ctx):
-        return ctx.reask("binding.bad_identifier")
+        forgot = _FORGOT.search(answers.folded(ctx.text)) is not None
+        return ctx.reask("binding.use_phone" if forgot else "binding.bad_identifier")
     if born := birthday_in(ctx):  # "13800000002, born 1985-11-03": both at once
         ctx.set_slot("birthday", born.isoformat())
         return _check(ctx)
