@@ -1,7 +1,8 @@
 """How the programme works, answered from config.yml: change the file, the answer follows.
 
 A question about one rule (points expiry, the birthday gift, tiers, renewal, referral,
-earning) gets that rule's short answer; anything else gets the summary."""
+earning) or about what an action does (erasing one's data, unsubscribing, unlinking) gets
+that short answer; anything else gets the summary."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from handlers.conversation.context import Context
 
 # Topic -> words that ask about it (Simplified Chinese after folding, or English), in the
 # order they are tried: "会员到期怎么续" is renewal before it is expiry.
+# What an action would do comes first: "删除后积分还在吗" and "if i unsubscribe, will i lose my
+# points" ask about the action, not about points expiring.
 TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("erasure", ("删除", "删掉", "注销", "erase", "delete", "deleted", "wipe")),
+    ("unsubscribing", ("退订", "取消订阅", "不接收", "unsubscrib", "opt out", "opting out")),
+    ("unlinking", ("解绑", "解除绑定", "取消绑定", "unlink", "unbind")),
     ("referral", ("推荐", "邀请", "介绍朋友", "refer", "invite")),
     ("birthday", ("生日", "birthday")),
     (
@@ -70,7 +76,9 @@ def ask_rules(ctx: Context) -> None:
         return
     ctx.handler = f"rules.{chosen}"
     points, lang = ctx.config.points, ctx.lang
-    if chosen == "expiry":
+    if chosen in ("erasure", "unsubscribing", "unlinking"):
+        ctx.say(f"rules.{chosen}")
+    elif chosen == "expiry":
         ctx.say("rules.answer", text=_expiry(ctx))
     elif chosen == "birthday":
         ctx.say("rules.birthday", points=points.birthday_gift)
