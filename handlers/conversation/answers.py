@@ -398,3 +398,32 @@ def quantity(entity: str | None) -> int | None:
         return MAX_QUANTITY
     number = int(float(value))
     return min(number, MAX_QUANTITY) if number >= 1 else None
+
+
+# "the first one", "第二个", "the last": a place in the list of buttons just shown.
+_ORDINALS = re.compile(
+    r"\b(?:(first|1st)|(second|2nd)|(third|3rd)|(fourth|4th)|(fifth|5th))\b|\b(last)\b"
+    r"|(?:第|头)([一二三四五1-5])(?![十百千0-9])|(最后)"
+)
+_CHINESE_PLACES = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4}
+
+
+def place_in_list(text: str | None) -> int | None:
+    """The index a typed ordinal points at (-1 for the last), or None."""
+    found = _ORDINALS.search(folded(text))
+    if found is None:
+        return None
+    if found[6] or found[8]:
+        return -1
+    if found[7]:
+        digit = found[7]
+        return _CHINESE_PLACES[digit] if digit in _CHINESE_PLACES else int(digit) - 1
+    return next(i for i in range(5) if found[i + 1])
+
+
+def at_place(options: list, text: str | None):
+    """The option a typed ordinal points at, or None (none, or past the end)."""
+    place = place_in_list(text)
+    if place is None or not -len(options) <= place < len(options):
+        return None
+    return options[place]

@@ -100,7 +100,9 @@ def ask_benefit(ctx: Context) -> None:
 
 
 def got_benefit(ctx: Context) -> str | Reask | None:
-    code = ctx.answer or ctx.entity("benefit")
+    """A button, the benefit named, or its place among the buttons (`第二个`)."""
+    placed = answers.at_place(views.eligible_benefits(ctx.session, ctx.bound_member), ctx.text)
+    code = ctx.answer or ctx.entity("benefit") or (placed.code if placed is not None else None)
     if _benefit(ctx, code) is None:
         return ctx.reask("redeem.unknown_benefit")
     ctx.set_slot("benefit", code)

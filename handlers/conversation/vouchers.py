@@ -106,8 +106,12 @@ def ask_voucher(ctx: Context) -> None:
 
 
 def got_voucher(ctx: Context) -> str | Reask:
-    named = _named(ctx, _extendable(ctx))
-    ident = ctx.answer or (str(named[0].id) if len(named) == 1 else None)
+    """A button, the code or benefit typed, or its place among the buttons (`the first one`)."""
+    extendable = _extendable(ctx)
+    named = _named(ctx, extendable)
+    placed = answers.at_place(extendable, ctx.text) if not named else None
+    picked = named[0] if len(named) == 1 else placed
+    ident = ctx.answer or (str(picked.id) if picked is not None else None)
     if _chosen(ctx, ident) is None:
         return ctx.reask("vouchers.pick")
     ctx.set_slot("voucher", ident)

@@ -156,6 +156,23 @@ def test_a_bare_request_to_complain_is_told_from_a_description(text, only_asks):
     assert asks_only_to_complain(text) is only_asks
 
 
+@pytest.mark.parametrize(
+    ("typed", "place"),
+    [
+        ("the first one", 0),
+        ("第二个", 1),
+        ("第3张", 2),
+        ("the last one", -1),
+        ("最后那个", -1),
+        ("头一个", 0),
+        ("the coffee one", None),
+        ("第十个", None),
+    ],
+)
+def test_a_place_in_the_list_of_buttons_is_read_from_an_ordinal(typed, place):
+    assert answers.place_in_list(typed) == place
+
+
 def test_the_nlu_category_wins_when_it_gives_one():
     assert answers.complaint_category("whatever", CATEGORIES, "billing_refund") == "billing_refund"
 
