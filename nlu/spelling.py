@@ -24,7 +24,8 @@ _ENGLISH = "frequency_dictionary_en_82_765.txt"  # shipped with symspellpy: word
 
 @cache
 def english_words() -> frozenset[str]:
-    """The 82,765 words of symspellpy's English frequency list, read once per process."""
+    """The words of four letters or more in symspellpy's English frequency list (82,765
+    words in all), read once per process."""
     with files("symspellpy").joinpath(_ENGLISH).open(encoding="utf-8") as lines:
         return frozenset(word for line in lines if len(word := line.split(" ", 1)[0]) >= SHORTEST)
 

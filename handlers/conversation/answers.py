@@ -421,9 +421,8 @@ def place_in_list(text: str | None) -> int | None:
     return next(i for i in range(5) if found[i + 1])
 
 
-def at_place(options: list, text: str | None):
-    """The option a typed ordinal points at, or None (none, or past the end)."""
-    place = place_in_list(text)
+def at_place(options: list, place: int | None):
+    """The option at `place` (from `place_in_list`), or None (no place, or past the end)."""
     if place is None or not -len(options) <= place < len(options):
         return None
     return options[place]

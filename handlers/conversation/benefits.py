@@ -101,14 +101,23 @@ def ask_benefit(ctx: Context) -> None:
 
 def got_benefit(ctx: Context) -> str | Reask | None:
     """A button, the benefit named, or its place among the buttons (`第二个`)."""
-    placed = answers.at_place(views.eligible_benefits(ctx.session, ctx.bound_member), ctx.text)
-    code = ctx.answer or ctx.entity("benefit") or (placed.code if placed is not None else None)
+    code = ctx.answer or ctx.entity("benefit") or _placed(ctx)
     if _benefit(ctx, code) is None:
         return ctx.reask("redeem.unknown_benefit")
     ctx.set_slot("benefit", code)
     if quantity := answers.quantity(ctx.entity("quantity")):
         ctx.set_slot("quantity", quantity)
     return _checked(ctx)
+
+
+def _placed(ctx: Context) -> str | None:
+    """The code of the benefit at the place the member typed (`the last one`), if any: the
+    list is read only when the message names a place."""
+    place = answers.place_in_list(ctx.text)
+    if place is None:
+        return None
+    placed = answers.at_place(views.eligible_benefits(ctx.session, ctx.bound_member), place)
+    return placed.code if placed is not None else None
 
 
 def _checked(ctx: Context) -> str | None:

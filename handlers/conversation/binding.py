@@ -1,5 +1,5 @@
-"""Linking a chat to a membership (member number or phone, plus birthday), and joining
-as a new member. Flow diagram: handlers/conversation/binding.md."""
+"""Linking a chat to a membership (member number or phone, plus birthday); joining as a
+new member is register.py. Flow diagram: handlers/conversation/binding.md."""
 
 from __future__ import annotations
 

@@ -109,7 +109,7 @@ def got_voucher(ctx: Context) -> str | Reask:
     """A button, the code or benefit typed, or its place among the buttons (`the first one`)."""
     extendable = _extendable(ctx)
     named = _named(ctx, extendable)
-    placed = answers.at_place(extendable, ctx.text) if not named else None
+    placed = answers.at_place(extendable, answers.place_in_list(ctx.text)) if not named else None
     picked = named[0] if len(named) == 1 else placed
     ident = ctx.answer or (str(picked.id) if picked is not None else None)
     if _chosen(ctx, ident) is None:
