@@ -6,7 +6,8 @@ number becomes one mark: its long run of digits would otherwise read like the ph
 numbers of binding and profile texts. Each clause's negations and stopping verbs, odd
 or even in number, mark the clause's polarity, alone and paired with its other words, so
 that `我不想退订` and `我想退订` differ in more than one character; a condition (`如果`, `if`)
-has a mark of its own, so that a question about what would follow is not the request. Each block
+has a mark of its own, so that a question about what would follow is not the request, and so
+does another company's points (`信用卡积分`), which are not the member's own. Each block
 is L2-normalised on its own, then the two are side by side in one vector; the text's
 pretrained token vector (embeddings.py) is the third block.
 """
@@ -108,6 +109,21 @@ _POLITE = re.compile(
 )
 
 
+# Another company's points, miles or balance are not ours to answer: `支付宝积分能换什么` and
+# `check my phone bill balance` read as the member's own (`积分能换什么` outweighs one
+# name). One mark for every such name lets each out-of-scope example teach all of them.
+# A bank, card or payment app alone is how a member paid (`用信用卡付款也有积分吗` is ours),
+# so it counts only before its own points; a brand alone may be one of our rewards.
+OTHER_PROGRAMME_MARK = "\x08"
+_OTHER_PROGRAMMES = re.compile(
+    r"(?:信用卡|银行卡?|支付宝|花呗|京东|淘宝|天猫|拼多多|美团|航空公司|航空|酒店|移动|联通|电信|话费)"
+    r"的?(?:积分|会员|余额|额度|等级)|京豆|淘金币|里程|话费"
+    r"|\b(?:bank|credit card|debit card|card|amex|visa|mastercard|paypal|alipay|airline|hotel"
+    r"|carrier|phone|mobile)(?:'s)? (?:reward |rewards |loyalty )?(?:points|rewards|miles|status|balance|membership|bill)\b"
+    r"|\b(?:air ?miles|frequent flyer|phone bill)\b"
+)
+
+
 # A negation reaches no further than its clause: in `这个微信不用了，解除绑定吧` the 不 does not
 # undo the 解除, so each clause has its own parity. Joined requests are clauses too: in
 # `stop sending and unsubscribe me`, `停发并退订`, `我要退订 不要再发` and `退订了就别发了` the
@@ -143,6 +159,8 @@ def analyse(text: str) -> Counter:
             counts.update(_polarity(clause))
     if _CONDITIONS.search(text) and _CONDITIONS.search(_POLITE.sub(" ", text)):
         counts[WORD_MARK + CONDITION_MARK] = _FLIP_COUNT
+    if _OTHER_PROGRAMMES.search(text):
+        counts[WORD_MARK + OTHER_PROGRAMME_MARK] = _FLIP_COUNT
     return counts
 
 
