@@ -3,7 +3,8 @@
     fill    the form's own intent again ("我要投诉，订单号A20261101" mid-complaint): its
             slots are filled, the form goes on where it was, nothing restarts
     aside   a question (balance, rules, vouchers...): answered, then the form resumes
-            with "回到您的投诉：…"
+            with "回到您的投诉：…"; one we cannot answer (`最近的门店在哪`) is declined
+            politely, and the form resumes the same way
     switch  another task: the member is asked whether to drop the open form for it
     restart a person asked for, or a form that cannot take a second request
 
@@ -60,6 +61,8 @@ def kind(ctx: Context, form: Form, current: State, before: bool) -> str | None:
         return None
     if not any(c.isalpha() for c in text):
         return None  # digits alone are an answer, however the NLU reads them
+    if understood.intent == "out_of_scope":
+        return "aside" if before and _asks_what_we_cannot_answer(ctx, current) else None
     if (
         understood.intent not in ROUTES
         or understood.intent in NOT_DIGRESSIONS
@@ -85,6 +88,16 @@ def kind(ctx: Context, form: Form, current: State, before: bool) -> str | None:
         return "restart"
     needs_binding = ROUTES[understood.intent].needs_member and ctx.member is None
     return "aside" if understood.intent in QUESTIONS and not needs_binding else "switch"
+
+
+def _asks_what_we_cannot_answer(ctx: Context, current: State) -> bool:
+    """`最近的门店在哪` at "redeem it?" gets the polite "can't help with that", then the
+    step again, instead of "please answer yes or no". At a free-text step only when the
+    NLU is all but sure: a description may be put as a question."""
+    if current.takes and current.takes(ctx):
+        return False
+    sure = SURE_OF_A_STATEMENT if current.free_text else ctx.config.nlu.digression_threshold
+    return answers.is_question(ctx.text) and ctx.understood.confident(sure)
 
 
 def pending(ctx: Context) -> dict:

@@ -58,4 +58,5 @@ def out_of_scope(ctx: Context) -> None:
         ctx.say("smalltalk.out_of_scope_again")
     else:
         ctx.say("smalltalk.out_of_scope")
-    menu(ctx, intro=False)
+    if not ctx.state.flow:  # inside a form the step is asked again instead
+        menu(ctx, intro=False)
