@@ -115,13 +115,25 @@ _POLITE = re.compile(
 # A bank, card or payment app alone is how a member paid (`用信用卡付款也有积分吗` is ours),
 # so it counts only before its own points; a brand alone may be one of our rewards.
 OTHER_PROGRAMME_MARK = "\x08"
-_OTHER_PROGRAMMES = re.compile(
+_OTHER_PROGRAMMES_CHINESE = re.compile(
     r"(?:信用卡|银行卡?|支付宝|花呗|京东|淘宝|天猫|拼多多|美团|航空公司|航空|酒店|移动|联通|电信|话费)"
     r"的?(?:积分|会员|余额|额度|等级)|京豆|淘金币|里程|话费"
-    r"|\b(?:bank|credit card|debit card|card|amex|visa|mastercard|paypal|alipay|airline|hotel"
-    r"|carrier|phone|mobile)(?:'s)? (?:reward |rewards |loyalty )?(?:points|rewards|miles|status|balance|membership|bill)\b"
-    r"|\b(?:air ?miles|frequent flyer|phone bill)\b"
 )
+_OTHER_PROGRAMMES_ENGLISH = re.compile(
+    r"\b(?:bank|credit card|debit card|card|amex|visa|mastercard|paypal|alipay|airline|hotel"
+    r"|carrier|phone|mobile)(?:'s)? (?:reward |rewards |loyalty )?(?:points|rewards|miles|status"
+    r"|balance|membership|bill)\b|\b(?:air ?miles|frequent flyer)\b"
+)
+_THEIR_UNITS = ("points", "rewards", "miles", "status", "balance", "membership", "bill", "flyer")
+
+
+def _names_another_programme(text: str) -> bool:
+    if not text.isascii() and _OTHER_PROGRAMMES_CHINESE.search(text):
+        return True
+    # The pattern is tried only on a text with one of its nouns: most texts have none.
+    return any(unit in text for unit in _THEIR_UNITS) and bool(
+        _OTHER_PROGRAMMES_ENGLISH.search(text)
+    )
 
 
 # A negation reaches no further than its clause: in `这个微信不用了，解除绑定吧` the 不 does not
@@ -159,7 +171,7 @@ def analyse(text: str) -> Counter:
             counts.update(_polarity(clause))
     if _CONDITIONS.search(text) and _CONDITIONS.search(_POLITE.sub(" ", text)):
         counts[WORD_MARK + CONDITION_MARK] = _FLIP_COUNT
-    if _OTHER_PROGRAMMES.search(text):
+    if _names_another_programme(text):
         counts[WORD_MARK + OTHER_PROGRAMME_MARK] = _FLIP_COUNT
     return counts
 
