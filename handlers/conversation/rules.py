@@ -2,7 +2,8 @@
 
 A question about one rule (points expiry, the birthday gift, tiers, renewal, referral,
 earning) or about what an action does (erasing one's data, unsubscribing, unlinking) gets
-that short answer; anything else gets the summary."""
+that short answer, and so does a question about points asked while deciding on erasing or
+unlinking; anything else gets the summary."""
 
 from __future__ import annotations
 
@@ -69,8 +70,18 @@ def topic(text: str | None) -> str | None:
     return next((name for name, words in TOPICS if any(w in said for w in words)), None)
 
 
+# Asked while deciding on an action, a question that names no other rule is about that
+# action: "what happens to my points?" at "Delete your personal data?" (it got the
+# summary). "will i lose my points" names expiry, which is what erasing would mean too.
+ACTION_OF_FORM = {"erase_data": "erasure", "unlink_account": "unlinking"}
+ABOUT_POINTS_ONLY = (None, "expiry")
+
+
 def ask_rules(ctx: Context) -> None:
     chosen = topic(ctx.text)
+    deciding = ACTION_OF_FORM.get(ctx.state.flow or "")
+    if deciding and chosen in ABOUT_POINTS_ONLY:
+        chosen = deciding
     if chosen is None:
         summary(ctx)
         return
