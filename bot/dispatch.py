@@ -86,7 +86,7 @@ def respond(ctx: Context, pressed: Pressed | None, word: str | None) -> None:
         ctx.understood, ctx.follow_up = Understanding.pressed(ctx.follow_up), None
         route(ctx)
     if ctx.offered and not ctx.state.flow:
-        ctx.state.flow, ctx.state.step, ctx.state.slots = OFFER, "answer", {"intent": ctx.offered}
+        ctx.state.flow, ctx.state.step, ctx.state.slots = OFFER, "answer", dict(ctx.offered)
 
 
 def _new_task(ctx: Context) -> bool:
@@ -100,13 +100,18 @@ def _new_task(ctx: Context) -> bool:
 
 
 def answer_offer(ctx: Context) -> None:
-    """The answer to "Do you want ...?": yes runs the offer, no closes it, anything else
-    is a new message."""
-    offered = ctx.slots.get("intent")
+    """The answer to "Do you want ...?": yes runs the offer, no runs its alternative if it
+    has one ("Already a member? Link it. Not yet? Join": no joins) or else closes it,
+    anything else is a new message."""
+    offered, otherwise = ctx.slots.get("intent"), ctx.slots.get("otherwise")
+    entities = ctx.slots.get("entities") or {}
     end_form(ctx)
     yes = ctx.yes_no()
     if yes and offered in ROUTES:
-        ctx.understood = Understanding.pressed(offered)
+        ctx.understood = Understanding.pressed(offered, entities)
+        route(ctx)
+    elif yes is False and otherwise in ROUTES:
+        ctx.understood = Understanding.pressed(otherwise, entities)
         route(ctx)
     elif yes is False:
         ctx.handler = "offer.declined"

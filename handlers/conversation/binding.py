@@ -30,6 +30,8 @@ def offer(ctx: Context, then: str | None = None) -> None:
         ctx.button("intent.bind_account", payloads.intent("bind_account", **extra)),
         ctx.button("intent.register", payloads.intent("register", **extra)),
     )
+    # A typed yes to "Already a member?" links, a typed no ("not yet") joins.
+    ctx.offered = {"intent": "bind_account", "otherwise": "register", "entities": extra}
 
 
 def _locked_until(ctx: Context) -> datetime | None:

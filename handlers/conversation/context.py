@@ -53,7 +53,9 @@ class Context:
     outcome: str = "answered"
     handler: str | None = None
     follow_up: str | None = None  # an intent to run once this one is done (after binding)
-    offered: str | None = None  # the intent a typed yes to the last question runs
+    # What a typed answer to the last question runs: {"intent": yes, "otherwise": no,
+    # "entities": {...}}; bot/dispatch.py keeps it open for the next message.
+    offered: dict | None = None
 
     # -- speaking ----------------------------------------------------------------------
 
@@ -81,7 +83,7 @@ class Context:
         """A "Do you want ...?" question: its button runs `intent`, and so does a typed
         yes to it (bot/dispatch.py keeps the offer open for the next message)."""
         self.say(key, self.button(f"intent.{intent}", payloads.intent(intent)), **fields)
-        self.offered = intent
+        self.offered = {"intent": intent}
 
     # -- reading the message -----------------------------------------------------------
 
