@@ -162,3 +162,12 @@ def test_rule_questions_registration_erasure_extension_and_ratings_have_their_ow
     nlu_parser, text, expected
 ):
     assert intent(nlu_parser, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i'm not a member yet", "i am not a member", "don't have a membership yet", "我还不是会员"],
+)
+def test_saying_one_is_not_a_member_yet_is_asking_to_join(nlu_parser, text):
+    # Not in the training data; read as a no, it answered "nothing waiting for your confirmation".
+    assert intent(nlu_parser, text) == "register"
