@@ -113,14 +113,15 @@ _POLITE = re.compile(
 # `check my phone bill balance` read as the member's own (`积分能换什么` outweighs one
 # name). One mark for every such name lets each out-of-scope example teach all of them.
 # A bank, card or payment app alone is how a member paid (`用信用卡付款也有积分吗` is ours),
-# so it counts only before its own points; a brand alone may be one of our rewards.
+# so it counts only before its own points; a brand alone may be one of our rewards. A card
+# alone is ours (`check my card points`): only a credit, debit or bank card is theirs.
 OTHER_PROGRAMME_MARK = "\x08"
 _OTHER_PROGRAMMES_CHINESE = re.compile(
-    r"(?:信用卡|银行卡?|支付宝|花呗|京东|淘宝|天猫|拼多多|美团|航空公司|航空|酒店|移动|联通|电信|话费)"
+    r"(?:信用卡|银行卡?|支付宝|花呗|京东|淘宝|天猫|拼多多|美团|航空公司|航空|酒店|移动|联通|电信)"
     r"的?(?:积分|会员|余额|额度|等级)|京豆|淘金币|里程|话费"
 )
 _OTHER_PROGRAMMES_ENGLISH = re.compile(
-    r"\b(?:bank|credit card|debit card|card|amex|visa|mastercard|paypal|alipay|airline|hotel"
+    r"\b(?:bank|bank card|credit card|debit card|amex|visa|mastercard|paypal|alipay|airline|hotel"
     r"|carrier|phone|mobile)(?:'s)? (?:reward |rewards |loyalty )?(?:points|rewards|miles|status"
     r"|balance|membership|bill)\b|\b(?:air ?miles|frequent flyer)\b"
 )
