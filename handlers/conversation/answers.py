@@ -212,26 +212,12 @@ NO = frozenset(
         "等一下",
     }
 )
-QUESTION_WORDS = (
-    "?",
-    "吗",
-    "么",
-    "多少",
-    "多久",
-    "几",
-    "怎么",
-    "什么",
-    "如何",
-    "哪",
-    "how",
-    "what",
-    "when",
-    "which",
-    "where",
-    "do i",
-    "can i",
-    "is my",
-    "are my",
+# Chinese marks a question with a word anywhere in it; English with a question word where
+# a clause begins: `let me explain what happened` and `they wouldn't show me` are statements.
+CHINESE_QUESTION_WORDS = ("吗", "么", "多少", "多久", "几", "怎么", "什么", "如何", "哪")
+ENGLISH_QUESTION = re.compile(
+    r"(?:^|[.!?,;:]\s*)(?:(?:so|and|but|ok|okay|hi|hey|also|then|btw|oh|um|well)\s+)*"
+    r"(?:how|what|when|which|where|do i|can i|is my|are my)\b"
 )
 
 
@@ -290,7 +276,12 @@ def says_points_are_wrong(text: str | None) -> bool:
 
 def is_question(text: str | None) -> bool:
     said = folded(text).strip()
-    return said.endswith(("?", "吗", "呢")) or any(w in said for w in QUESTION_WORDS)
+    return (
+        "?" in said
+        or said.endswith(("吗", "呢"))
+        or any(w in said for w in CHINESE_QUESTION_WORDS)
+        or ENGLISH_QUESTION.search(said) is not None
+    )
 
 
 # -- ratings -------------------------------------------------------------------------------
