@@ -130,11 +130,14 @@ def _fitted(jobs: list[int], shared: tuple) -> list:
     """Each job's result (`_job`), in forked worker processes when there are cores to
     spare. Not from a process with threads (a server's): a fork copies their locks held."""
     _share(*shared)  # forked workers inherit it
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if workers < 2 or threading.active_count() > 1:
-        return [_job(k) for k in jobs]
-    with ProcessPoolExecutor(workers, multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(_job, jobs))
+    try:
+        workers = min(len(jobs), os.cpu_count() or 1)
+        if workers < 2 or threading.active_count() > 1:
+            return [_job(k) for k in jobs]
+        with ProcessPoolExecutor(workers, multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_job, jobs))
+    finally:
+        _share()  # a server that trained keeps no copy of the corpus
 
 
 def _share(*shared) -> None:
