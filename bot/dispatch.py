@@ -63,7 +63,15 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
     word = global_word(text)
     if word:
         return Understanding.pressed(GLOBAL_INTENTS[word]), None, word
-    return Understanding.from_parse(parser.parse(text)), None, None
+    understood = Understanding.from_parse(parser.parse(text))
+    if form is complaints.COMPLAINT and not understood.entity("complaint_category"):
+        # Inside the complaint form a message is read as a complaint: `my coffee was cold`
+        # names the coffee's quality even where, alone, it would be small talk.
+        category = parser.complaint_category(text)
+        if category:
+            entities = {**understood.entities, "complaint_category": [category["name"]]}
+            understood = replace(understood, entities=entities)
+    return understood, None, None
 
 
 def respond(ctx: Context, pressed: Pressed | None, word: str | None) -> None:

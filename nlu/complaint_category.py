@@ -7,7 +7,8 @@ description outweighs a misleading keyword (expired face cream is product qualit
 not an expired benefit). Only texts the intent classifier finds complaint-ish get a
 category, and only when the combined confidence reaches `MIN_CONFIDENCE` and the winner
 is a category rather than `NO_CATEGORY`; otherwise no category entity is reported at all
-(`我要投诉` alone: the form asks for it).
+(`我要投诉` alone: the form asks for it). Inside the complaint form the bot asks again with
+`EmbeddedParser.complaint_category`, where what is not another known request counts.
 """
 
 from __future__ import annotations
@@ -24,18 +25,32 @@ NO_CATEGORY = "_none"
 EXTRACTOR = "ComplaintCategoryClassifier"
 COMPLAINT_INTENT = "file_complaint"
 MIN_COMPLAINT_SHARE = 0.2  # P(file_complaint) from which a text is complaint-ish
+# Inside the complaint form the member is telling what happened, so a text is complaint-ish
+# there unless a request we know holds it: `my coffee was cold` (out of scope alone) has the
+# coffee's quality, `是的`, `hello` or `how many points do I have` have no category, though
+# the classifier, which only ever saw complaints, would give them one.
+MIN_SHARE_IN_FORM = 0.15  # P(file_complaint) + P(out_of_scope)
+OUT_OF_SCOPE = "out_of_scope"
 LOOKUP_WEIGHT = 0.3
 MIN_CONFIDENCE = 0.45
 
 
-def complaint_share(intents: list[str], probs: np.ndarray) -> float:
-    return float(probs[intents.index(COMPLAINT_INTENT)]) if COMPLAINT_INTENT in intents else 0.0
+def complaintish(intents: list[str], probs: np.ndarray, in_form: bool = False) -> bool:
+    """Whether the intent classifier leaves the text to a complaint: P(file_complaint), and
+    inside the complaint form P(out_of_scope) with it, reaches the share for the place."""
+    if not in_form:
+        return _share(intents, probs, (COMPLAINT_INTENT,)) >= MIN_COMPLAINT_SHARE
+    return _share(intents, probs, (COMPLAINT_INTENT, OUT_OF_SCOPE)) >= MIN_SHARE_IN_FORM
+
+
+def _share(intents: list[str], probs: np.ndarray, names: tuple[str, ...]) -> float:
+    return sum(float(probs[intents.index(name)]) for name in names if name in intents)
 
 
 def categorise(
     classifier: LinearClassifier | None,
     features: TextFeatures,
-    share: float,
+    complaint: bool,
     entities: list[dict],
     text: str,
 ) -> tuple[list[dict], dict | None]:
@@ -45,7 +60,7 @@ def categorise(
     others = [e for e in entities if e["entity"] != ENTITY]
     if classifier is None:
         return entities, _top(found[0]["value"], 1.0) if found else None
-    if share < MIN_COMPLAINT_SHARE:
+    if not complaint:
         return others, None
     probs, coverage = classifier.probabilities(features)
     if coverage == 0.0:

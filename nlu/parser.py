@@ -6,7 +6,7 @@ import unicodedata
 
 import numpy as np
 
-from nlu.complaint_category import categorise, complaint_share
+from nlu.complaint_category import categorise, complaintish
 from nlu.entities import EntityExtractor
 from nlu.features import features_of
 from nlu.model import NluModel
@@ -63,11 +63,25 @@ class EmbeddedParser:
         entities, category = categorise(
             self.model.category,
             features,
-            complaint_share(self.model.intents, probs),
+            complaintish(self.model.intents, probs),
             self._entities.extract(normal),
             text,
         )
         return _result(text, name, round(top, 4), ranking, entities, category)
+
+    def complaint_category(self, text: str) -> dict | None:
+        """The category `{name, confidence}` of a text said inside the complaint form, where
+        the member is telling what happened (`complaint_category.MIN_SHARE_IN_FORM`), or
+        None when no category is clear."""
+        text = "" if text is None else str(text)
+        if not text.strip() or _looks_binary(text):
+            return None
+        normal = normalise(text[:MAX_CHARS])
+        features = features_of(self._speller.correct(normal.text))
+        probs, _ = self.model.probabilities(features)
+        complaint = complaintish(self.model.intents, probs, in_form=True)
+        entities = self._entities.extract(normal)
+        return categorise(self.model.category, features, complaint, entities, text)[1]
 
 
 def _result(

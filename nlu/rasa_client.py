@@ -21,6 +21,8 @@ logger = logging.getLogger("nlu.rasa")
 class Parser(Protocol):
     def parse(self, text: str) -> dict: ...
 
+    def complaint_category(self, text: str) -> dict | None: ...
+
     def set_benefit_names(self, names: Any) -> None: ...
 
 
@@ -56,6 +58,11 @@ class RasaParser:
             return self.fallback.parse(text)
         self._note_success()
         return result
+
+    def complaint_category(self, text: str) -> dict | None:
+        """Rasa's pipeline has no category classifier to ask apart from the intent (its
+        categories are lookup words): the embedded engine's is asked."""
+        return self.fallback.complaint_category(text)
 
     def set_benefit_names(self, names: Any) -> None:
         """Rasa learns benefit names from its training data; the fallback takes them live

@@ -76,6 +76,28 @@ def test_a_text_that_is_not_a_complaint_gets_no_category(nlu_parser, text):
     assert "complaint_category" not in result
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("the fries were cold", "product_quality"), ("my hot chocolate was cold", "product_quality")],
+)
+def test_inside_the_complaint_form_small_talk_about_our_goods_gets_its_category(
+    nlu_parser, text, expected
+):
+    """Alone these read as small talk; told to "what happened?" they are the goods' quality."""
+    assert category(nlu_parser, text) is None
+    assert nlu_parser.complaint_category(text)["name"] == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["是的", "yes", "hello", "how many points do i have", "算了", "呃", "不是"]
+)
+def test_inside_the_complaint_form_a_yes_a_greeting_or_another_request_gets_no_category(
+    nlu_parser, text
+):
+    """The category classifier only ever saw complaints: alone, it finds one in anything."""
+    assert nlu_parser.complaint_category(text) is None
+
+
 @pytest.mark.parametrize("text", ["我要投诉", "I want to file a complaint"])
 def test_a_complaint_without_a_description_gets_no_category_so_the_form_asks(nlu_parser, text):
     assert category(nlu_parser, text) is None

@@ -109,6 +109,10 @@ class FallbackParser:
             "entities": [],
         }
 
+    def complaint_category(self, text: str) -> dict | None:
+        self.texts.append(text)
+        return {"name": "product_quality", "confidence": 0.9}
+
     def set_benefit_names(self, names) -> None:
         self.benefit_names = names
 
@@ -221,3 +225,12 @@ def test_benefit_names_are_forwarded_to_the_fallback(rasa, fallback):
         parser.set_benefit_names({"coffee_voucher": ["咖啡券", "Coffee voucher"]})
 
     assert fallback.benefit_names == {"coffee_voucher": ["咖啡券", "Coffee voucher"]}
+
+
+def test_the_category_of_a_text_inside_the_complaint_form_comes_from_the_fallback(rasa, fallback):
+    """Rasa's pipeline has no category classifier to ask apart from the intent."""
+    with RasaParser(rasa.url, None, TIMEOUT, fallback) as parser:
+        category = parser.complaint_category("the fries were cold")
+
+    assert category == {"name": "product_quality", "confidence": 0.9}
+    assert fallback.texts == ["the fries were cold"]
