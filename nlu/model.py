@@ -18,7 +18,7 @@ from nlu.classifier import LinearClassifier
 from nlu.embeddings import NAME as VECTORS
 from nlu.features import TextFeatures, features_of
 
-FORMAT_VERSION = 11  # bump when the file layout or the features change: old files retrain
+FORMAT_VERSION = 12  # bump when the file layout or the features change: old files retrain
 _INTENT, _CATEGORY = "", "category_"  # array name prefixes in the file
 
 

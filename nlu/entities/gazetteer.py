@@ -20,6 +20,10 @@ OWN_EXTRACTORS = {"phone", "order_id", "ticket_id", "member_no", "quantity", "am
 FILLERS = set("太很好超真非常特别有点挺蛮了的")
 MAX_FILLERS = 2
 TYPO_MIN_LENGTH = 6
+# An annotation over a whole example longer than this is a description annotated for a
+# classifier (a complaint's category), not a phrase members repeat word for word: as
+# surfaces, with their typo variants, 460 such descriptions held 60 MB in every parser.
+LONGEST_WHOLE_TEXT = 12
 _END = ""
 
 
@@ -34,7 +38,7 @@ def build_gazetteer(data: TrainingData) -> tuple[dict[str, dict[str, str]], list
     table: dict[str, dict[str, str]] = {}
     for example in data.examples:
         for span in example.entities:
-            if span.entity in OWN_EXTRACTORS:
+            if span.entity in OWN_EXTRACTORS or _is_description(example.text, span):
                 continue
             key = surface_key(example.text[span.start : span.end])
             value = synonyms.get(key, span.value)
@@ -63,6 +67,10 @@ def build_gazetteer(data: TrainingData) -> tuple[dict[str, dict[str, str]], list
             else:
                 known[key] = closest
     return {entity: surfaces for entity, surfaces in table.items() if surfaces}, unresolved
+
+
+def _is_description(text: str, span) -> bool:
+    return span.start == 0 and span.end == len(text) and len(text) > LONGEST_WHOLE_TEXT
 
 
 def _closest_value(key: str, known: dict[str, str]) -> str | None:
