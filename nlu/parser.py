@@ -8,9 +8,9 @@ import numpy as np
 
 from nlu.complaint_category import categorise, complaintish
 from nlu.entities import EntityExtractor
-from nlu.features import features_of
+from nlu.features import TextFeatures, features_of
 from nlu.model import NluModel
-from nlu.normalise import normalise
+from nlu.normalise import Normalised, normalise
 from nlu.spelling import Speller
 
 FALLBACK = "nlu_fallback"
@@ -40,10 +40,7 @@ class EmbeddedParser:
         text = "" if text is None else str(text)
         if not text.strip() or _looks_binary(text):
             return _result(text, FALLBACK, 0.0, [], [])
-        clipped = text[:MAX_CHARS]
-        normal = normalise(clipped)
-        features = features_of(self._speller.correct(normal.text))
-        probs, coverage = self.model.probabilities(features)
+        normal, features, probs, coverage = self._read(text)
         order = np.argsort(-probs, kind="stable")[:RANKING_SIZE]
         scores = probs[order].tolist()
         ranking = [
@@ -76,12 +73,18 @@ class EmbeddedParser:
         text = "" if text is None else str(text)
         if not text.strip() or _looks_binary(text):
             return None
-        normal = normalise(text[:MAX_CHARS])
-        features = features_of(self._speller.correct(normal.text))
-        probs, _ = self.model.probabilities(features)
+        normal, features, probs, _ = self._read(text)
         complaint = complaintish(self.model.intents, probs, in_form=True)
         entities = self._entities.extract(normal)
         return categorise(self.model.category, features, complaint, entities, text)[1]
+
+    def _read(self, text: str) -> tuple[Normalised, TextFeatures, np.ndarray, float]:
+        """The text normalised (its first MAX_CHARS), its features, the intents'
+        probabilities and the share of its n-grams the model knows."""
+        normal = normalise(text[:MAX_CHARS])
+        features = features_of(self._speller.correct(normal.text))
+        probs, coverage = self.model.probabilities(features)
+        return normal, features, probs, coverage
 
 
 def _result(
