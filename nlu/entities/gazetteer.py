@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from nlu.entities.candidate import Candidate
 from nlu.normalise import normalise
-from nlu.training_data import TrainingData
+from nlu.training_data import EntitySpan, TrainingData
 
 EXTRACTOR = "LookupEntityExtractor"
 # Entities with extractors of their own: their annotations are not lookup surfaces.
@@ -69,7 +69,7 @@ def build_gazetteer(data: TrainingData) -> tuple[dict[str, dict[str, str]], list
     return {entity: surfaces for entity, surfaces in table.items() if surfaces}, unresolved
 
 
-def _is_description(text: str, span) -> bool:
+def _is_description(text: str, span: EntitySpan) -> bool:
     return span.start == 0 and span.end == len(text) and len(text) > LONGEST_WHOLE_TEXT
 
 
