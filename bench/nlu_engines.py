@@ -4,6 +4,8 @@ TF-IDF + logistic-regression baseline and Rasa 3.6 (DIET).
 One run trains and evaluates the engines on the same data and the same split:
 
 * own        memberbot's nlu/data (zh + en), stratified 80/20 hold-out, fixed seed;
+* heldout    all of nlu/data against bench/nlu_bench/heldout.jsonl, texts written apart
+             from the data and never trained on;
 * banking77  /work/shared/benchmarks/banking77 (standard test set);
 * clinc150   /work/shared/benchmarks/clinc150 (standard test set; in-scope
              accuracy and out-of-scope recall).
@@ -51,12 +53,23 @@ from pathlib import Path
 
 from nlu_bench import ROOT
 from nlu_bench.baseline import baseline_run, run_baseline
-from nlu_bench.datasets import Split, own_split, public_split
+from nlu_bench.datasets import Split, heldout_split, own_split, public_split
 from nlu_bench.embedded import embedded_eval, embedded_train, run_embedded
 from nlu_bench.rasa import DEFAULT_VENV, rasa_version, run_rasa
 from nlu_bench.report import markdown
 from nlu_bench.scoring import fallback_settings, scores_of
 from report import machine, write_section
+
+PROJECT_SETS = ("own", "heldout")
+
+
+def split_of(name: str, work: Path, args: argparse.Namespace) -> Split:
+    """The named data set's training and test files, written under `work`."""
+    if name == "own":
+        return own_split(work, args.data, args.seed, args.test_share)
+    if name == "heldout":
+        return heldout_split(work, args.data)
+    return public_split(work, name, args.public_per_intent, args.seed)
 
 
 def rescore(args: argparse.Namespace) -> int:
@@ -68,12 +81,7 @@ def rescore(args: argparse.Namespace) -> int:
     settings, results = saved["settings"], saved["results"]
     names = list(dict.fromkeys(r["dataset"] for r in results))
     scratch = Path(tempfile.mkdtemp(prefix="nlu-bench-rescore-"))
-    splits = [
-        own_split(scratch, args.data, args.seed, args.test_share)
-        if name == "own"
-        else public_split(scratch, name, args.public_per_intent, args.seed)
-        for name in names
-    ]
+    splits = [split_of(name, scratch, args) for name in names]
     by_name = {split.name: split for split in splits}
     for result in results:
         name, engine = result["dataset"], result["engine"]
@@ -109,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         return baseline_run(*argv[1:])
 
     cli = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    cli.add_argument("--datasets", default="own,banking77,clinc150")
+    cli.add_argument("--datasets", default="own,heldout,banking77,clinc150")
     cli.add_argument("--own-epochs", type=int, default=30, help="DIET epochs on nlu/data")
     cli.add_argument(
         "--public-epochs", type=int, default=20, help="DIET epochs on BANKING77/CLINC150"
@@ -153,16 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     splits: list[Split] = []
     for name in [d.strip() for d in args.datasets.split(",") if d.strip()]:
-        if name == "own":
-            splits.append(own_split(work, args.data, args.seed, args.test_share))
-        else:
-            splits.append(public_split(work, name, args.public_per_intent, args.seed))
+        splits.append(split_of(name, work, args))
 
     # For reference, the embedded engine also trains on the whole public training set.
     full_splits = {}
     if not args.skip_embedded and args.public_per_intent:
         for split in splits:
-            if split.name != "own":
+            if split.name not in PROJECT_SETS:
                 full = public_split(work, split.name, 0, args.seed, split.name + "-full")
                 if full.train_size > split.train_size:
                     full_splits[split.name] = full
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     results, failures = [], []
     for split in splits:
         folder = split.train_file.parent
-        epochs = args.own_epochs if split.name == "own" else args.public_epochs
+        epochs = args.own_epochs if split.name in PROJECT_SETS else args.public_epochs
         engines = [] if args.skip_embedded else ["embedded"]
         engines += [] if args.skip_baseline else ["baseline"]
         engines += [] if args.skip_rasa else ["rasa"]

@@ -1,4 +1,5 @@
-"""The data both engines see: the project's own data split 80/20, and the public sets."""
+"""The data both engines see: the project's own data split 80/20, all of it against the
+held-out texts, and the public sets."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import yaml
 
 from nlu_bench import BENCHMARKS
 
+HELDOUT = Path(__file__).resolve().parent / "heldout.jsonl"
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
 
@@ -70,6 +72,35 @@ def _stratified(by_intent: dict[str, list[str]], share: float, seed: int):
 
 def own_split(work: Path, data_dir: Path, seed: int, test_share: float) -> Split:
     """nlu/data: intent examples split per intent; synonyms/regex/lookups go with train."""
+    by_intent, extra = _project_data(data_dir)
+    train, test = _stratified(by_intent, test_share, seed)
+    rows = [{"text": _plain(t), "intent": i} for i in sorted(test) for t in test[i]]
+    return _project_split(
+        work / "own",
+        train,
+        rows,
+        "own",
+        "memberbot nlu/data (zh + en)",
+        f"stratified {round((1 - test_share) * 100)}/{round(test_share * 100)} split, seed {seed}",
+        extra,
+    )
+
+
+def heldout_split(work: Path, data_dir: Path) -> Split:
+    """All of nlu/data against HELDOUT: member texts written apart from the data, by writers
+    who saw neither it nor each other's texts, and never trained on. Unlike a redrawn
+    split, the test stays put while the data grows (`tests/nlu/test_project_data.py`
+    keeps every held-out text out of the data, and away from its near-copies)."""
+    by_intent, extra = _project_data(data_dir)
+    rows = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line]
+    note = f"all of nlu/data; {HELDOUT.name}, written apart from the data ({len(rows)} texts)"
+    return _project_split(
+        work / "heldout", by_intent, rows, "heldout", "memberbot held-out texts", note, extra
+    )
+
+
+def _project_data(data_dir: Path) -> tuple[dict[str, list[str]], str]:
+    """The examples by intent, and the synonym, regex and lookup blocks as Rasa YAML."""
     by_intent: dict[str, list[str]] = defaultdict(list)
     other_sections: list[dict] = []
     for path in sorted(data_dir.glob("*.yml")):
@@ -79,28 +110,35 @@ def own_split(work: Path, data_dir: Path, seed: int, test_share: float) -> Split
                 by_intent[item["intent"]].extend(_examples(item.get("examples") or ""))
             else:
                 other_sections.append(item)
-    train, test = _stratified(by_intent, test_share, seed)
     extra = ""
-    if other_sections:
-        for item in other_sections:
-            kind = next(k for k in ("synonym", "regex", "lookup") if k in item)
-            extra += f"- {kind}: {json.dumps(str(item[kind]), ensure_ascii=False)}\n"
-            extra += "  examples: |\n" + _yaml_block(_examples(item.get("examples") or ""))
-    folder = work / "own"
+    for item in other_sections:
+        kind = next(k for k in ("synonym", "regex", "lookup") if k in item)
+        extra += f"- {kind}: {json.dumps(str(item[kind]), ensure_ascii=False)}\n"
+        extra += "  examples: |\n" + _yaml_block(_examples(item.get("examples") or ""))
+    return by_intent, extra
+
+
+def _project_split(
+    folder: Path,
+    train: dict[str, list[str]],
+    rows: list[dict],
+    name: str,
+    title: str,
+    note: str,
+    extra: str,
+) -> Split:
     folder.mkdir(parents=True, exist_ok=True)
     _write_rasa_nlu(folder / "train.yml", train, extra)
-    rows = [{"text": _plain(t), "intent": i} for i in sorted(test) for t in test[i]]
     _write_jsonl(folder / "test.jsonl", rows)
-    n_train = sum(map(len, train.values()))
     return Split(
-        "own",
-        "memberbot nlu/data (zh + en)",
+        name,
+        title,
         folder / "train.yml",
         folder / "test.jsonl",
-        n_train,
+        sum(map(len, train.values())),
         len(rows),
-        len(by_intent),
-        f"stratified {round((1 - test_share) * 100)}/{round(test_share * 100)} split, seed {seed}",
+        len(train),
+        note,
         [r["intent"] for r in rows],
     )
 
