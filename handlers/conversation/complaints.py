@@ -130,7 +130,8 @@ def ask_description(ctx: Context) -> None:
 
 def got_description(ctx: Context) -> str | Reask:
     text = (ctx.text or "").strip()
-    if len(text) < 2:
+    # A bare yes or no (`是的`, `ok`) answers nothing asked here: filed, it told staff nothing.
+    if len(text) < 2 or answers.yes_or_no(text) is not None:
         return ctx.reask("complaint.too_short")
     ctx.set_slot("description", text)
     _take(ctx)
