@@ -17,6 +17,7 @@ import numpy as np
 
 from nlu.embeddings import shipped
 from nlu.features import WORD_MARK, Vectoriser, analyse
+from nlu.other_parties import NONE, OtherParties
 
 CHUNK = 1024  # texts at a time when building rows: bounds the temporary arrays
 
@@ -30,7 +31,7 @@ class Corpus:
     vectors: np.ndarray  # texts x dimensions
 
     @classmethod
-    def of(cls, texts: Iterable[str]) -> Corpus:
+    def of(cls, texts: Iterable[str], parties: OtherParties = NONE) -> Corpus:
         """Analyse normalised texts."""
         texts = list(texts)
         index: dict[str, int] = {}
@@ -38,7 +39,7 @@ class Corpus:
         ids = array("i")
         counts = array("f")
         for text in texts:
-            for gram, count in analyse(text).items():
+            for gram, count in analyse(text, parties).items():
                 ids.append(index.setdefault(gram, len(index)))
                 counts.append(count)
             offsets.append(len(ids))

@@ -7,7 +7,8 @@ numbers of binding and profile texts. Each clause's negations and stopping verbs
 or even in number, mark the clause's polarity, alone and paired with its other words, so
 that `我不想退订` and `我想退订` differ in more than one character; a condition (`如果`, `if`)
 has a mark of its own, so that a question about what would follow is not the request, and so
-does another company's points (`信用卡积分`), which are not the member's own. Each block
+does another company's points (`信用卡积分`), which are not the member's own, and another
+company or person named as the one who failed (`淘宝买的卫衣还没发货`). Each block
 is L2-normalised on its own, then the two are side by side in one vector; the text's
 pretrained token vector (embeddings.py) is the third block.
 """
@@ -24,6 +25,7 @@ import numpy as np
 
 from nlu.embeddings import shipped
 from nlu.entities.orders import find_orders
+from nlu.other_parties import NONE, OtherParties
 
 LONGEST_CHAR_GRAM = 4  # characters 1-4, words 1-2
 WORD_MARK = "\x01"  # word features share the vocabulary with character ones
@@ -116,6 +118,8 @@ _POLITE = re.compile(
 # so it counts only before its own points; a brand alone may be one of our rewards. A card
 # alone is ours (`check my card points`): only a credit, debit or bank card is theirs.
 OTHER_PROGRAMME_MARK = "\x08"
+# Another company or person than the brand named (other_parties.py): `顺丰把包裹弄丢了`.
+OTHER_PARTY_MARK = "\x0e"
 _OTHER_PROGRAMMES_CHINESE = re.compile(
     r"(?:信用卡|银行卡?|支付宝|花呗|京东|淘宝|天猫|拼多多|美团|航空公司|航空|酒店|移动|联通|电信)"
     r"的?(?:积分|会员|余额|额度|等级)|京豆|淘金币|里程|话费"
@@ -153,20 +157,23 @@ class TextFeatures:
     vector: np.ndarray  # the pretrained token vector
 
 
-def features_of(text: str) -> TextFeatures:
+def features_of(text: str, parties: OtherParties = NONE) -> TextFeatures:
     """Everything a classifier reads of a normalised text."""
-    return TextFeatures(analyse(text), shipped().vector(text))
+    return TextFeatures(analyse(text, parties), shipped().vector(text))
 
 
-def analyse(text: str) -> Counter:
-    """Counts of the character and word n-grams of a normalised text, and of its clauses'
-    polarities."""
+def analyse(text: str, parties: OtherParties = NONE) -> Counter:
+    """Counts of the character and word n-grams of a normalised text, of its clauses'
+    polarities, and its marks (a condition, another programme, another party named)."""
     end = len(text)
     for order in sorted(find_orders(text), key=lambda o: -o.start):  # from the end: offsets hold
         if order.end <= end:
             text, end = text[: order.start] + ORDER_MARK + text[order.end :], order.start
+    other_party = parties.named_in(text)  # before digits fold: `12306`
     text = _DIGITS.sub("0", text)
     counts = _grams(text)
+    if other_party:
+        counts[WORD_MARK + OTHER_PARTY_MARK] = _FLIP_COUNT
     if any(pattern.search(text) for pattern in _flips_for(text)):
         for clause in _CLAUSES.split(text):
             counts.update(_polarity(clause))
@@ -244,11 +251,9 @@ class Vectoriser:
         """The single words among the features (not the word pairs or character n-grams)."""
         return [g[1:] for g in self.vocabulary if g[:1] == WORD_MARK and " " not in g]
 
-    def transform(self, text: str) -> tuple[np.ndarray, np.ndarray, float]:
-        """Feature indices, weights and coverage (share of n-grams the model knows)."""
-        return self.transform_counts(analyse(text))
-
     def transform_counts(self, counts: Counter) -> tuple[np.ndarray, np.ndarray, float]:
+        """Feature indices, weights and coverage (share of n-grams the model knows) of a
+        text's counts (`analyse`)."""
         # One C-level map over the grams, not a Python loop: a long message has hundreds.
         found = np.array(list(map(self.vocabulary.get, counts, repeat(-1))), np.int64)
         occurrences = np.fromiter(counts.values(), np.float32, len(counts))

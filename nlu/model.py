@@ -17,8 +17,9 @@ import numpy as np
 from nlu.classifier import LinearClassifier
 from nlu.embeddings import NAME as VECTORS
 from nlu.features import TextFeatures, features_of
+from nlu.other_parties import NONE, OtherParties
 
-FORMAT_VERSION = 12  # bump when the file layout or the features change: old files retrain
+FORMAT_VERSION = 13  # bump when the file layout or the features change: old files retrain
 _INTENT, _CATEGORY = "", "category_"  # array name prefixes in the file
 
 
@@ -33,6 +34,7 @@ class NluModel:
     gazetteer: dict[str, dict[str, str]] = field(default_factory=dict)  # entity -> surface -> value
     regexes: dict[str, list[str]] = field(default_factory=dict)  # entity -> patterns
     info: dict = field(default_factory=dict)  # fingerprint, examples, trained_at, ...
+    parties: OtherParties = NONE  # the other companies and people the features mark
 
     @property
     def intents(self) -> list[str]:
@@ -41,7 +43,8 @@ class NluModel:
     def probabilities(self, text: str | TextFeatures) -> tuple[np.ndarray, float]:
         """Intent probabilities of a normalised text (or its features), and the share
         of its n-grams the model knows."""
-        return self.intent.probabilities(features_of(text) if isinstance(text, str) else text)
+        features = features_of(text, self.parties) if isinstance(text, str) else text
+        return self.intent.probabilities(features)
 
     def save(self, path: Path | str) -> None:
         """Write atomically: a reader never sees half a file."""
@@ -55,6 +58,7 @@ class NluModel:
             "gazetteer": self.gazetteer,
             "regexes": self.regexes,
             "info": self.info,
+            "other_parties": self.parties.names(),
         }
         arrays = self.intent.arrays(_INTENT)
         if self.category:
@@ -92,6 +96,7 @@ class NluModel:
                     gazetteer=meta["gazetteer"],
                     regexes=meta["regexes"],
                     info=meta["info"],
+                    parties=OtherParties.of(meta["other_parties"]),
                 )
         except ModelFileError:
             raise

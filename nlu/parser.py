@@ -82,7 +82,7 @@ class EmbeddedParser:
         """The text normalised (its first MAX_CHARS), its features, the intents'
         probabilities and the share of its n-grams the model knows."""
         normal = normalise(text[:MAX_CHARS])
-        features = features_of(self._speller.correct(normal.text))
+        features = features_of(self._speller.correct(normal.text), self.model.parties)
         probs, coverage = self.model.probabilities(features)
         return normal, features, probs, coverage
 

@@ -22,6 +22,8 @@ from nlu.features import Vectoriser
 from nlu.linear import Hyperparameters, fit_linear
 from nlu.model import NluModel
 from nlu.normalise import normalise
+from nlu.other_parties import LOOKUP as OTHER_PARTY
+from nlu.other_parties import NONE, OtherParties
 from nlu.training_data import Example, TrainingData, TrainingDataError, fingerprint
 
 DEFAULTS = Hyperparameters()
@@ -36,9 +38,10 @@ def train_model(
         where = ", ".join(str(f) for f in data.files) or "the training data"
         raise TrainingDataError(where, None, "holds no intent examples")
     started = time.perf_counter()
-    intent = fit_classifier(intent_examples(data), params, calibrate)
+    parties = OtherParties.of(data.lookups.get(OTHER_PARTY, ()))
+    intent = fit_classifier(intent_examples(data), params, calibrate, parties)
     categorised = category_examples(data)
-    category = fit_classifier(categorised, params, calibrate) if data.categories else None
+    category = fit_classifier(categorised, params, calibrate, parties) if data.categories else None
     gazetteer, unresolved = build_gazetteer(data)
     info = {
         "examples": len(data.examples),
@@ -51,7 +54,7 @@ def train_model(
         "unresolved_lookups": unresolved,
     }
     regexes = {name: list(dict.fromkeys(patterns)) for name, patterns in data.regexes.items()}
-    return NluModel(intent, category, gazetteer, regexes, info)
+    return NluModel(intent, category, gazetteer, regexes, info, parties)
 
 
 def intent_examples(data: TrainingData) -> list[Example]:
@@ -98,11 +101,14 @@ def _behind_preambles(examples: list[Example]) -> list[Example]:
 
 
 def fit_classifier(
-    examples: list[Example], params: Hyperparameters = DEFAULTS, calibrate: bool = True
+    examples: list[Example],
+    params: Hyperparameters = DEFAULTS,
+    calibrate: bool = True,
+    parties: OtherParties = NONE,
 ) -> LinearClassifier:
     """A linear classifier of the examples' texts into their labels (`Example.intent`),
     its temperature fitted on out-of-fold scores."""
-    corpus = Corpus.of(normalise(example.text).text for example in examples)
+    corpus = Corpus.of((normalise(example.text).text for example in examples), parties)
     labels_names = sorted({example.intent for example in examples})
     position = {name: index for index, name in enumerate(labels_names)}
     labels = np.array([position[example.intent] for example in examples], dtype=np.int64)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from nlu.entities.candidate import Candidate
 from nlu.normalise import normalise
+from nlu.other_parties import LOOKUP as OTHER_PARTY
 from nlu.training_data import EntitySpan, TrainingData
 
 EXTRACTOR = "LookupEntityExtractor"
@@ -44,7 +45,9 @@ def build_gazetteer(data: TrainingData) -> tuple[dict[str, dict[str, str]], list
             value = synonyms.get(key, span.value)
             table.setdefault(span.entity, {})[key] = value
             value_entity.setdefault(value, span.entity)
-    for entity, surfaces in data.lookups.items():
+    # The other parties' names are a feature of the intent (other_parties.py), not an entity.
+    lookups = {entity: s for entity, s in data.lookups.items() if entity != OTHER_PARTY}
+    for entity, surfaces in lookups.items():
         for surface in surfaces:
             canonical = synonyms.get(surface_key(surface))
             if canonical is not None:
@@ -54,7 +57,7 @@ def build_gazetteer(data: TrainingData) -> tuple[dict[str, dict[str, str]], list
         if named is not None and named not in OWN_EXTRACTORS:
             table.setdefault(named, {})[key] = value
     unresolved: list[str] = []
-    for entity, surfaces in data.lookups.items():
+    for entity, surfaces in lookups.items():
         known = table.setdefault(entity, {})
         closed = bool(known) and any(v != k for k, v in known.items())
         for surface in surfaces:
