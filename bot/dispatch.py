@@ -175,6 +175,7 @@ def to_staff(ctx: Context) -> None:
 
 def press(ctx: Context, pressed: Pressed) -> None:
     if pressed.kind == "intent":
+        _with_the_offers_entities(ctx)
         end_form(ctx)  # a menu button starts afresh, whatever was half done
         route(ctx)
     elif pressed.kind == "language":
@@ -192,6 +193,15 @@ def press(ctx: Context, pressed: Pressed) -> None:
         ctx.handler, ctx.outcome = "button.stale", "stale"
         ctx.say("button.stale")
         smalltalk.menu(ctx, intro=False)
+
+
+def _with_the_offers_entities(ctx: Context) -> None:
+    """A button that runs the open offer's intent takes what the offer kept, as a typed yes
+    does: the trouble the member told, for the complaint form's description."""
+    offer = ctx.slots if ctx.state.flow == OFFER else {}
+    intent = ctx.understood.intent
+    if offer.get("entities") and offer.get("intent") == intent:
+        ctx.understood = Understanding.pressed(intent, offer["entities"])
 
 
 def switch_language(ctx: Context, lang: str | None) -> None:

@@ -251,7 +251,7 @@ _WRONG_LINES = (
     "起球 开线 划痕 敷衍 冷漠 态度 多收 多扣 过敏 异物 恶心 失望 离谱",
     "not n't never wrong bad late broken missing damaged rude dirty slow stale expired cracked",
     "fake overcharg twice ignor yell shout refus lost stolen spoil leak torn faulty defect",
-    "terrible awful horrible unacceptable rotten mould mold scratch",
+    "terrible awful horrible unacceptable rotten mould mold scratch smash crush dent soak",
 )
 WRONG_WORDS = tuple(word for line in _WRONG_LINES for word in line.split())
 

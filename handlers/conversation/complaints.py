@@ -63,6 +63,8 @@ def _take(ctx: Context, asked: str | None = None) -> None:
     """Fill every slot still missing that this message gives; the slot `asked` for reads
     the reply whole ("ab12cd34ef" answers "what is the order number?")."""
     _heard(ctx)
+    if "description" not in ctx.slots and (told := ctx.entity("description")):
+        ctx.set_slot("description", told)  # told before the form, kept by an accepted offer
     if "category" not in ctx.slots and (category := _category(ctx)):
         ctx.set_slot("category", category)
     if "order_id" not in ctx.slots and (order := _order(ctx, asked == "order_id")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core import payloads
 from core.messages import Button
+from handlers.conversation import answers
 from handlers.conversation.context import Context
 
 MEMBER_MENU = ("check_points", "list_benefits", "my_vouchers", "tier_info", "file_complaint")
@@ -58,5 +59,17 @@ def out_of_scope(ctx: Context) -> None:
         ctx.say("smalltalk.out_of_scope_again")
     else:
         ctx.say("smalltalk.out_of_scope")
-    if not ctx.state.flow:  # inside a form the step is asked again instead
+    if ctx.state.flow:  # inside a form the step is asked again instead
+        return
+    if ctx.understood.typed and tells_a_trouble(ctx.text):
+        # Another company's, maybe, or ours told without naming us (`顺丰送来的蛋糕压坏了`):
+        # the menu's complaint button, or a typed yes, files what was said, not asked again.
+        ctx.say("smalltalk.trouble_maybe_ours", *menu_buttons(ctx))
+        ctx.offered = {"intent": "file_complaint", "entities": {"description": ctx.text}}
+    else:
         menu(ctx, intro=False)
+
+
+def tells_a_trouble(text: str | None) -> bool:
+    """Says something went wrong, and does not ask."""
+    return answers.says_something_is_wrong(text) and not answers.is_question(text)
