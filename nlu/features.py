@@ -254,8 +254,8 @@ class Vectoriser:
     def transform_counts(self, counts: Counter) -> tuple[np.ndarray, np.ndarray, float]:
         """Feature indices, weights and coverage (share of n-grams the model knows) of a
         text's counts (`analyse`)."""
-        # One C-level map over the grams, not a Python loop: a long message has hundreds.
-        found = np.array(list(map(self.vocabulary.get, counts, repeat(-1))), np.int64)
+        # C-level maps and reductions, not Python loops: a long message has hundreds of grams.
+        found = np.fromiter(map(self.vocabulary.get, counts, repeat(-1)), np.int64, len(counts))
         occurrences = np.fromiter(counts.values(), np.float32, len(counts))
         known = found >= 0
         indices = found[known]
@@ -264,11 +264,10 @@ class Vectoriser:
         total = float(occurrences.sum())
         occurrences = occurrences[known]
         weights = (1.0 + np.log(occurrences)) * self.idf[indices]
-        word_part = self.is_word[indices]
-        for part in (word_part, ~word_part):
-            norm = float(np.sqrt(np.sum(weights[part] ** 2)))
-            if norm > 0:
-                weights[part] /= norm
+        block = self.is_word[indices].astype(np.intp)  # 1: a word n-gram, 0: a character one
+        norms = np.sqrt(np.bincount(block, weights * weights, minlength=2))
+        norms[norms == 0] = 1.0
+        weights /= norms[block]
         return indices, weights, float(occurrences.sum()) / total
 
     def to_arrays(self) -> dict[str, np.ndarray]:

@@ -47,6 +47,7 @@ _MOBILE = re.compile(r"1[3-9]\d{9}")
 _OTHER_NUMBERS = re.compile(r"[mt]\d{6}")  # member and ticket numbers
 _DATE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}")
 _NUMBERED = re.compile(r"号|\b(?:no|number|num|id|ref|reference)\b|\w\s*#")  # not a bare `#`
+_ANY_DIGIT = re.compile(r"\d")
 _SPLIT_MIXED = re.compile(r"[a-z][-/_]\d|\d[-/_][a-z]")  # `a-7781`, `7781-b`
 
 
@@ -96,6 +97,8 @@ def order_in_answer(text: str) -> str | None:
 
 @lru_cache(maxsize=256)  # a parse asks twice for the same text: features, then entities
 def find_orders(text: str) -> tuple[Candidate, ...]:
+    if not _ANY_DIGIT.search(text):  # most messages: every order number has digits
+        return ()
     found = []
     cued = set()
     for match in _CUE.finditer(text):
