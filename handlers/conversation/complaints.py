@@ -41,15 +41,21 @@ def _categories(ctx: Context) -> list[str]:
     return ctx.config.complaints.categories
 
 
+def _said(ctx: Context) -> str:
+    """What this message gives the form: its text, and a trouble told just before the form
+    (`smalltalk.out_of_scope`'s offer, accepted), which names a category or an order too."""
+    return "\n".join(text for text in (ctx.entity("description"), ctx.text) if text)
+
+
 def _category(ctx: Context) -> str | None:
     return answers.complaint_category(
-        ctx.text or "", _categories(ctx), ctx.entity("complaint_category")
+        _said(ctx), _categories(ctx), ctx.entity("complaint_category")
     )
 
 
 def _order(ctx: Context, asked: bool = False) -> str | None:
     pattern = ctx.config.complaints.order_id_pattern
-    return answers.order_id(ctx.text or "", pattern, ctx.entity("order_id"), asked)
+    return answers.order_id(_said(ctx), pattern, ctx.entity("order_id"), asked)
 
 
 def _heard(ctx: Context) -> None:
