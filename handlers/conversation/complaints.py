@@ -47,10 +47,10 @@ def _said(ctx: Context) -> str:
     return "\n".join(text for text in (ctx.entity("description"), ctx.text) if text)
 
 
-def _category(ctx: Context) -> str | None:
-    return answers.complaint_category(
-        _said(ctx), _categories(ctx), ctx.entity("complaint_category")
-    )
+def _category(ctx: Context, text: str | None = None) -> str | None:
+    """The category the message names (`text`: this text alone, not what came before)."""
+    said = _said(ctx) if text is None else text
+    return answers.complaint_category(said, _categories(ctx), ctx.entity("complaint_category"))
 
 
 def _order(ctx: Context, asked: bool = False) -> str | None:
@@ -110,7 +110,7 @@ def describes(ctx: Context) -> bool:
         return True
     if answers.is_question(text):
         return False
-    return _category(ctx) is not None and answers.says_something_is_wrong(text)
+    return _category(ctx, text) is not None and answers.says_something_is_wrong(text)
 
 
 def fill(ctx: Context) -> str:
