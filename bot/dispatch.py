@@ -110,11 +110,19 @@ def _new_task(ctx: Context) -> bool:
 def answer_offer(ctx: Context) -> None:
     """The answer to "Do you want ...?": yes runs the offer, no runs its alternative if it
     has one ("Already a member? Link it. Not yet? Join": no joins) or else closes it,
-    anything else is a new message."""
+    anything else is a new message. A typed request for the offered task takes what the
+    offer kept, as its button does. An offer made without a question (`by_yes: False`) is
+    not accepted by a yes: after "if it's ours, tap complaint", `好吧` acknowledges."""
     offered, otherwise = ctx.slots.get("intent"), ctx.slots.get("otherwise")
     entities = ctx.slots.get("entities") or {}
+    by_yes = ctx.slots.get("by_yes", True)
     end_form(ctx)
-    yes = ctx.yes_no()
+    if entities and offered and ctx.intent_is(offered):
+        kept = {name: [value] for name, value in entities.items()}
+        ctx.understood = replace(ctx.understood, entities={**kept, **ctx.understood.entities})
+        route(ctx)
+        return
+    yes = ctx.yes_no() if by_yes else None
     if yes and offered in ROUTES:
         ctx.understood = Understanding.pressed(offered, entities)
         route(ctx)
@@ -196,8 +204,8 @@ def press(ctx: Context, pressed: Pressed) -> None:
 
 
 def _with_the_offers_entities(ctx: Context) -> None:
-    """A button that runs the open offer's intent takes what the offer kept, as a typed yes
-    does: the trouble the member told, for the complaint form's description."""
+    """A button that runs the open offer's intent takes what the offer kept, as a typed
+    acceptance does: the trouble the member told, for the complaint form's description."""
     offer = ctx.slots if ctx.state.flow == OFFER else {}
     intent = ctx.understood.intent
     if offer.get("entities") and offer.get("intent") == intent:

@@ -54,7 +54,8 @@ class Context:
     handler: str | None = None
     follow_up: str | None = None  # an intent to run once this one is done (after binding)
     # What a typed answer to the last question runs: {"intent": yes, "otherwise": no,
-    # "entities": {...}}; bot/dispatch.py keeps it open for the next message.
+    # "entities": {...}, "by_yes": whether a bare yes accepts, True unless said};
+    # bot/dispatch.py keeps it open for the next message.
     offered: dict | None = None
 
     # -- speaking ----------------------------------------------------------------------

@@ -63,9 +63,11 @@ def out_of_scope(ctx: Context) -> None:
         return
     if ctx.understood.typed and tells_a_trouble(ctx.text):
         # Another company's, maybe, or ours told without naming us (`顺丰送来的蛋糕压坏了`):
-        # the menu's complaint button, or a typed yes, files what was said, not asked again.
+        # the menu's complaint button, or a typed `投诉`, files what was said, not asked
+        # again. Not a question, so a yes after it (`好吧`) acknowledges, it does not file.
         ctx.say("smalltalk.trouble_maybe_ours", *menu_buttons(ctx))
-        ctx.offered = {"intent": "file_complaint", "entities": {"description": ctx.text}}
+        entities = {"description": ctx.text}
+        ctx.offered = {"intent": "file_complaint", "entities": entities, "by_yes": False}
     else:
         menu(ctx, intro=False)
 
