@@ -24,7 +24,13 @@ _LATIN_WORDS = re.compile(r"[a-z0-9&]+(?:[.'][a-z0-9&]+)*")  # `booking.com`, `s
 _CHINESE_RUNS = re.compile(r"[\u4e00-\u9fff0-9a-z]+")
 # Partner brands are rewards too: what follows the points or redeeming is one.
 _REDEEMING = re.compile(r"积分|兑换|换购|\b(?:points?|redeem\w*|swap\w*)\b")
-_ADDRESSES_US = re.compile(r"你们|您们|你哋|你家|贵[店司公]|\b(?:your|yours|ur|you guys|y'all)\b")
+# `you` who sent, sold or charged is the brand too: `the DPD parcel you sent me`, `你寄的顺丰`.
+_ADDRESSES_US = re.compile(
+    r"你们|您们|你哋|你家|贵[店司公]|[你您](?:给我)?(?:发|寄|卖|送)的"
+    r"|\b(?:your|yours|ur|you guys|y'all)\b"
+    r"|\byou(?:'ve| have)? (?:sent|gave|given|sold|shipped|delivered|posted|mailed|charged"
+    r"|billed|promised|told|issued)\b"
+)
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,24 @@ def test_a_message_addressing_the_brand_or_redeeming_points_is_not_marked():
     assert marked("星巴克的星星又过期了")  # their own programme, named before any points
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the ryanair voucher you sold me is worthless",
+        "you've shipped it with virgin media's courier?",
+        "你寄的顺丰件到现在还没动",
+        "您给我发的携程券用不了",
+    ],
+)
+def test_you_who_sent_sold_or_charged_is_the_brand_too(text):
+    assert not marked(text)
+
+
+def test_you_in_passing_does_not_address_the_brand():
+    assert marked("ryanair lost my bag, you know how they are")
+    assert marked("顺丰又把件丢了，你说气不气")
+
+
 def test_no_table_marks_nothing():
     assert not marked("顺丰把包裹弄丢了", OtherParties())
 
