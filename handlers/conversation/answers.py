@@ -252,6 +252,9 @@ _WRONG_LINES = (
     "not n't never wrong bad late broken missing damaged rude dirty slow stale expired cracked",
     "fake overcharg twice ignor yell shout refus lost stolen spoil leak torn faulty defect",
     "terrible awful horrible unacceptable rotten mould mold scratch smash crush dent soak",
+    "馊 闪退 卡顿 崩溃 忙音 清零 归零 扣了 踢皮球 垃圾 发霉 生虫 异味 溢出",
+    "peel flicker disgust worm swollen fell apart crash scam disgrace rip-off ripped",
+    "useless",
 )
 WRONG_WORDS = tuple(word for line in _WRONG_LINES for word in line.split())
 

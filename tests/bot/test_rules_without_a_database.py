@@ -229,6 +229,25 @@ def test_a_question_is_told_from_a_statement():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("the app keeps crashing when i open my vouchers", True),
+        ("热线打了一上午全是忙音", True),
+        ("这批饼干有股异味", True),
+        ("the paint on the new kettle is peeling off", True),
+        ("what a rip-off, £12 for a candle", True),
+        ("积分莫名其妙清零了", True),
+        ("今天天气真好", False),
+        ("thanks, that's all", False),
+    ],
+)
+def test_a_trouble_told_in_everyday_words_says_something_is_wrong(text, expected):
+    """An out-of-scope trouble that says so is offered as a complaint (it may be ours):
+    `the new lamp flickers` and `app老是闪退` said nothing wrong to this word list."""
+    assert answers.says_something_is_wrong(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("let me explain what happened last week", False),
         ("the cashier refused to show me the receipt", False),
         ("whatever, the cup arrived broken", False),
