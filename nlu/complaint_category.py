@@ -28,19 +28,22 @@ MIN_COMPLAINT_SHARE = 0.2  # P(file_complaint) from which a text is complaint-is
 # Inside the complaint form the member is telling what happened, so a text is complaint-ish
 # there unless a request we know holds it: `my coffee was cold` (out of scope alone) has the
 # coffee's quality, `是的`, `hello` or `how many points do I have` have no category, though
-# the classifier, which only ever saw complaints, would give them one.
-MIN_SHARE_IN_FORM = 0.15  # P(file_complaint) + P(out_of_scope)
+# the classifier, which only ever saw complaints, would give them one. What the points did
+# is told there too: `那笔只给了280分，应该是560分` reads alone as a calm points question.
+MIN_SHARE_IN_FORM = 0.15  # P(file_complaint) + P(out_of_scope) + P(points_history)
 OUT_OF_SCOPE = "out_of_scope"
+TOLD_IN_FORM = (COMPLAINT_INTENT, OUT_OF_SCOPE, "points_history")
 LOOKUP_WEIGHT = 0.3
 MIN_CONFIDENCE = 0.45
 
 
 def complaintish(intents: list[str], probs: np.ndarray, in_form: bool = False) -> bool:
     """Whether the intent classifier leaves the text to a complaint: P(file_complaint), and
-    inside the complaint form P(out_of_scope) with it, reaches the share for the place."""
+    inside the complaint form P(out_of_scope) and P(points_history) with it, reaches the
+    share for the place."""
     if not in_form:
         return _share(intents, probs, (COMPLAINT_INTENT,)) >= MIN_COMPLAINT_SHARE
-    return _share(intents, probs, (COMPLAINT_INTENT, OUT_OF_SCOPE)) >= MIN_SHARE_IN_FORM
+    return _share(intents, probs, TOLD_IN_FORM) >= MIN_SHARE_IN_FORM
 
 
 def _share(intents: list[str], probs: np.ndarray, names: tuple[str, ...]) -> float:
