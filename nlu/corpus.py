@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nlu.embeddings import shipped
-from nlu.features import WORD_MARK, Vectoriser, analyse
+from nlu.features import WORD_MARK, Vectoriser, analyse, forget_words
 from nlu.other_parties import NONE, OtherParties
 
 CHUNK = 1024  # texts at a time when building rows: bounds the temporary arrays
@@ -24,7 +24,11 @@ CHUNK = 1024  # texts at a time when building rows: bounds the temporary arrays
 
 @dataclass
 class Corpus:
-    grams: list[str]  # id -> n-gram
+    # The n-grams, one string joined by newlines (which no n-gram holds), id g at
+    # names[starts[g]:starts[g + 1] - 1]: a string each, and the dict that numbered them,
+    # were a quarter of training's peak memory, held in every forked worker.
+    names: str
+    starts: np.ndarray
     offsets: np.ndarray  # text i owns ids[offsets[i]:offsets[i + 1]]
     ids: np.ndarray
     counts: np.ndarray
@@ -43,8 +47,13 @@ class Corpus:
                 ids.append(index.setdefault(gram, len(index)))
                 counts.append(count)
             offsets.append(len(ids))
+        lengths = np.fromiter((len(gram) + 1 for gram in index), dtype=np.int64, count=len(index))
+        names = "\n".join(index)
+        del index
+        forget_words()  # the last references to the n-grams' strings: their memory goes back
         return cls(
-            list(index),
+            names,
+            np.concatenate(([0], np.cumsum(lengths))),
             np.frombuffer(offsets, dtype=np.int64),
             np.frombuffer(ids, dtype=np.int32),
             np.frombuffer(counts, dtype=np.float32),
@@ -53,6 +62,13 @@ class Corpus:
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
+
+    @property
+    def n_grams(self) -> int:
+        return len(self.starts) - 1
+
+    def gram(self, g: int) -> str:
+        return self.names[self.starts[g] : self.starts[g + 1] - 1]
 
     def _positions(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions in `ids` of the texts `rows`, and the number (0..) of each one's text."""
@@ -70,15 +86,15 @@ class Corpus:
     def vectoriser(self, rows: np.ndarray, min_df: int = 1) -> tuple[Vectoriser, np.ndarray]:
         """A vectoriser fitted on the texts `rows`, keeping the n-grams of at least `min_df`
         of them, and the map n-gram id -> feature (-1: none)."""
-        frequency = np.zeros(len(self.grams), dtype=np.int64)
+        frequency = np.zeros(self.n_grams, dtype=np.int64)
         for chunk in self._chunks(rows):
             positions, _ = self._positions(chunk)
-            frequency += np.bincount(self.ids[positions], minlength=len(self.grams))
+            frequency += np.bincount(self.ids[positions], minlength=self.n_grams)
         present = np.flatnonzero(frequency >= max(1, min_df))
         idf = np.log((1 + len(rows)) / (1 + frequency[present])) + 1
-        vocabulary = {self.grams[g]: i for i, g in enumerate(present.tolist())}
-        is_word = np.array([self.grams[g].startswith(WORD_MARK) for g in present], dtype=bool)
-        mapping = np.full(len(self.grams), -1, dtype=np.int32)
+        vocabulary = {self.gram(g): i for i, g in enumerate(present.tolist())}
+        is_word = np.array([gram.startswith(WORD_MARK) for gram in vocabulary], dtype=bool)
+        mapping = np.full(self.n_grams, -1, dtype=np.int32)
         mapping[present] = np.arange(len(present), dtype=np.int32)
         return Vectoriser(vocabulary, idf.astype(np.float32), is_word), mapping
 

@@ -236,6 +236,12 @@ def _char_grams(word: str) -> tuple[str, ...]:
     return tuple(grams)
 
 
+def forget_words() -> None:
+    """Empty the words' n-gram cache. Training analyses thousands of words once: the cached
+    n-grams would keep the corpus's strings, and their memory, alive after it is compacted."""
+    _char_grams.cache_clear()
+
+
 class Vectoriser:
     """Maps a normalised text to (feature indices, TF-IDF weights)."""
 

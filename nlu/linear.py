@@ -41,10 +41,11 @@ def fit_linear(
     labels: np.ndarray,
     n_classes: int,
     params: Hyperparameters | None = None,
+    dense_rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weights and biases for rows given as sparse features in CSR form (`n_features`
-    columns) followed by the dense columns `dense` (rows x dimensions): the weights are
-    (n_features + dimensions) x classes, float32.
+    columns) followed by the dense columns: row i's are `dense[dense_rows[i]]` (by default
+    `dense[i]`). The weights are (n_features + dimensions) x classes, float32.
 
     Classes absent from `labels` get zero weights and a bias below every other, so
     they never win."""
@@ -56,7 +57,11 @@ def fit_linear(
         bias[:] = -1.0
         bias[present] = 1.0
         return weights, bias
-    _dual_coordinate_descent(indptr, indices, values, dense, labels, weights, bias, params)
+    if dense_rows is None:
+        dense_rows = np.arange(len(labels))
+    _dual_coordinate_descent(
+        indptr, indices, values, dense, dense_rows, labels, weights, bias, params
+    )
     absent = np.setdiff1d(np.arange(n_classes), present)
     weights[:, absent] = 0.0
     bias[absent] = float(bias[present].min()) - 1.0
@@ -68,6 +73,7 @@ def _dual_coordinate_descent(
     indices: np.ndarray,
     values: np.ndarray,
     dense: np.ndarray,
+    dense_rows: np.ndarray,
     labels: np.ndarray,
     weights: np.ndarray,
     bias: np.ndarray,
@@ -81,7 +87,8 @@ def _dual_coordinate_descent(
     # Row by row: whole-array temporaries here were training's peak memory on CLINC150.
     bounds = indptr.tolist()
     squared = [float(values[a:b] @ values[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
-    squared_dense = np.einsum("ij,ij->i", dense, dense)
+    squared_dense = np.einsum("ij,ij->i", dense, dense)[dense_rows]
+    at = dense_rows.tolist()
     curvature = np.array(squared, dtype=np.float32) + squared_dense + 1.0 + diagonal  # 1: bias
     dense_weights = weights[len(weights) - dense.shape[1] :]  # a view: updated in place
     signs = np.where(np.eye(n_classes, dtype=bool), 1.0, -1.0).astype(np.float32)
@@ -91,7 +98,7 @@ def _dual_coordinate_descent(
         worst = 0.0
         for i in rng.permutation(len(labels)).tolist():
             start, end = bounds[i], bounds[i + 1]
-            features, x, v = indices[start:end], values[start:end], dense[i]
+            features, x, v = indices[start:end], values[start:end], dense[at[i]]
             y = signs[labels[i]]
             dual = alpha[i]
             gradient = (

@@ -180,18 +180,20 @@ def _fit(
         indices,
         values,
         len(vectoriser),
-        corpus.vectors[rows],
+        corpus.vectors,
         labels[rows],
         n_classes,
         params,
+        dense_rows=rows,  # not a copy of the rows' vectors: 12 MB at training's peak
     )
     return vectoriser, mapping, weights, bias
 
 
 def _scores(indptr, indices, values, dense, weights, bias) -> np.ndarray:
-    from scipy import sparse
-
-    n_features = len(weights) - dense.shape[1]
-    matrix = sparse.csr_matrix((values, indices, indptr), shape=(len(indptr) - 1, n_features))
-    sparse_part = np.asarray(matrix @ weights[:n_features], dtype=np.float32)
-    return sparse_part + dense @ weights[n_features:] + bias
+    """The held texts' scores, row by row as the parser scores one text: importing scipy
+    for one sparse product cost a fold's worker 23 MB, a sixth of training's peak."""
+    scores = dense @ weights[len(weights) - dense.shape[1] :] + bias
+    bounds = indptr.tolist()
+    for row, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        scores[row] += values[start:end] @ weights[indices[start:end]]
+    return scores
