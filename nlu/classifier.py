@@ -38,8 +38,8 @@ class LinearClassifier:
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
         arrays = {f"{prefix}{k}": v for k, v in self.vectoriser.to_arrays().items()}
-        arrays[f"{prefix}weights"] = self.weights.astype(np.float32)
-        arrays[f"{prefix}bias"] = self.bias.astype(np.float32)
+        arrays[f"{prefix}weights"] = np.asarray(self.weights, dtype=np.float32)  # no copy
+        arrays[f"{prefix}bias"] = np.asarray(self.bias, dtype=np.float32)
         return arrays
 
     @classmethod

@@ -35,8 +35,9 @@ class Corpus:
     vectors: np.ndarray  # texts x dimensions
 
     @classmethod
-    def of(cls, texts: Iterable[str], parties: OtherParties = NONE) -> Corpus:
-        """Analyse normalised texts."""
+    def of(cls, texts: Iterable[str], parties: OtherParties = NONE, vectors: bool = True) -> Corpus:
+        """Analyse normalised texts; without `vectors`, their token vectors are left empty
+        (texts x 0) for the caller to fill in."""
         texts = list(texts)
         index: dict[str, int] = {}
         offsets = array("q", [0])
@@ -57,7 +58,7 @@ class Corpus:
             np.frombuffer(offsets, dtype=np.int64),
             np.frombuffer(ids, dtype=np.int32),
             np.frombuffer(counts, dtype=np.float32),
-            shipped().vectors(texts),
+            shipped().vectors(texts) if vectors else np.zeros((len(texts), 0), np.float32),
         )
 
     def __len__(self) -> int:

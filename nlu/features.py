@@ -277,11 +277,18 @@ class Vectoriser:
         return indices, weights, float(occurrences.sum()) / total
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        grams = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
-        return {"vocabulary": np.array(grams, dtype=str), "idf": self.idf, "is_word": self.is_word}
+        # The n-grams as UTF-8 text, one a line (no n-gram holds a newline): an array of
+        # fixed-width strings took the longest one's width for all, 15 MB for 50,000.
+        grams = "\n".join(sorted(self.vocabulary, key=self.vocabulary.__getitem__))
+        return {
+            "vocabulary": np.frombuffer(grams.encode("utf-8"), dtype=np.uint8),
+            "idf": self.idf,
+            "is_word": self.is_word,
+        }
 
     @classmethod
     def from_arrays(cls, arrays) -> Vectoriser:
-        grams = arrays["vocabulary"].tolist()
+        text = arrays["vocabulary"].tobytes().decode("utf-8")
+        grams = text.split("\n") if len(arrays["idf"]) else []
         vocabulary = dict(zip(grams, range(len(grams)), strict=True))
         return cls(vocabulary, arrays["idf"], arrays["is_word"])

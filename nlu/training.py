@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -17,6 +18,7 @@ from nlu.classifier import LinearClassifier
 from nlu.complaint_category import COMPLAINT_INTENT, NO_CATEGORY
 from nlu.complaint_category import ENTITY as CATEGORY_ENTITY
 from nlu.corpus import Corpus
+from nlu.embeddings import shipped
 from nlu.entities.gazetteer import build_gazetteer
 from nlu.features import Vectoriser
 from nlu.linear import Hyperparameters, fit_linear
@@ -108,7 +110,7 @@ def fit_classifier(
 ) -> LinearClassifier:
     """A linear classifier of the examples' texts into their labels (`Example.intent`),
     its temperature fitted on out-of-fold scores."""
-    corpus = Corpus.of((normalise(example.text).text for example in examples), parties)
+    corpus = _analysed([normalise(example.text).text for example in examples], parties)
     labels_names = sorted({example.intent for example in examples})
     position = {name: index for index, name in enumerate(labels_names)}
     labels = np.array([position[example.intent] for example in examples], dtype=np.int64)
@@ -126,6 +128,18 @@ def fit_classifier(
             scores[fold == k] = held_scores
         temperature = fit_temperature(scores, labels)
     return LinearClassifier(vectoriser, labels_names, weights, bias, temperature)
+
+
+def _analysed(texts: list[str], parties: OtherParties) -> Corpus:
+    """The texts' corpus, its n-grams counted in a forked worker when this process may
+    fork: the analysis's strings, freed, still left this process and the fit workers
+    forked from it 25 MB larger (training's peak). Its vectors are read here: sent back
+    they would double the worker's memory."""
+    if threading.active_count() > 1:
+        return Corpus.of(texts, parties)
+    with ProcessPoolExecutor(1, multiprocessing.get_context("fork")) as pool:
+        counted = pool.submit(Corpus.of, texts, parties, False).result()
+    return replace(counted, vectors=shipped().vectors(texts))
 
 
 ALL_TEXTS = -1  # the job of the final fit; a fold's job is its number
