@@ -67,6 +67,7 @@ ROUTES: dict[str, Route] = {
 # Intents the NLU may confuse, told apart by what the member typed: (test, the intent).
 REFINED: dict[str, tuple[Callable[[str | None], bool], str]] = {
     "my_vouchers": (vouchers.asks_extension, "extend_voucher"),
+    "file_complaint": (points.asks_where_points_went, "points_history"),
 }
 
 FORMS: dict[str, Form] = {
