@@ -267,7 +267,8 @@ def says_something_is_wrong(text: str | None) -> bool:
 # The points are wrong: docked, short, missing. Narrower than WRONG_WORDS, which would
 # hear 少 in 多少 ("how many").
 POINTS_DISPUTED = re.compile(
-    r"[错漏丢]|不对|(?<!多)少[了给算加扣]|没(?:有)?(?:到账|到|给|加|算)|多扣|乱扣|不见了|[清归]零"
+    r"[错漏丢]|不对|(?<!多)少[了给算加扣]|[没未冇](?:有)?(?:到账|到|给|加|算|进|入)|多扣|乱扣"
+    r"|不见了|唔见|[清归]零"
     r"|\b(?:wrong|incorrect|missing|not right|short|never (?:got|came|arrived|showed))\b"
     r"|\b(?:taken (?:off|away|from)|deducted|docked|disappeared|vanished|wiped)\b"
     r"|\b(?:didn't|did not|haven't|have not) (?:get|got|receive|received|arrive|show)"
