@@ -22,6 +22,7 @@ from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
 NAME = "wordllama-l2_supercat-256"  # recorded in the model file: other vectors, other weights
+DIMENSIONS = 256
 # The block's length beside the n-gram blocks' 1 each. Tuned on validation splits of the
 # training sets (BANKING77, CLINC150, the project's data): 0.75 and 1 within 0.5 points of
 # each other, 0.5 up to 0.7 points below.
@@ -42,10 +43,12 @@ class TokenVectors:
     def vector(self, text: str) -> np.ndarray:
         return self._pooled(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def vectors(self, texts: list[str]) -> np.ndarray:
-        """One row per text. One at a time, not the tokenizer's batch: its threads would
-        make a process that forks later (a server's workers) warn and run single-threaded."""
-        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+    def vectors(self, texts: list[str], out: np.ndarray | None = None) -> np.ndarray:
+        """One row per text, in `out` if given. One at a time, not the tokenizer's batch: its
+        threads would make a process that forks later (a server's workers) warn and run
+        single-threaded."""
+        if out is None:
+            out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         for row, text in enumerate(texts):
             out[row] = self.vector(text)
         return out
@@ -67,4 +70,6 @@ def shipped() -> TokenVectors:
         raise RuntimeError(f"the {_PACKAGE} package is not installed: pip install -e .")
     root = Path(next(iter(spec.submodule_search_locations)))
     table = load_file(str(root / _TABLE))["embedding.weight"]
+    if table.shape[1] != DIMENSIONS:
+        raise RuntimeError(f"{_TABLE}: {table.shape[1]} dimensions, not {DIMENSIONS}")
     return TokenVectors(Tokenizer.from_file(str(root / _TOKENIZER)), table)

@@ -30,6 +30,10 @@ class Hyperparameters:
     # liblinear's default stopping rule (within 0.2 points on the project data, BANKING77
     # and CLINC150).
     tolerance: float = 0.1
+    # The folds' fits only score texts for the temperature, chosen on a grid 7% apart: at
+    # 0.5 it is the same temperature on the project data, BANKING77 and CLINC150, in two
+    # thirds of the folds' time.
+    fold_tolerance: float = 0.5
 
 
 def fit_linear(
@@ -101,9 +105,8 @@ def _dual_coordinate_descent(
             features, x, v = indices[start:end], values[start:end], dense[at[i]]
             y = signs[labels[i]]
             dual = alpha[i]
-            gradient = (
-                y * (x @ weights[features] + v @ dense_weights + bias) - 1.0 + diagonal * dual
-            )
+            rows = weights[features]  # gathered once: read here, written back below
+            gradient = y * (x @ rows + v @ dense_weights + bias) - 1.0 + diagonal * dual
             projected = np.where(dual > 0, gradient, np.minimum(gradient, 0.0))
             violation = float(np.abs(projected).max())
             if violation == 0.0:
@@ -112,8 +115,8 @@ def _dual_coordinate_descent(
             updated = np.maximum(dual - gradient / curvature[i], 0.0)
             step = (updated - dual) * y
             alpha[i] = updated
-            weights[features] += np.outer(x, step)
-            dense_weights += np.outer(v, step)
+            weights[features] = rows + x[:, None] * step
+            dense_weights += v[:, None] * step
             bias += step
         if worst < params.tolerance:
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing
 import os
 import re
@@ -18,7 +19,7 @@ from nlu.classifier import LinearClassifier
 from nlu.complaint_category import COMPLAINT_INTENT, NO_CATEGORY
 from nlu.complaint_category import ENTITY as CATEGORY_ENTITY
 from nlu.corpus import Corpus
-from nlu.embeddings import shipped
+from nlu.embeddings import DIMENSIONS, shipped
 from nlu.entities.gazetteer import build_gazetteer
 from nlu.features import Vectoriser
 from nlu.linear import Hyperparameters, fit_linear
@@ -131,19 +132,34 @@ def fit_classifier(
 
 
 def _analysed(texts: list[str], parties: OtherParties) -> Corpus:
-    """The texts' corpus, its n-grams counted in a forked worker when this process may
-    fork: the analysis's strings, freed, still left this process and the fit workers
-    forked from it 25 MB larger (training's peak). Its vectors are read here: sent back
-    they would double the worker's memory."""
+    """The texts' corpus, analysed in forked workers when this process may fork: the
+    analysis's strings, freed, still left this process and the fit workers forked from it
+    25 MB larger, and the token table and tokenizer the vectors are read with 31 MB (training's
+    peak). One worker counts the n-grams; the other writes the vectors into memory it shares
+    with this process (sent back they would double its memory)."""
     if threading.active_count() > 1:
         return Corpus.of(texts, parties)
-    with ProcessPoolExecutor(1, multiprocessing.get_context("fork")) as pool:
-        counted = pool.submit(Corpus.of, texts, parties, False).result()
-    return replace(counted, vectors=shipped().vectors(texts))
+    size = len(texts) * DIMENSIONS
+    vectors = np.frombuffer(mmap.mmap(-1, max(size, 1) * 4), np.float32, size)
+    vectors = vectors.reshape(len(texts), DIMENSIONS)
+    _share(vectors)  # the workers, forked at the first submit, write into this very memory
+    try:
+        with ProcessPoolExecutor(2, multiprocessing.get_context("fork")) as pool:
+            read = pool.submit(_read_vectors, texts)
+            counted = pool.submit(Corpus.of, texts, parties, False).result()
+            read.result()
+    finally:
+        _share()
+    return replace(counted, vectors=vectors)
+
+
+def _read_vectors(texts: list[str]) -> None:
+    (vectors,) = _shared
+    shipped().vectors(texts, vectors)
 
 
 ALL_TEXTS = -1  # the job of the final fit; a fold's job is its number
-_shared: tuple = ()  # (corpus, labels, n_classes, params) in a worker process
+_shared: tuple = ()  # a worker's: (vectors,) reading them, (corpus, labels, n_classes, params) fitting
 
 
 def _fitted(jobs: list[int], shared: tuple) -> list:
@@ -177,7 +193,11 @@ def _job(k: int):
     fold = folds(labels, params.folds, params.seed)
     held = np.flatnonzero(fold == k)
     vectoriser, mapping, weights, bias = _fit(
-        corpus, np.flatnonzero(fold != k), labels, n_classes, params
+        corpus,
+        np.flatnonzero(fold != k),
+        labels,
+        n_classes,
+        replace(params, tolerance=params.fold_tolerance),
     )
     indptr, indices, values = corpus.rows(vectoriser, mapping, held)
     return _scores(indptr, indices, values, corpus.vectors[held], weights, bias)

@@ -6,36 +6,64 @@ without schema or out of reach (1)."""
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.exc import DBAPIError
 
 from app.composition import App
-from core.clock import ClockError
-from core.config import ConfigError
-from handlers.desk import staff_accounts
-from handlers.desk.erasure import ErasureRefused
-from handlers.desk.imports import ImportFileError
-from handlers.desk.staff_accounts import StaffError
-from handlers.desk.ticket_lifecycle import Actor, TicketError
-from nlu.training_data import TrainingDataError
-from schedules.campaigns import CampaignError
-from schedules.segments import SegmentError
-from storage.failures import explain
 
-# What a use case refuses with a reason the operator can act on: said in one line, exit 2
-# (a ticket refusal too, except a move its state forbids, which exits 1).
-REFUSALS = (
-    ConfigError,
-    ClockError,
-    StaffError,
-    ErasureRefused,
-    ImportFileError,
-    CampaignError,
-    SegmentError,
-    TrainingDataError,
-)
+if TYPE_CHECKING:
+    from handlers.desk.ticket_lifecycle import Actor
+
+# Each command's module, imported when the command is run or listed: `memberbot nlu train`
+# does not load the database models, the web server or the channels (their 60 MB would be
+# in every training worker forked from it).
+COMMANDS = {
+    "campaign": "campaign",
+    "chat": "chat",
+    "converse": "chat",
+    "db": "db",
+    "demo": "demo",
+    "import": "imports",
+    "members": "members",
+    "nlu": "nlu",
+    "outbox": "scheduler",
+    "points": "points",
+    "scheduler": "scheduler",
+    "serve": "serve",
+    "staff": "staff",
+    "telegram": "serve",
+    "tickets": "tickets",
+    "vouchers": "vouchers",
+}
+
+
+def _refusals() -> tuple[type[Exception], ...]:
+    """What a use case refuses with a reason the operator can act on: said in one line, exit 2
+    (a ticket refusal too, except a move its state forbids, which exits 1). Imported when an
+    error is raised, with the rules that raise it."""
+    from core.clock import ClockError
+    from core.config import ConfigError
+    from handlers.desk.erasure import ErasureRefused
+    from handlers.desk.imports import ImportFileError
+    from handlers.desk.staff_accounts import StaffError
+    from nlu.training_data import TrainingDataError
+    from schedules.campaigns import CampaignError
+    from schedules.segments import SegmentError
+
+    return (
+        ConfigError,
+        ClockError,
+        StaffError,
+        ErasureRefused,
+        ImportFileError,
+        CampaignError,
+        SegmentError,
+        TrainingDataError,
+    )
+
 
 CONFIG_HELP = "Configuration file (default: the packaged defaults, as in config.yml)."
 
@@ -53,16 +81,42 @@ class Failed(click.ClickException):
 
 
 class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"app.cli.{COMMANDS[cmd_name]}")  # adds it to `cli`
+            _config_anywhere(self.commands[cmd_name])
+        return self.commands.get(cmd_name)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except TicketError as exc:  # a move the ticket's state forbids is work that failed
-            raise (Failed if exc.code == "bad_move" else BadInput)(str(exc)) from None
-        except REFUSALS as exc:
-            raise BadInput(str(exc)) from None
-        except DBAPIError as exc:
-            app = ctx.find_object(App)
-            raise Failed(explain(exc, app.config.database_url() if app else "")) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: said already
+        except Exception as exc:
+            said = _said(exc, ctx)
+            if said is None:
+                raise
+            raise said from None
+
+
+def _said(exc: Exception, ctx: click.Context) -> click.ClickException | None:
+    """An expected error as a one-line message and its exit status; None for a fault."""
+    from sqlalchemy.exc import DBAPIError
+
+    from handlers.desk.ticket_lifecycle import TicketError
+    from storage.failures import explain
+
+    if isinstance(exc, TicketError):  # a move the ticket's state forbids is work that failed
+        return (Failed if exc.code == "bad_move" else BadInput)(str(exc))
+    if isinstance(exc, _refusals()):
+        return BadInput(str(exc))
+    if isinstance(exc, DBAPIError):
+        app = ctx.find_object(App)
+        return Failed(explain(exc, app.config.database_url() if app else ""))
+    return None
 
 
 pass_app = click.make_pass_decorator(App)
@@ -76,6 +130,9 @@ as_option = click.option(
 
 def staff_actor(app: App, username: str | None) -> Actor:
     """The active staff account a command acts as; a deactivated one acts no more."""
+    from handlers.desk import staff_accounts
+    from handlers.desk.ticket_lifecycle import Actor
+
     if not username:
         raise BadInput("say who you are: --as USERNAME (or set MEMBERBOT_STAFF)")
     with app.database.unit_of_work(write=False) as session:
@@ -125,27 +182,10 @@ def _config_anywhere(command: click.Command) -> None:
 
 
 def _register() -> None:
-    # Each module adds its commands to `cli` when imported.
-    from app.cli import (  # noqa: F401
-        campaign,
-        chat,
-        db,
-        demo,
-        imports,
-        members,
-        nlu,
-        points,
-        scheduler,
-        serve,
-        staff,
-        tickets,
-        vouchers,
-    )
-
-    for command in cli.commands.values():
-        _config_anywhere(command)
+    """Every command on `cli` (the tests' runner reads `cli.commands`)."""
+    for name in COMMANDS:
+        cli.get_command(click.Context(cli), name)
 
 
 def main() -> None:
-    _register()
     sys.exit(cli.main(prog_name="memberbot"))

@@ -12,6 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,8 +29,14 @@ MIN_PASSWORD = 8
 KEY_PREFIX = "mbk_"
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so both answers take as long.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both answers take as long. Made at
+    the first sign-in, not at import: a hash takes argon2's 64 MB and every command imports
+    this module."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class StaffError(Exception):
@@ -163,7 +170,7 @@ def authenticate(db: Database, username: str, password: str) -> StaffUser | None
             select(StaffUser).where(StaffUser.username == username.strip().lower())
         )
         try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         if user is None or not user.active:

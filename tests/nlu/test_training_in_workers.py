@@ -1,6 +1,6 @@
-"""Training counts the texts' n-grams in a forked worker, then fits the final model and the
-calibration folds side by side in forked workers; a process with threads (a server's) does
-it all in turn. Either way, the same model."""
+"""Training counts the texts' n-grams and reads their token vectors in forked workers, then
+fits the final model and the calibration folds side by side in forked workers; a process
+with threads (a server's) does it all in turn. Either way, the same model."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_workers_and_a_process_with_threads_fit_the_same_classifier(tmp_path, mo
     monkeypatch.setattr(training.threading, "active_count", lambda: 2)  # a server's threads
     in_turn = training.fit_classifier(load_training_data(DATA).examples[::EVERY])
 
-    assert int(in_workers["pools"]) == 2  # one counts the n-grams, one runs the fits
+    assert int(in_workers["pools"]) == 2  # one analyses the texts, one runs the fits
     assert float(in_workers["temperature"]) == in_turn.temperature != 1.0
     assert np.array_equal(in_workers["weights"], in_turn.weights)
     assert np.array_equal(in_workers["bias"], in_turn.bias)
