@@ -13,6 +13,7 @@ from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State, confirmation
 from handlers.desk import tickets
+from nlu.understanding import FALLBACK
 from storage.models import Ticket
 
 COMPLAINT_INTENT = "file_complaint"
@@ -113,15 +114,36 @@ def describes(ctx: Context) -> bool:
     return _category(ctx, text) is not None and answers.says_something_is_wrong(text)
 
 
+def tells_more(ctx: Context) -> bool:
+    """More of the trouble, told where the form asked for something else: `11月20日那笔只给
+    了280分，应该是560分` at "which order?". A long statement that is no confident other
+    request; a complaint reading is filled as the form's own intent, a question is answered
+    aside."""
+    text = (ctx.text or "").strip()
+    if answers.is_question(text) or asks_only_to_complain(text) or not answers.long_text(text):
+        return False
+    understood = ctx.understood
+    return understood.intent in (COMPLAINT_INTENT, FALLBACK, "out_of_scope") or not (
+        understood.confident(ctx.config.nlu.digression_threshold)
+    )
+
+
+def _keep_more(ctx: Context) -> None:
+    """The message joins the description; a step that asked something else says so before
+    it asks again, or the member would think it unheard."""
+    text, before = (ctx.text or "").strip(), ctx.slots.get("description")
+    ctx.set_slot("description", f"{before}\n{text}" if before else text)
+    if before and ctx.state.step in ("category", "order"):
+        ctx.say("complaint.noted")
+
+
 def fill(ctx: Context) -> str:
     """From the first message, and from any later one of the same intent."""
     if ctx.state.step == "confirm" and _correct(ctx):
         return "confirm"
     _take(ctx)
-    text = (ctx.text or "").strip()
-    if text and describes(ctx):
-        before = ctx.slots.get("description")
-        ctx.set_slot("description", f"{before}\n{text}" if before else text)
+    if (ctx.text or "").strip() and describes(ctx):
+        _keep_more(ctx)
     return _next(ctx)
 
 
@@ -158,6 +180,9 @@ def got_category(ctx: Context) -> str | Reask:
     chosen = ctx.answer or typed or _category(ctx)
     _take(ctx)
     if chosen not in _categories(ctx):
+        if tells_more(ctx):
+            _keep_more(ctx)
+            return "category"
         return ctx.reask("complaint.pick_category")
     ctx.set_slot("category", chosen)
     return _next(ctx)
@@ -187,6 +212,9 @@ def got_order(ctx: Context) -> str | Reask:
     if ctx.answer == SKIP or _no_order(ctx) or (ctx.yes_no() is False and not _cancels(ctx)):
         ctx.set_slot("order_id", "")
         return _next(ctx)
+    if tells_more(ctx):
+        _keep_more(ctx)
+        return "order"
     return ctx.reask("complaint.bad_order")
 
 

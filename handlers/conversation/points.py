@@ -68,6 +68,9 @@ def _offer_a_complaint_if_disputed(ctx: Context) -> None:
     from a form, which asks its own question next."""
     if ctx.state.flow is None and answers.says_points_are_wrong(ctx.text):
         ctx.offer("points.disputed", "file_complaint")
+        # Accepted, the complaint starts from what the member said: asked "what happened?",
+        # they would have to say it again.
+        ctx.offered["entities"] = {"description": ctx.text}
 
 
 def tier_info(ctx: Context) -> None:

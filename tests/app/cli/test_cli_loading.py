@@ -3,9 +3,12 @@ workers from a process without the database models, the web server or the channe
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import subprocess
 import sys
 
+import app.cli as package
 from tests.app.cli.test_cli_foundation import memberbot_command
 from tests.conftest import ROOT
 
@@ -43,3 +46,9 @@ def test_an_unknown_command_is_named_in_a_one_line_error():
     done = subprocess.run([memberbot_command(), "nlux"], capture_output=True, text=True)
     assert done.returncode == 2
     assert "No such command 'nlux'" in done.stderr
+
+
+def test_every_command_a_module_adds_is_one_the_command_line_knows():
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"app.cli.{module.name}")
+    assert sorted(package.cli.commands) == sorted(package.COMMANDS)
