@@ -10,10 +10,31 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
-from opencc import OpenCC
+import opencc
 
-_T2S = OpenCC("t2s")
+_T2S = opencc.OpenCC("t2s")
+
+
+def _changing_characters() -> frozenset[str]:
+    """The characters t2s changes, alone or inside its phrases: a text holding none of them
+    is Simplified already and skips the converter, a fifth of a long message's parse. For a
+    phrase, the characters that change suffice: it matches only where they all are."""
+    folder = Path(opencc.__file__).parent / "dictionary"
+    changing: set[str] = set()
+    for name in ("TSCharacters.txt", "TSPhrases.txt"):
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            key, values = line.split("\t")
+            value = values.split(" ")[0]
+            if len(value) != len(key):
+                changing.update(key)
+            else:
+                changing.update(k for k, v in zip(key, value, strict=True) if k != v)
+    return frozenset(changing)
+
+
+_CHANGING = _changing_characters()
 
 _PUNCTUATION = {
     "\u3000": " ",  # ideographic space
@@ -67,7 +88,7 @@ def fold_char(char: str) -> str:
 
 def to_simplified(text: str) -> str:
     """Traditional -> Simplified, keeping one character for one character."""
-    if text.isascii():
+    if text.isascii() or _CHANGING.isdisjoint(text):
         return text
     converted = _T2S.convert(text)
     if len(converted) == len(text):

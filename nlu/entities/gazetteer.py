@@ -138,9 +138,15 @@ class Gazetteer:
         found = []
         position = 0
         root = self.trie
+        latin = [char.isascii() and char.isalnum() for char in text]
+        # Without a filler character the walk has one path: no search (a fifth of a parse).
+        longest_at = self._longest_at if not FILLERS.isdisjoint(text) else self._plain_at
         while position < len(text):
-            # Most characters start no surface: skip them without a search (a third of a parse).
-            match = self._longest_at(text, position) if text[position] in root else None
+            # Most characters start no surface, and a Latin one inside a word starts none.
+            starts = text[position] in root and not (
+                position and latin[position - 1] and latin[position]
+            )
+            match = longest_at(text, latin, position) if starts else None
             if match is None:
                 position += 1
                 continue
@@ -149,14 +155,26 @@ class Gazetteer:
             position = end
         return found
 
-    def _longest_at(self, text: str, start: int) -> tuple[int, str, str] | None:
-        if start > 0 and _is_latin(text[start]) and _is_latin(text[start - 1]):
-            return None
+    def _plain_at(self, text: str, latin: list[bool], start: int) -> tuple[int, str, str] | None:
+        best = None
+        node = self.trie
+        position = start
+        while True:
+            if _END in node and (
+                position >= len(text) or not (latin[position - 1] and latin[position])
+            ):
+                best = (position, *node[_END])
+            if position >= len(text) or text[position] not in node:
+                return best
+            node = node[text[position]]
+            position += 1
+
+    def _longest_at(self, text: str, latin: list[bool], start: int) -> tuple[int, str, str] | None:
         best = None
         stack = [(self.trie, start, 0, False)]
         while stack:
             node, position, skipped, after_filler = stack.pop()
-            ends = position >= len(text) or not _joins(text, position)
+            ends = position >= len(text) or not (latin[position - 1] and latin[position])
             longer = best is None or position > best[0]
             if _END in node and not after_filler and ends and longer:
                 best = (position, *node[_END])
@@ -185,12 +203,3 @@ def _typo_variants(exact: dict[str, tuple[str, str]]) -> dict[str, tuple[str, st
             if variants.setdefault(variant, found) != found:
                 variants[variant] = None  # two meanings: not a safe correction
     return {variant: found for variant, found in variants.items() if found is not None}
-
-
-def _is_latin(char: str) -> bool:
-    return char.isascii() and char.isalnum()
-
-
-def _joins(text: str, end: int) -> bool:
-    """Whether a match ending at `end` would cut a Latin word."""
-    return _is_latin(text[end - 1]) and _is_latin(text[end])

@@ -12,6 +12,17 @@ def test_traditional_becomes_simplified_with_one_character_for_one():
     assert result.span(2, 4) == (2, 4)
 
 
+def test_a_traditional_phrase_of_characters_that_are_simplified_alone_still_converts():
+    # 覆 and 瞭 stay as they are alone; only the phrases 回覆 and 瞭解 make them 复 and 了
+    assert normalise("請回覆我，我想瞭解一下").text == "请回复我,我想了解一下"
+
+
+def test_simplified_text_comes_back_as_it_was():
+    text = "积分怎么还没到账，干洗店把衣服洗坏了"
+
+    assert normalise(text).text == text.replace("，", ",")
+
+
 def test_full_width_letters_digits_and_punctuation_become_half_width_lower_case():
     result = normalise("ＴＩＣＫＥＴ Ｔ１２３４５６！")
 
