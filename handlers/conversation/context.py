@@ -80,11 +80,12 @@ class Context:
             raise RuntimeError(f"handler {self.handler!r} needs a bound member, the chat has none")
         return self.member
 
-    def offer(self, key: str, intent: str, **fields) -> None:
+    def offer(self, key: str, intent: str, entities: dict | None = None, **fields) -> None:
         """A "Do you want ...?" question: its button runs `intent`, and so does a typed
-        yes to it (bot/dispatch.py keeps the offer open for the next message)."""
+        yes to it (bot/dispatch.py keeps the offer open for the next message), with
+        `entities` kept for it."""
         self.say(key, self.button(f"intent.{intent}", payloads.intent(intent)), **fields)
-        self.offered = {"intent": intent}
+        self.offered = {"intent": intent, **({"entities": entities} if entities else {})}
 
     # -- reading the message -----------------------------------------------------------
 

@@ -67,10 +67,9 @@ def _offer_a_complaint_if_disputed(ctx: Context) -> None:
     figures and the offer of a complaint, so that a person checks them; not in an aside
     from a form, which asks its own question next."""
     if ctx.state.flow is None and answers.says_points_are_wrong(ctx.text):
-        ctx.offer("points.disputed", "file_complaint")
         # Accepted, the complaint starts from what the member said: asked "what happened?",
         # they would have to say it again.
-        ctx.offered["entities"] = {"description": ctx.text}
+        ctx.offer("points.disputed", "file_complaint", entities={"description": ctx.text})
 
 
 def tier_info(ctx: Context) -> None:
