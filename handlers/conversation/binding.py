@@ -95,8 +95,11 @@ _FORGOT = re.compile(
 
 def got_identifier(ctx: Context) -> str | Reask | None:
     if not _take_identifier(ctx):
-        forgot = _FORGOT.search(answers.folded(ctx.text)) is not None
-        return ctx.reask("binding.use_phone" if forgot else "binding.bad_identifier")
+        if _FORGOT.search(answers.folded(ctx.text)):
+            # An answer to the step, however the NLU reads it (`我不记得会员号了` reads as
+            # unlinking or a membership question): not a change of subject.
+            return ctx.reask("binding.use_phone", heard=True)
+        return ctx.reask("binding.bad_identifier")
     if born := birthday_in(ctx):  # "13800000002, born 1985-11-03": both at once
         ctx.set_slot("birthday", born.isoformat())
         return _check(ctx)
