@@ -214,7 +214,10 @@ NO = frozenset(
 )
 # Chinese marks a question with a word anywhere in it; English with a question word where
 # a clause begins: `let me explain what happened` and `they wouldn't show me` are statements.
-CHINESE_QUESTION_WORDS = ("吗", "么", "多少", "多久", "几", "怎么", "什么", "如何", "哪")
+CHINESE_QUESTION_WORDS = ("吗", "么", "多少", "多久", "几", "怎么", "什么", "如何", "哪", "为啥")
+# `咋` asks (`积分咋没到`), `不咋样` judges; a question may end its clause, not the message
+# (`积分咋还没到账呢，上周六买的`).
+CHINESE_QUESTION = re.compile(r"(?<!不)咋|呢(?=[,.!~;])")
 ENGLISH_QUESTION = re.compile(
     r"(?:^|[.!?,;:]\s*)(?:(?:so|and|but|ok|okay|hi|hey|also|then|btw|oh|um|well)\s+)*"
     r"(?:how|what|when|which|where|do i|can i|is my|are my)\b"
@@ -285,6 +288,7 @@ def is_question(text: str | None) -> bool:
         "?" in said
         or said.endswith(("吗", "呢"))
         or any(w in said for w in CHINESE_QUESTION_WORDS)
+        or CHINESE_QUESTION.search(said) is not None
         or ENGLISH_QUESTION.search(said) is not None
     )
 

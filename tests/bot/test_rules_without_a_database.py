@@ -229,6 +229,19 @@ def test_a_question_is_told_from_a_statement():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("积分咋还没到账呢，上周六买了两件衬衫", True),
+        ("为啥我的券用不了", True),
+        ("这件衣服质量不咋样", False),
+        ("我在店里呢", True),  # as before: a message ending in 呢
+    ],
+)
+def test_a_chinese_question_may_end_its_clause_rather_than_the_message(text, expected):
+    assert answers.is_question(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("the app keeps crashing when i open my vouchers", True),
         ("热线打了一上午全是忙音", True),
         ("这批饼干有股异味", True),
