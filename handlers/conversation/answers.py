@@ -159,6 +159,19 @@ YES = frozenset(
         "do it",
         "go for it",
         "fine",
+        # The yes to a question that asks whether one has something (有订单号吗？): the NLU
+        # read a bare 有 as the 没有 it was taught.
+        "有",
+        "有的",
+        "有啊",
+        "有呀",
+        "i do",
+        "i have",
+        "i have one",
+        "yes i do",
+        "yes i have",
+        "yes i have one",
+        "yes i have it",
     }
 )
 NO = frozenset(

@@ -19,6 +19,7 @@ from storage.models import Ticket
 COMPLAINT_INTENT = "file_complaint"
 SUMMARY_CHARS = 80
 SKIP = "skip"
+ORDER_COMING = "order_coming"  # the member said they have an order number
 # Typed instead of pressing "no order number".
 SKIP_WORDS = frozenset(
     {
@@ -189,7 +190,8 @@ def got_category(ctx: Context) -> str | Reask:
 
 
 def ask_order(ctx: Context) -> None:
-    ctx.say("complaint.ask_order", ctx.button("complaint.no_order", payloads.answer(SKIP)))
+    key = "complaint.send_order" if ctx.slots.get(ORDER_COMING) else "complaint.ask_order"
+    ctx.say(key, ctx.button("complaint.no_order", payloads.answer(SKIP)))
 
 
 def _no_order(ctx: Context) -> bool:
@@ -209,6 +211,11 @@ def got_order(ctx: Context) -> str | Reask:
     # digression once the step has not taken it.
     if _looking_it_up(ctx):
         return ctx.reask("complaint.order_later")
+    # "Do you have an order number?" answered `好的` or `yes I do`: ask for the number itself
+    # (it was told "that is no order number"); a second yes is no answer.
+    if not ctx.slots.get(ORDER_COMING) and ctx.yes_no() is True and not answers.long_text(ctx.text):
+        ctx.set_slot(ORDER_COMING, True)
+        return "order"
     if ctx.answer == SKIP or _no_order(ctx) or (ctx.yes_no() is False and not _cancels(ctx)):
         ctx.set_slot("order_id", "")
         return _next(ctx)

@@ -213,6 +213,10 @@ def test_a_typed_rating_is_read_from_numbers_stars_and_words(typed, expected):
         ("不对", False),
         ("Never mind", False),
         ("👌", True),
+        ("有", True),  # to 有订单号吗？: the NLU read it as the 没有 it was taught
+        ("有的", True),
+        ("yes I have one", True),
+        ("没有", False),
         ("兑换咖啡券", None),  # not an answer: the NLU reads it
     ],
 )
