@@ -30,6 +30,9 @@ _ADDRESSES_US = re.compile(
     r"|\b(?:your|yours|ur|you guys|y'all)\b"
     r"|\byou(?:'ve| have)? (?:sent|gave|given|sold|shipped|delivered|posted|mailed|charged"
     r"|billed|promised|told|issued)\b"
+    # The brand's own shop on a marketplace is the brand: `天猫旗舰店买的面霜过期了`. Not a
+    # website (`苹果官网`): the name before it is its owner's.
+    r"|旗舰店|官方店|\b(?:flagship|official (?:online )?(?:store|shop))\b"
 )
 
 

@@ -83,6 +83,20 @@ def test_you_who_sent_sold_or_charged_is_the_brand_too(text):
     assert not marked(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "天猫旗舰店买的面霜过期了，订单号 TM-20261101-8823",
+        "京東旗艦店買的毛衣洗一次就起球",
+        "the flagship store on tmall sent me an expired face cream",
+        "bought it from the official shop on shopee and the zip broke on day one",
+    ],
+)
+def test_the_brands_own_shop_on_a_marketplace_is_the_brand(nlu_parser, text):
+    assert not marked(text)
+    assert nlu_parser.parse(text)["intent"]["name"] == "file_complaint"
+
+
 def test_you_in_passing_does_not_address_the_brand():
     assert marked("ryanair lost my bag, you know how they are")
     assert marked("顺丰又把件丢了，你说气不气")
