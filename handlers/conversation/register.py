@@ -21,6 +21,7 @@ from storage.members import NewMember
 NAME_MAX = 40
 NO_REFERRER = {"没有", "无", "没", "不用", "跳过", "no", "none", "skip", "n/a", "nobody"}
 DETAILS = ("name", "phone", "birthday")
+REFERRER_COMING = "referrer_coming"  # the member said a member referred them
 # A name said anywhere: `my name is Anna Smith`, `我叫王小明，手机139…`. `I'm` and `我是`
 # only open a reply to "what's your name?": elsewhere `i'm not sure` is no name.
 _NAME_CUE = re.compile(
@@ -172,7 +173,8 @@ def got_consent(ctx: Context) -> str | Reask | None:
 
 
 def ask_referrer(ctx: Context) -> None:
-    ctx.say("register.ask_referrer", ctx.button("register.no_referrer", payloads.answer("no")))
+    key = "register.send_referrer" if ctx.slots.get(REFERRER_COMING) else "register.ask_referrer"
+    ctx.say(key, ctx.button("register.no_referrer", payloads.answer("no")))
 
 
 def got_referrer(ctx: Context) -> str | Reask | None:
@@ -181,6 +183,14 @@ def got_referrer(ctx: Context) -> str | Reask | None:
         return _join(ctx, None)
     number = answers.member_no(ctx.text or "", ctx.entity("member_no"))
     referrer = members.by_number(ctx.session, number) if number else None
+    if referrer is None and number is None:
+        # "Did a member refer you?" answered in words: `nope` joins, `有` asks for the number.
+        yes = ctx.yes_no()
+        if yes is False:
+            return _join(ctx, None)
+        if yes and not ctx.slots.get(REFERRER_COMING):
+            ctx.set_slot(REFERRER_COMING, True)
+            return "referrer"
     if referrer is None:
         return ctx.reask("register.bad_referrer", heard=number is not None)
     return _join(ctx, referrer.id)
