@@ -36,8 +36,10 @@ _DIGITS = re.compile(r"\d")
 
 POLARITY_MARK = "\x06"
 # 别 is "other" in 别人, 别家 and part of 级别, 区别; 免 is "free" in 免费, 免运费券; 停车 parks.
+# Cantonese says 唔 and 冇 (`唔好停止推送`, `冇兴趣`): 唔该 is "please" and "thank you".
 _CHINESE_NEGATORS = (
-    r"[不没勿莫甭]|(?<![级区性差特类分告识个辨鉴派])别(?![人的家处])|取消|关闭|关掉|解除|撤销|撤回"
+    r"[不没勿莫甭冇]|唔(?!该)|(?<![级区性差特类分告识个辨鉴派])别(?![人的家处])"
+    r"|取消|关闭|关掉|解除|撤销|撤回"
 )
 _ENGLISH_NEGATORS = (
     r"not|no|never|don't|dont|didn't|didnt|doesn't|doesnt|isn't|isnt|won't|wont"
@@ -69,7 +71,7 @@ _FLIP_COUNT = 4  # counted as four: one feature among dozens of n-grams must be 
 # already unsubscribe` all say the member did unsubscribe (they read as subscribing).
 _REPEATS = re.compile(r"([\u4e00-\u9fff]+?)\1+|\b(\w+)(?:\s+\2\b)+")
 _NOT_FLIPS_CHINESE = re.compile(
-    r"([\u4e00-\u9fff]{1,2})[不没]\1|了没有?$|(?:可以|[行好对是能])不$|不是(?=[^吗么嘛]*[吗么嘛])"
+    r"([\u4e00-\u9fff]{1,2})[不没唔]\1|有冇|了没有?$|(?:可以|[行好对是能])不$|不是(?=[^吗么嘛]*[吗么嘛])"
     r"|难道(?:我们|你们|我|你)?(?:不是|没有|不|没)"
     # Nor does failing: `退订不了`, `退订没用`, `unsubscribe doesn't work`, `is there no way
     # to unsubscribe` want what failed (all read as subscribing) ...

@@ -172,6 +172,18 @@ YES = frozenset(
         "yes i have",
         "yes i have one",
         "yes i have it",
+        # Cantonese (系 is 係 made Simplified) and Singlish.
+        "系",
+        "系呀",
+        "系啊",
+        "啱",
+        "啱呀",
+        "啱啊",
+        "得",
+        "冇问题",
+        "can",
+        "can can",
+        "ok can",
     }
 )
 NO = frozenset(
@@ -210,6 +222,24 @@ NO = frozenset(
         "wrong",
         "👎",
         "❌",
+        "没兴趣",
+        "don't want",
+        "dont want",
+        "don't need",
+        "not interested",
+        # Cantonese and Singlish.
+        "唔好",
+        "唔要",
+        "唔使",
+        "唔使了",
+        "唔得",
+        "冇",
+        "冇兴趣",
+        "唔系",
+        "cannot",
+        "don't want liao",
+        "dont want liao",
+        "no need liao",
         # Not yet: at a confirmation, as good as a no (the NLU read `let me think` as a yes).
         "let me think",
         "let me think about it",
@@ -242,11 +272,20 @@ def said(text: str | None, words: frozenset[str]) -> bool:
     return normalise(folded(text)) in words
 
 
+# Said around a yes or a no without changing it: `好的谢谢`, `no thanks lah`, `ok please`.
+_COURTESY = re.compile(
+    r"^(?:(?:thanks|thank you|thx|ty|please|pls|谢谢|多谢|谢了|唔该)[\s,，.!！~]*)+"
+    r"|(?:[\s,，.!！~]*(?:thanks|thank you|thx|ty|please|pls|谢谢|多谢|谢了|唔该|谢谢你|谢谢您"
+    r"|lah|la|leh|lor|ah|啦|啊|呀|哦|喔))+[\s.!！~]*$"
+)
+
+
 def yes_or_no(text: str | None) -> bool | None:
-    if said(text, YES):
-        return True
-    if said(text, NO):
-        return False
+    for candidate in (text, _COURTESY.sub("", folded(text).strip())):
+        if said(candidate, YES):
+            return True
+        if said(candidate, NO):
+            return False
     return None
 
 

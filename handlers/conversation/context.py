@@ -170,8 +170,10 @@ class Context:
         word = answers.yes_or_no(self.text)
         if word is not None:
             return word
+        # A question is no yes, whatever the NLU guesses: `确定吗？` and `are you sure?` at a
+        # confirmation read as affirm, and the points were spent.
         if self.intent_is("affirm"):
-            return True if guess_yes else None
+            return True if guess_yes and not answers.is_question(self.text) else None
         if self.intent_is("deny", "cancel"):
             return False
         return None
