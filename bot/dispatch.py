@@ -25,7 +25,7 @@ from core import payloads
 from core.global_words import global_word
 from core.messages import Reply
 from core.payloads import BadPayload, Pressed
-from handlers.conversation import binding, complaints, profile, smalltalk, ticket_talk
+from handlers.conversation import answers, binding, complaints, profile, smalltalk, ticket_talk
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form
 from handlers.desk import tickets
@@ -82,7 +82,7 @@ def respond(ctx: Context, pressed: Pressed | None, word: str | None) -> None:
     elif pressed is not None:
         press(ctx, pressed)
     elif ctx.intent_is("set_language"):
-        switch_language(ctx, ctx.entity("language"))
+        switch_language(ctx, answers.wanted_language(ctx.text) or ctx.entity("language"))
     elif ctx.state.flow == OFFER:
         answer_offer(ctx)
     elif ctx.state.flow:
@@ -370,7 +370,7 @@ def route(ctx: Context) -> None:
     if understood.intent == "cancel":
         on_global_word(ctx, "cancel")
     elif understood.intent == "set_language":
-        switch_language(ctx, ctx.entity("language"))
+        switch_language(ctx, answers.wanted_language(ctx.text) or ctx.entity("language"))
     elif chosen.needs_member and ctx.member is None:
         ctx.handler = "binding.offer"
         binding.offer(ctx, then=understood.intent)

@@ -478,3 +478,30 @@ def at_place(options: list, place: int | None):
     if place is None or not -len(options) <= place < len(options):
         return None
     return options[place]
+
+
+# -- languages -----------------------------------------------------------------------------
+
+_LANGUAGE_WORDS = {
+    "zh": r"中文|汉语|华语|普通话|国语|粤语|广东话|简体|繁体|\b(?:chinese|mandarin|cantonese)\b",
+    "en": r"英文|英语|\benglish\b",
+}
+_REFUSED = re.compile(
+    r"(?:不要|不用|别|不想|唔要|唔好|唔使|冇|\b(?:no|not|don't|dont|do not|stop|without)\b)"
+    r"[^,.;!?，。；！？]{0,16}$"
+)
+
+
+def wanted_language(text: str | None) -> str | None:
+    """The language a message asks for, hearing what it refuses: `不要英文` wants Chinese,
+    `不要中文，要英文` English (the NLU's entity was the first language named)."""
+    said = folded(text)
+    wanted, refused = [], []
+    for lang, words in _LANGUAGE_WORDS.items():
+        for found in re.finditer(words, said):
+            (refused if _REFUSED.search(said[: found.start()]) else wanted).append(lang)
+    if len(set(wanted)) == 1:
+        return wanted[0]
+    if not wanted and len(set(refused)) == 1:
+        return "en" if refused[0] == "zh" else "zh"
+    return None
