@@ -69,6 +69,8 @@ def kind(ctx: Context, form: Form, current: State, before: bool) -> str | None:
         or not understood.confident(ctx.config.nlu.digression_threshold)
     ):
         return None
+    if understood.intent == "set_language" and not names_language(ctx):
+        return None
     if understood.intent == form.intent:
         if current.takes and current.takes(ctx):
             return None  # `没有订单号` reads as a complaint, yet answers "which order?"
@@ -88,6 +90,12 @@ def kind(ctx: Context, form: Form, current: State, before: bool) -> str | None:
         return "restart"
     needs_binding = ROUTES[understood.intent].needs_member and ctx.member is None
     return "aside" if understood.intent in QUESTIONS and not needs_binding else "switch"
+
+
+def names_language(ctx: Context) -> bool:
+    """Inside a form a language switch must name the language: the name `陈大文` read as
+    set_language at the name question."""
+    return bool(answers.wanted_language(ctx.text) or ctx.entity("language"))
 
 
 def _asks_what_we_cannot_answer(ctx: Context, current: State) -> bool:

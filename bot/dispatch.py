@@ -81,7 +81,7 @@ def respond(ctx: Context, pressed: Pressed | None, word: str | None) -> None:
         to_staff(ctx)
     elif pressed is not None:
         press(ctx, pressed)
-    elif ctx.intent_is("set_language"):
+    elif ctx.intent_is("set_language") and (not ctx.state.flow or digressions.names_language(ctx)):
         switch_language(ctx, answers.wanted_language(ctx.text) or ctx.entity("language"))
     elif ctx.state.flow == OFFER:
         answer_offer(ctx)

@@ -272,6 +272,19 @@ def said(text: str | None, words: frozenset[str]) -> bool:
     return normalise(folded(text)) in words
 
 
+# Not yet, said at a confirmation: the form waits (`dont submit yet` filed the complaint, and
+# `hold on` dropped it).
+NOT_YET = re.compile(
+    r"\b(?:wait|hold on|hang on|not yet|one (?:sec|second|moment)|give me a (?:sec|second|minute"
+    r"|moment)|let me think|i need to think|(?:don't|dont|do not) \w+(?: it)? yet)\b"
+    r"|等等|等一下|稍等|先别(?!了)|先不要?(?:提交|确认|兑换|办|交)|我再想想|让我想想|考虑一下|等阵|等一阵"
+)
+
+
+def not_yet(text: str | None) -> bool:
+    return NOT_YET.search(folded(text)) is not None
+
+
 # Said around a yes or a no without changing it: `好的谢谢`, `no thanks lah`, `ok please`.
 _COURTESY = re.compile(
     r"^(?:(?:thanks|thank you|thx|ty|please|pls|谢谢|多谢|谢了|唔该)[\s,，.!！~]*)+"
@@ -496,7 +509,8 @@ def wanted_language(text: str | None) -> str | None:
     """The language a message asks for, hearing what it refuses: `不要英文` wants Chinese,
     `不要中文，要英文` English (the NLU's entity was the first language named)."""
     said = folded(text)
-    wanted, refused = [], []
+    wanted: list[str] = []
+    refused: list[str] = []
     for lang, words in _LANGUAGE_WORDS.items():
         for found in re.finditer(words, said):
             (refused if _REFUSED.search(said[: found.start()]) else wanted).append(lang)

@@ -260,9 +260,46 @@ def ask_confirm(ctx: Context) -> None:
 def got_confirm(ctx: Context) -> str | Reask | None:
     """A typed category or order number corrects the summary, which is shown again;
     otherwise yes files the complaint and no drops it."""
-    if ctx.pressed_yes is None and ctx.answer is None and _correct(ctx):
-        return "confirm"
+    if ctx.pressed_yes is None and ctx.answer is None:
+        if _correct(ctx):
+            return "confirm"
+        if wrong := _says_wrong(ctx.text):
+            return _ask_again(ctx, wrong)
     return _file_confirmed(ctx)
+
+
+# "The order number is wrong", "其实没有订单号", "类型不对" at the summary, which invites
+# corrections: read as a no, they dropped the complaint.
+_NO_ORDER_AFTER_ALL = re.compile(r"没有?(?:订单号|订单|单号)|\bno order(?: number| no\.?)?\b")
+_WRONG = {
+    "order_id": re.compile(
+        r"(?:订单号?|单号)[^,.!?]{0,4}(?:不对|错了|有误|写错|不是这个)"
+        r"|\b(?:wrong|incorrect) order\b|\border(?: number| no\.?)? (?:is |was |'s )?(?:wrong|incorrect)\b"
+    ),
+    "category": re.compile(
+        r"(?:类型|类别|分类)[^,.!?]{0,4}(?:不对|错了|选错|有误|不是这个)"
+        r"|\b(?:wrong|incorrect) (?:category|type)\b|\b(?:category|type) (?:is |was |'s )?(?:wrong|incorrect)\b"
+    ),
+}
+
+
+def _says_wrong(text: str | None) -> str | None:
+    said = answers.folded(text)
+    if _NO_ORDER_AFTER_ALL.search(said):
+        return "no_order"
+    return next((slot for slot, wrong in _WRONG.items() if wrong.search(said)), None)
+
+
+def _ask_again(ctx: Context, wrong: str) -> str:
+    """The slot said to be wrong is asked again; "no order number after all" clears it."""
+    if wrong == "no_order":
+        ctx.set_slot("order_id", "")
+        ctx.say("complaint.corrected")
+        return "confirm"
+    ctx.state.slots = {
+        name: v for name, v in ctx.slots.items() if name not in (wrong, ORDER_COMING)
+    }
+    return "order" if wrong == "order_id" else "category"
 
 
 def _correct(ctx: Context) -> bool:
@@ -283,7 +320,7 @@ def _correct(ctx: Context) -> bool:
     return corrected
 
 
-@confirmation(dropped="complaint.dropped")
+@confirmation(dropped="complaint.dropped", waits=True)
 def _file_confirmed(ctx: Context) -> str | None:
     ctx.confirmation_key()  # remembered as done: a second press says so, opens nothing
     ticket = _file(ctx, ctx.slots["category"], ctx.slots["description"])
@@ -333,7 +370,7 @@ COMPLAINT = Form(
         "description": State(ask_description, got_description, free_text=True, takes=describes),
         "category": State(ask_category, got_category),
         "order": State(ask_order, got_order, takes=answers_order),
-        "confirm": State(ask_confirm, got_confirm),
+        "confirm": State(ask_confirm, got_confirm, takes=lambda ctx: bool(_says_wrong(ctx.text))),
     },
 )
 

@@ -49,15 +49,18 @@ class Form:
 
 
 def confirmation(
-    dropped: str, undoable: bool = True, words: frozenset[str] = frozenset()
+    dropped: str, undoable: bool = True, words: frozenset[str] = frozenset(), waits: bool = False
 ) -> Callable[[Answer], Answer]:
     """The answer of a confirmation step: a reply that is neither yes nor no is re-asked,
     a no drops the form with the `dropped` message, a yes runs the decorated action. An
     action that cannot be undone takes no yes the NLU only guessed; the request's own
-    `words` said again (订阅 at "subscribe?") are a yes."""
+    `words` said again (订阅 at "subscribe?") are a yes. A form that `waits` takes a "not
+    yet" as one, not as a no: dropping it would lose what the member wrote."""
 
     def wrap(action: Answer) -> Answer:
         def answer(ctx: Context) -> str | None | Reask:
+            if waits and ctx.payload is None and answers.not_yet(ctx.text):
+                return ctx.reask("confirm.not_yet", heard=True)
             yes = answers.said(ctx.text, words) or ctx.yes_no(guess_yes=undoable)
             if yes is None:
                 return ctx.reask("confirm.reask")

@@ -28,6 +28,8 @@ _NAME_CUE = re.compile(
     r"(?:^|[\s,，.。])(?:my name is|my name's|name is|call me|我叫|我的名字是|名字是|名字叫|叫我)\s*[:：]?\s*"
 )
 _NAME_OPENING = re.compile(r"^(?:i'm|i am|im|我是)\s*")
+_NAME_TAIL = re.compile(r"(?:就行了?|就好了?|就可以了?|就得|吧|啦|呀)$")  # `叫我小陈就行`
+_CHAT = {"greet", "thanks", "help", "goodbye", "affirm", "deny", "cancel", "human_handoff"}
 # Where a name stops: punctuation, digits that are not part of it (`abc123` is no name), or
 # the next detail.
 _NAME_END = re.compile(
@@ -72,14 +74,28 @@ def _name(ctx: Context, reply: bool) -> str | None:
         said = text[cue.end() :]
     elif opening is not None:
         said = text[opening.end() :]
-    elif reply:
+    elif reply and not _chat(ctx):
         said = text
     else:
         return None
     end = _NAME_END.search(said.lower())
-    name = (said[: end.start()] if end else said).strip(" :：'\"")
+    name = _NAME_TAIL.sub("", (said[: end.start()] if end else said).strip(" :：'\""))
     valid = 0 < len(name) <= NAME_MAX and not any(c.isdigit() for c in name)
     return name if valid else None
+
+
+def _chat(ctx: Context) -> bool:
+    """Not a name, said where one was asked: a question (`为什么要名字？`), a yes or no, a
+    greeting, thanks or a call for help (`help` was welcomed aboard as "help")."""
+    text = ctx.text or ""
+    return (
+        answers.is_question(text)
+        or answers.yes_or_no(text) is not None
+        or (
+            ctx.understood.intent in _CHAT
+            and ctx.understood.confident(ctx.config.nlu.digression_threshold)
+        )
+    )
 
 
 def _take(ctx: Context) -> bool:
@@ -166,6 +182,10 @@ def ask_consent(ctx: Context) -> None:
 
 def got_consent(ctx: Context) -> str | Reask | None:
     consent = ctx.yes_no("register.consent_yes", "register.consent_no")
+    if consent is None and ctx.understood.intent in ("subscribe", "unsubscribe"):
+        # `no promotions please` answers "may we send you offers?": it set the joining aside
+        # to unsubscribe someone who was no member yet.
+        consent = ctx.understood.intent == "subscribe"
     if consent is None:
         return ctx.reask("register.pick_consent")
     ctx.set_slot("marketing", consent)
