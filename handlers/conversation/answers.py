@@ -361,6 +361,13 @@ def is_question(text: str | None) -> bool:
 # -- ratings -------------------------------------------------------------------------------
 
 RATING_NUMBER = re.compile(r"^\s*([1-5])\s*(?:分|星|颗星|stars?|/\s*5|out of 5)?(?!\s*[a-z0-9])")
+# A number given as a score inside a sentence: `给个4分`, `还行吧，给个4分` (read as 还行, 3),
+# `I would give it a 4`, `rating: 4`.
+RATING_IN_WORDS = re.compile(
+    r"(?<![\d.])([1-5一二两三四五])\s*(?:分(?![钟钱])|星|颗星|\bstars?\b|/\s*5|\bout of 5\b)"
+    r"|(?:给个?|打个?|评个?|\b(?:give|rate)\s+(?:it|you|you guys|them|this)?\s*(?:a\s+)?|\brating\s*:?\s*"
+    r"|\bscore\s*:?\s*)([1-5])(?![\d.])"
+)
 RATING_WORDS: tuple[tuple[str, int], ...] = (
     ("非常不满意", 1),
     ("很不满意", 1),
@@ -384,6 +391,7 @@ RATING_WORDS: tuple[tuple[str, int], ...] = (
     ("太棒", 5),
     ("完美", 5),
     ("好评", 5),
+    ("满分", 5),
     ("terrible", 1),
     ("awful", 1),
     ("horrible", 1),
@@ -398,6 +406,7 @@ RATING_WORDS: tuple[tuple[str, int], ...] = (
     ("excellent", 5),
     ("perfect", 5),
     ("amazing", 5),
+    ("full marks", 5),
 )
 NUMBER_WORDS = {
     "一": 1,
@@ -428,6 +437,9 @@ def rating(text: str | None) -> int | None:
     for word, value in NUMBER_WORDS.items():
         if re.match(rf"^{word}\s*(?:分|星|颗星|stars?)", said):
             return value
+    if match := RATING_IN_WORDS.search(said):
+        number = match.group(1) or match.group(2)
+        return int(number) if number.isdigit() else NUMBER_WORDS[number]
     longest = sorted(RATING_WORDS, key=lambda pair: -len(pair[0]))
     for word, value in longest:
         if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", said):

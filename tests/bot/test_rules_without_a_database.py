@@ -193,6 +193,15 @@ def test_the_nlu_category_wins_when_it_gives_one():
         ("12", None),
         ("2 weeks late", None),
         ("兑换2张咖啡券", None),
+        # A score inside a sentence: `给个4分` was "no ticket waiting for your rating", and
+        # `还行吧，给个4分` recorded 3.
+        ("给个4分", 4),
+        ("还行吧，给个4分", 4),
+        ("给你们打五分", 5),
+        ("满分", 5),
+        ("I would give it a 4", 4),
+        ("rating: 4", 4),
+        ("等了三分钟", None),
     ],
 )
 def test_a_typed_rating_is_read_from_numbers_stars_and_words(typed, expected):
