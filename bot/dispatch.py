@@ -64,6 +64,8 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
     if word:
         return Understanding.pressed(GLOBAL_INTENTS[word]), None, word
     understood = Understanding.from_parse(parser.parse(text))
+    if complaints.asks_to_complain(text):
+        understood = replace(understood, intent=complaints.COMPLAINT_INTENT, confidence=1.0)
     if form is complaints.COMPLAINT and not understood.entity("complaint_category"):
         # Inside the complaint form a message is read as a complaint: `my coffee was cold`
         # names the coffee's quality even where, alone, it would be small talk.

@@ -86,7 +86,7 @@ _REQUEST_WORDS = (
     " complaining about something you your guys how do formal"
 )
 _ASKING_TO_COMPLAIN = re.compile(
-    r"我们|我|你们|你|要|想|请|帮忙|帮|一下|一个|个|吧|啊|呀|哦|了|的|能|可以|怎么|给|投诉|提交|发起"
+    r"我们|我|你们|你|要|想|请|帮忙|帮|一下|一个|个|吧|啊|呀|哦|了|的|能|可以|怎么|点样|给|投诉|提交|发起"
     rf"|\b(?:{'|'.join(sorted(_REQUEST_WORDS.split(), key=len, reverse=True))})\b"  # i'd before i
 )
 
@@ -94,6 +94,20 @@ _ASKING_TO_COMPLAIN = re.compile(
 def asks_only_to_complain(text: str | None) -> bool:
     """Nothing but a request for the form, which says nothing of what went wrong."""
     return re.search(r"\w", _ASKING_TO_COMPLAIN.sub(" ", answers.folded(text))) is None
+
+
+_WANTS_TO_COMPLAIN = re.compile(
+    r"(?:要|想|怎么|点样|如何|怎样|能|可以|帮我)\s*(?:投诉|客诉)"
+    r"|\b(?:want to|wanna|would like to|i'd like to|id like to|how (?:do|can|to)(?: i)?|can i"
+    r"|need to|let me|have to|how do you)\s+(?:make |file |lodge |raise |submit |put in |send )?"
+    r"(?:a |an )?(?:formal )?complain(?:t)?\b|\bi have a complaint\b"
+)
+
+
+def asks_to_complain(text: str | None) -> bool:
+    """A bare request to complain (`我想投诉`, `怎么投诉`, `how do I complain`), which the NLU
+    read as asking after a ticket, or fell back on; `我的投诉` asks after one."""
+    return asks_only_to_complain(text) and bool(_WANTS_TO_COMPLAIN.search(answers.folded(text)))
 
 
 def describes(ctx: Context) -> bool:
