@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from bot import digressions
@@ -79,6 +80,8 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
 def respond(ctx: Context, pressed: Pressed | None, word: str | None) -> None:
     if word:
         on_global_word(ctx, word)
+    elif ctx.state.owner == "staff" and _drops_the_person(ctx):
+        on_global_word(ctx, "menu")
     elif ctx.state.owner == "staff":
         to_staff(ctx)
     elif pressed is not None:
@@ -171,6 +174,19 @@ def cancelled(ctx: Context) -> None:
         ctx.say("form.cancelled_task", task=ctx.t(f"form.task.{form.name}"))
     else:
         ctx.say("form.cancelled" if ctx.state.flow else "form.nothing_to_cancel")
+
+
+# `不用转人工了，我自己查` while waiting for a person: back to the bot, as "菜单" would, or the
+# bot said nothing to this and to everything after. A bare `不用了` may answer the agent.
+_A_PERSON = re.compile(r"人工|真人|客服|\b(?:human|person|agent|staff|operator)\b")
+
+
+def _drops_the_person(ctx: Context) -> bool:
+    return (
+        ctx.understood.intent in ("deny", "cancel")
+        and ctx.understood.confident(ctx.config.nlu.digression_threshold)
+        and _A_PERSON.search(answers.folded(ctx.text)) is not None
+    )
 
 
 def to_staff(ctx: Context) -> None:
