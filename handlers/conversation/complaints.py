@@ -374,10 +374,44 @@ def give_up(ctx: Context) -> None:
     )
 
 
+# `都过了一天了还没人联系我` with a complaint open chases it: filed again, it made a second
+# ticket for the same trouble.
+_CHASES = re.compile(
+    r"(?:还|都)?没(?:有)?人(?:联系|回复?|理|打电话|处理)|还没(?:有)?(?:回复|回音|消息|处理|联系)"
+    r"|催(?:一下|一催|下|促|办)?|怎么还没(?:处理|回复|联系)"
+    r"|\b(?:nobody|no one|no-one)(?: has)? (?:called|contacted|replied|answered|got back|rang)\b"
+    r"|\b(?:still waiting|haven't heard back|havent heard back|not heard back|any update|chase)\b"
+)
+
+
+def begin(ctx: Context) -> str | None:
+    """A chase of an open complaint is said to its ticket (staff see it there); anything
+    else starts the form."""
+    if _CHASES.search(answers.folded(ctx.text)):
+        complaint = next(
+            (
+                t
+                for t in tickets.for_member(ctx.session, ctx.member, ctx.identity)
+                if t.kind == "complaint"
+            ),
+            None,
+        )
+        if complaint is not None:
+            tickets.add_member_message(ctx.session, complaint, ctx.text or "", ctx.now)
+            ctx.outcome = "to_ticket"
+            ctx.say(
+                "complaint.chased",
+                number=complaint.number,
+                due=ctx.when(complaint.first_response_due),
+            )
+            return None
+    return fill(ctx)
+
+
 COMPLAINT = Form(
     name="complaint",
     intent=COMPLAINT_INTENT,
-    begin=fill,
+    begin=begin,
     fill=fill,
     give_up=give_up,
     states={
