@@ -298,6 +298,14 @@ def step(ctx: Context) -> None:
         enter(ctx, form, result)
     elif not result.heard and (kind := digressions.kind(ctx, form, current, before=False)):
         digress(ctx, form, kind)
+    elif not result.heard and _says(ctx, "goodbye"):
+        # `拜拜，我晚点再弄`: the form waits for the member (it was "please type a date").
+        ctx.outcome = "form"
+        ctx.say("form.paused", task=ctx.t(f"form.task.{form.name}"))
+    elif not result.heard and _says(ctx, "help") and _ASKS_HELP.search(answers.folded(ctx.text)):
+        ctx.outcome = "reask"
+        ctx.say("form.help", task=ctx.t(f"form.task.{form.name}"))
+        current.ask(ctx)
     elif ctx.state.reasks >= ctx.config.dialogue.max_reasks:
         ctx.outcome = "gave_up"
         if form.give_up is not None:
@@ -311,6 +319,18 @@ def step(ctx: Context) -> None:
         ctx.say(result.hint or "form.reask", **result.fields)
         current.ask(ctx)
         ctx.outcome = "reask"
+
+
+# Help asked in so many words; `不知道` is a wrong answer, which the step's hint answers.
+_ASKS_HELP = re.compile(
+    r"\bhelp\b|帮助|帮帮|求助|救命|怎么[弄办填做]|\bwhat do i (?:do|type|say)\b"
+)
+
+
+def _says(ctx: Context, intent: str) -> bool:
+    return ctx.understood.intent == intent and ctx.understood.confident(
+        ctx.config.nlu.digression_threshold
+    )
 
 
 def digress(ctx: Context, form: Form, kind: str) -> None:
