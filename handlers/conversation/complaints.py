@@ -77,6 +77,8 @@ def _take(ctx: Context, asked: str | None = None) -> None:
         ctx.set_slot("category", category)
     if "order_id" not in ctx.slots and (order := _order(ctx, asked == "order_id")):
         ctx.set_slot("order_id", order)
+    elif "order_id" not in ctx.slots and _NO_ORDER_AFTER_ALL.search(answers.folded(ctx.text)):
+        ctx.set_slot("order_id", "")  # `…是在店里买的没有订单号`: the question is answered
 
 
 # The words of a bare request for the form: `我要投诉`, `i'd like to file a complaint`.
@@ -283,7 +285,8 @@ def got_confirm(ctx: Context) -> str | Reask | None:
 
 
 # "The order number is wrong", "其实没有订单号", "类型不对" at the summary, which invites
-# corrections: read as a no, they dropped the complaint.
+# corrections: read as a no, they dropped the complaint. No order number said in passing
+# answers the order question before it is asked.
 _NO_ORDER_AFTER_ALL = re.compile(r"没有?(?:订单号|订单|单号)|\bno order(?: number| no\.?)?\b")
 _WRONG = {
     "order_id": re.compile(
@@ -439,11 +442,15 @@ def ticket_status(ctx: Context) -> None:
         _describe(ctx, ticket)
         return
     open_ones = tickets.for_member(ctx.session, ctx.member, ctx.identity)
-    if not open_ones:
-        ctx.say("ticket.none_open")
+    if open_ones:
+        for ticket in open_ones:
+            _describe(ctx, ticket)
         return
-    for ticket in open_ones:
-        _describe(ctx, ticket)
+    # `is my complaint resolved?` just after it was: "no open tickets" read as "none".
+    last = tickets.for_member(ctx.session, ctx.member, ctx.identity, open_only=False, limit=1)
+    ctx.say("ticket.none_open")
+    if last:
+        _describe(ctx, last[0])
 
 
 def _describe(ctx: Context, ticket: Ticket) -> None:
