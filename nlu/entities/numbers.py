@@ -36,6 +36,11 @@ _CN_QUANTITY = re.compile(rf"(?<!第)(?<![{CN_NUMERAL}])([{CN_NUMERAL}]+)\s*([{M
 _LIANG = re.compile(r"俩(?![个张份次杯件])")
 _DIGIT_QUANTITY = re.compile(r"(?<![\d.,:/\-a-z¥$])(\d{1,3})(?![\d.,:/\-a-z])")
 _WORD_QUANTITY = re.compile(r"(?<![a-z])(" + "|".join(_WORDS) + r")(?![a-z])")
+# Counted as on a receipt or a form: `2x coffee voucher`, `free shipping x3`, `数量：3`.
+_MARKED_QUANTITY = re.compile(
+    r"(?<![a-z0-9])(\d{1,3})\s*[x×](?![a-z0-9])|(?<![a-z0-9])[x×]\s*(\d{1,3})(?![\d.])"
+    r"|(?:数量|qty|quantity)\s*[:：]?\s*(\d{1,3})(?![\d.])"
+)
 
 _AMOUNT_PREFIX = re.compile(rf"(?:¥|\$|(?<![a-z])(?:rmb|cny|usd|us\$))\s*({_NUMBER})(?![\d.])")
 _AMOUNT_SUFFIX = re.compile(
@@ -90,6 +95,12 @@ def find_quantities(text: str) -> list[Candidate]:
                 match.start(), match.end(), "quantity", str(int(match.group(1))), EXTRACTOR, 4
             )
         )
+    for match in _MARKED_QUANTITY.finditer(text):
+        number = next(group for group in match.groups() if group)
+        if int(number):
+            found.append(
+                Candidate(match.start(), match.end(), "quantity", str(int(number)), EXTRACTOR, 4)
+            )
     for match in _WORD_QUANTITY.finditer(text):
         if match.group(1) == "one" and _is_pronoun(text, match):
             continue

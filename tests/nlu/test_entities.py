@@ -58,6 +58,10 @@ def test_two_zhang_is_quantity_two(nlu_parser):
         ("redeem 2 please", "2", "2"),
         ("换十二张咖啡券", "十二张", "12"),
         ("我要兌換兩張咖啡券", "兩張", "2"),
+        # Counted as on a receipt or a form (they were read as 1).
+        ("2x coffee voucher", "2x", "2"),
+        ("redeem free shipping x3", "x3", "3"),
+        ("兑换咖啡券，数量：3", "数量：3", "3"),
     ],
 )
 def test_quantities_in_chinese_and_arabic_numerals_and_english_words(
