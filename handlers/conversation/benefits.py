@@ -3,6 +3,8 @@ Flow diagram: handlers/conversation/benefits.md."""
 
 from __future__ import annotations
 
+import re
+
 from core import catalogue, payloads
 from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
@@ -179,9 +181,43 @@ def ask_confirm(ctx: Context) -> None:
 def got_confirm(ctx: Context) -> str | Reask | None:
     """Another quantity or benefit typed instead of yes or no (`make it two`, `change it to
     3`, `yes, 2 please`) changes the redemption, which is asked again."""
-    if ctx.pressed_yes is None and ctx.answer is None and _changes(ctx):
-        return fill(ctx)
+    if ctx.pressed_yes is None and ctx.answer is None:
+        if _adding(ctx):
+            return _adds(ctx)
+        if _changes(ctx):
+            return fill(ctx)
     return _confirmed(ctx)
+
+
+# `再加一张免运费券` at "redeem 2 coffee vouchers?" replaced the coffee vouchers with it.
+_ADDS = re.compile(r"再加|再来|还要|另外|加上|\b(?:also|as well|plus|another|on top)\b")
+
+
+_ANOTHER = re.compile(r"\banother one\b", re.IGNORECASE)
+
+
+def _adding(ctx: Context) -> bool:
+    return _ADDS.search(answers.folded(ctx.text)) is not None
+
+
+def _adds(ctx: Context) -> str | Reask | None:
+    """More of the same adds to the quantity; another benefit waits for this one."""
+    code = ctx.entity("benefit")
+    if code and code != ctx.slots.get("benefit") and (other := _benefit(ctx, code)):
+        return ctx.reask(
+            "redeem.one_at_a_time",
+            heard=True,
+            name=_chosen(ctx).name(ctx.lang),
+            other=other.name(ctx.lang),
+        )
+    more = answers.quantity(ctx.entity("quantity")) or (
+        1 if _ANOTHER.search(ctx.text or "") else None
+    )
+    if not more:  # `yes, and also how long are they valid?` adds nothing
+        return _confirmed(ctx)
+    ctx.set_slot("quantity", ctx.slots["quantity"] + more)
+    ctx.state.confirmation = None
+    return _checked(ctx)
 
 
 @confirmation(dropped="redeem.dropped")
@@ -214,6 +250,6 @@ REDEEM = Form(
     fill=fill,
     states={
         "benefit": State(ask_benefit, got_benefit),
-        "confirm": State(ask_confirm, got_confirm),
+        "confirm": State(ask_confirm, got_confirm, takes=_adding),
     },
 )
