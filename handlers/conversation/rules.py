@@ -1,7 +1,7 @@
 """How the programme works, answered from config.yml: change the file, the answer follows.
 
-A question about one rule (points expiry, the birthday gift, tiers, renewal, referral,
-earning) or about what an action does (erasing one's data, unsubscribing, unlinking) gets
+A question about one rule (points expiry, vouchers, the birthday gift, tiers, renewal,
+referral, earning) or about what an action does (erasing one's data, unsubscribing, unlinking) gets
 that short answer, and so does a question about points asked while deciding on erasing or
 unlinking; anything else gets the summary."""
 
@@ -20,6 +20,8 @@ TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("unsubscribing", ("退订", "取消订阅", "不接收", "unsubscrib", "opt out", "opting out")),
     ("unlinking", ("解绑", "解除绑定", "取消绑定", "unlink", "unbind")),
     ("referral", ("推荐", "邀请", "介绍朋友", "refer", "invite")),
+    # `兑换的券有效期多久` asks about vouchers, not points (it got the points' expiry).
+    ("vouchers", ("券", "voucher", "coupon")),
     ("birthday", ("生日", "birthday")),
     (
         "renewal",
@@ -91,6 +93,8 @@ def ask_rules(ctx: Context) -> None:
         ctx.say(f"rules.{chosen}")
     elif chosen == "expiry":
         ctx.say("rules.answer", text=_expiry(ctx))
+    elif chosen == "vouchers":
+        ctx.say("rules.vouchers", validity=ctx.config.benefits.voucher_validity_days)
     elif chosen == "birthday":
         ctx.say("rules.birthday", points=points.birthday_gift)
     elif chosen == "tiers":
