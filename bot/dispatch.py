@@ -64,7 +64,9 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
     word = global_word(text)
     if word:
         return Understanding.pressed(GLOBAL_INTENTS[word]), None, word
-    understood = Understanding.from_parse(parser.parse(text))
+    rest = form.drops(text) if form is not None and form.drops is not None else None
+    # A form dropped in words: what else the message asks is what is understood.
+    understood = Understanding.from_parse(parser.parse(text if rest is None else rest))
     if complaints.asks_to_complain(text):
         understood = replace(understood, intent=complaints.COMPLAINT_INTENT, confidence=1.0)
     if form is complaints.COMPLAINT and not understood.entity("complaint_category"):
@@ -288,6 +290,9 @@ def step(ctx: Context) -> None:
         answer_switch(ctx, form)
         return
     current = form.states[ctx.state.step]
+    if ctx.payload is None and form.drops is not None and form.drops(ctx.text) is not None:
+        dropped(ctx, form)
+        return
     kind = digressions.kind(ctx, form, current, before=True)
     if kind:
         digress(ctx, form, kind)
@@ -331,6 +336,19 @@ def _says(ctx: Context, intent: str) -> bool:
     return ctx.understood.intent == intent and ctx.understood.confident(
         ctx.config.nlu.digression_threshold
     )
+
+
+def dropped(ctx: Context, form: Form) -> None:
+    """The form ends as the member said; a confident other request in the same message
+    (`帮我查下积分吧`) is answered."""
+    ctx.say("form.cancelled_task", task=ctx.t(f"form.task.{form.name}"))
+    end_form(ctx)
+    ctx.outcome = "cancelled"
+    understood = ctx.understood
+    if understood.intent not in (form.intent, "cancel", "deny", "affirm") and understood.confident(
+        ctx.config.nlu.digression_threshold
+    ):
+        route(ctx)
 
 
 def digress(ctx: Context, form: Form, kind: str) -> None:

@@ -411,10 +411,23 @@ def begin(ctx: Context) -> str | None:
     return fill(ctx)
 
 
+_DROPS = re.compile(
+    r"不(?:想|用|要)?投诉了|不投诉|\b(?:don't|dont|do not) (?:want to |need to )?complain\b"
+    r"|\bforget (?:about )?the complaint\b|\bno (?:more )?complaint\b"
+)
+
+
+def drops(text: str | None) -> str | None:
+    said = answers.folded(text)
+    found = _DROPS.search(said)
+    return said[found.end() :] if found else None
+
+
 COMPLAINT = Form(
     name="complaint",
     intent=COMPLAINT_INTENT,
     begin=begin,
+    drops=drops,
     fill=fill,
     give_up=give_up,
     states={

@@ -42,6 +42,10 @@ class Form:
     states: dict[str, State]
     fill: Callable[[Context], str | None] | None = None
     give_up: Callable[[Context], None] | None = None
+    # What follows the words that drop the form (`算了不投诉了，帮我查下积分吧` -> `，帮我查下积
+    # 分吧`), or None when the message does not drop it: the form ends, and the rest is
+    # read and answered.
+    drops: Callable[[str | None], str | None] | None = None
 
     def __post_init__(self):
         if len(self.name) > 40:
