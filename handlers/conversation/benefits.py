@@ -104,6 +104,10 @@ def ask_benefit(ctx: Context) -> None:
 def got_benefit(ctx: Context) -> str | Reask | None:
     """A button, the benefit named, or its place among the buttons (`第二个`)."""
     code = ctx.answer or ctx.entity("benefit") or _placed(ctx)
+    if code is None and answers.yes_or_no(ctx.text) is False:  # `no thanks` at the picker
+        ctx.outcome = "cancelled"
+        ctx.say("redeem.dropped")
+        return None
     if _benefit(ctx, code) is None:
         return ctx.reask("redeem.unknown_benefit")
     ctx.set_slot("benefit", code)

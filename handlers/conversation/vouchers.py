@@ -105,8 +105,13 @@ def ask_voucher(ctx: Context) -> None:
     )
 
 
-def got_voucher(ctx: Context) -> str | Reask:
-    """A button, the code or benefit typed, or its place among the buttons (`the first one`)."""
+def got_voucher(ctx: Context) -> str | Reask | None:
+    """A button, the code or benefit typed, or its place among the buttons (`the first one`);
+    a no (`不用了`) drops the request."""
+    if ctx.answer is None and answers.yes_or_no(ctx.text) is False:
+        ctx.outcome = "cancelled"
+        ctx.say("vouchers.extend_dropped")
+        return None
     extendable = _extendable(ctx)
     named = _named(ctx, extendable)
     placed = answers.at_place(extendable, answers.place_in_list(ctx.text)) if not named else None
