@@ -5,7 +5,8 @@
 2. while staff own the conversation, anything else goes to their ticket, silently;
 3. a pressed button does what its payload says;
 4. "English please" / "说中文" switches language, even inside a form;
-5. an open offer ("See the other rewards?") takes a typed yes or no;
+5. an open offer ("See the other rewards?") takes a typed yes or no, and a refused or
+   dropped request a new quantity (`ok just 2 then`);
 6. inside a form, the message answers the current step, unless it is a digression
    (bot/digressions.py): a question is answered and the form resumes, the form's own
    intent fills its slots, another task asks whether to drop the form;
@@ -123,7 +124,13 @@ def answer_offer(ctx: Context) -> None:
     offered, otherwise = ctx.slots.get("intent"), ctx.slots.get("otherwise")
     entities = ctx.slots.get("entities") or {}
     by_yes = ctx.slots.get("by_yes", True)
+    amend = ctx.slots.get("amend")
     end_form(ctx)
+    if amend and _amends(ctx, amend):
+        quantity = {"quantity": ctx.entity("quantity")}
+        ctx.understood = Understanding.pressed(amend["intent"], {**amend["entities"], **quantity})
+        route(ctx)
+        return
     if entities and offered and ctx.intent_is(offered):
         kept = {name: [value] for name, value in entities.items()}
         ctx.understood = replace(ctx.understood, entities={**kept, **ctx.understood.entities})
@@ -141,6 +148,25 @@ def answer_offer(ctx: Context) -> None:
         ctx.say("offer.declined")
     elif not ticket_talk.hears(ctx, new_task=_new_task(ctx)):
         route(ctx)
+
+
+# A quantity typed after a refused or dropped request, whatever else the NLU hears in
+# `ok just 2 then` (out of scope), `2 then` (a rating) or `what about 2` (help).
+_CARRIES_A_QUANTITY = frozenset({"affirm", "deny", "out_of_scope", "rate_service", "help"})
+
+
+def _amends(ctx: Context, amend: dict) -> bool:
+    """The message changes only the quantity of the request kept in `amend`."""
+    understood = ctx.understood
+    named = understood.entity("benefit")
+    return (
+        answers.quantity(understood.entity("quantity")) is not None
+        and named in (None, amend["entities"].get("benefit"))
+        and (
+            understood.intent in _CARRIES_A_QUANTITY | {amend["intent"]}
+            or not understood.confident(ctx.config.nlu.fallback_threshold)
+        )
+    )
 
 
 # -- global words and the staff owner ----------------------------------------------------
@@ -174,6 +200,8 @@ def cancelled(ctx: Context) -> None:
     form = FORMS.get(ctx.state.flow or "")
     if form is not None:
         ctx.say("form.cancelled_task", task=ctx.t(f"form.task.{form.name}"))
+        if form.leaves is not None:
+            form.leaves(ctx)
     else:
         ctx.say("form.cancelled" if ctx.state.flow else "form.nothing_to_cancel")
 

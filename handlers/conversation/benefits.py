@@ -162,6 +162,13 @@ def _refused(ctx: Context, refused: LedgerError) -> None:
     ctx.say(key, name=name, **_defaults(details))
     more = "redeem.earn_more" if refused.code == "insufficient_points" else "redeem.see_others"
     ctx.offer(more, "list_benefits")
+    _keep(ctx)
+
+
+def _keep(ctx: Context) -> None:
+    """A refused or dropped redemption keeps its benefit for `ok just 2 then`."""
+    if "benefit" in ctx.slots:
+        ctx.keep_to_amend("redeem_benefit", {"benefit": ctx.slots["benefit"]})
 
 
 def _defaults(details: dict) -> dict:
@@ -190,7 +197,10 @@ def got_confirm(ctx: Context) -> str | Reask | None:
             return _adds(ctx)
         if _changes(ctx):
             return fill(ctx)
-    return _confirmed(ctx)
+    confirmed = _confirmed(ctx)
+    if ctx.outcome == "cancelled":
+        _keep(ctx)
+    return confirmed
 
 
 # `再加一张免运费券` at "redeem 2 coffee vouchers?" replaced the coffee vouchers with it.
@@ -256,4 +266,5 @@ REDEEM = Form(
         "benefit": State(ask_benefit, got_benefit),
         "confirm": State(ask_confirm, got_confirm, takes=_adding),
     },
+    leaves=_keep,
 )

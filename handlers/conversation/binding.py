@@ -111,9 +111,14 @@ def ask_birthday(ctx: Context) -> None:
 
 
 def got_birthday(ctx: Context) -> str | Reask | None:
+    # `哦不对，是13800000003`: the number corrected at the birthday step replaces the first.
+    corrected = _take_identifier(ctx)
     born = birthday_in(ctx)
     if born is None:
-        return ctx.reask("binding.bad_birthday")
+        if not corrected:
+            return ctx.reask("binding.bad_birthday")
+        ctx.say("binding.corrected", identifier=ctx.slots["identifier"])
+        return "birthday"
     ctx.set_slot("birthday", born.isoformat())
     return _check(ctx)
 

@@ -87,6 +87,13 @@ class Context:
         self.say(key, self.button(f"intent.{intent}", payloads.intent(intent)), **fields)
         self.offered = {"intent": intent, **({"entities": entities} if entities else {})}
 
+    def keep_to_amend(self, intent: str, entities: dict) -> None:
+        """A request just refused or dropped: a next message that changes only its
+        quantity (`ok just 2 then`, `那就两张吧`) asks it again with that (bot/dispatch.py),
+        beside any offer made."""
+        offered = self.offered or {"by_yes": False}
+        self.offered = {**offered, "amend": {"intent": intent, "entities": entities}}
+
     # -- reading the message -----------------------------------------------------------
 
     @property

@@ -46,6 +46,9 @@ class Form:
     # 分吧`), or None when the message does not drop it: the form ends, and the rest is
     # read and answered.
     drops: Callable[[str | None], str | None] | None = None
+    # What a form dropped by a cancel leaves for the next message (a redemption keeps its
+    # benefit: `不要了` then `那就两张吧` asks again for two).
+    leaves: Callable[[Context], None] | None = None
 
     def __post_init__(self):
         if len(self.name) > 40:
