@@ -31,6 +31,7 @@ from handlers.conversation import answers, binding, complaints, profile, smallta
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form
 from handlers.desk import tickets
+from nlu.clauses import clauses
 from nlu.understanding import Understanding
 
 GLOBAL_INTENTS = {
@@ -70,6 +71,8 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
     understood = Understanding.from_parse(parser.parse(text if rest is None else rest))
     if complaints.asks_to_complain(text):
         understood = replace(understood, intent=complaints.COMPLAINT_INTENT, confidence=1.0)
+    elif form is None and rest is None and understood.intent in ANSWERED_AT_ONCE:
+        understood = _every_request(text, understood, parser)
     if form is complaints.COMPLAINT and not understood.entity("complaint_category"):
         # Inside the complaint form a message is read as a complaint: `my coffee was cold`
         # names the coffee's quality even where, alone, it would be small talk.
@@ -78,6 +81,44 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
             entities = {**understood.entities, "complaint_category": [category["name"]]}
             understood = replace(understood, entities=entities)
     return understood, None, None
+
+
+# Requests answered at once that change nothing: a message may string several together.
+ANSWERED_AT_ONCE = frozenset(
+    {
+        "check_points",
+        "points_history",
+        "tier_info",
+        "list_benefits",
+        "my_vouchers",
+        "membership_status",
+        "ask_rules",
+        "ticket_status",
+    }
+)
+# A clause counts as a request of its own only when it is read with this confidence.
+_CLAUSE_CONFIDENCE = 0.9
+
+
+def _every_request(text: str, understood: Understanding, parser) -> Understanding:
+    """`帮我查下积分，顺便看看我的券`: the first request, with the others to answer after
+    it. Only when every clause read as a request of its own answers at once, and the whole
+    message reads as one of them; otherwise the message is one request."""
+    parts = clauses(text)
+    if len(parts) < 2:
+        return understood
+    found: list[Understanding] = []
+    for part in parts:
+        clause = Understanding.from_parse(parser.parse(part))
+        if (
+            clause.intent in ANSWERED_AT_ONCE
+            and (clause.confidence or 0.0) >= _CLAUSE_CONFIDENCE
+            and all(clause.intent != seen.intent for seen in found)
+        ):
+            found.append(clause)
+    if len(found) < 2 or all(clause.intent != understood.intent for clause in found):
+        return understood
+    return replace(found[0], then=tuple(found[1:]))
 
 
 def respond(ctx: Context, pressed: Pressed | None, word: str | None) -> None:
@@ -442,6 +483,19 @@ def answer_switch(ctx: Context, form: Form) -> None:
 
 
 def route(ctx: Context) -> None:
+    """Answers the request understood, then any more the message asked for."""
+    more = ctx.understood.then
+    if more:  # each request is answered from its own words
+        ctx.text = ctx.understood.text
+    _route_one(ctx)
+    for then in more:
+        if ctx.state.flow or ctx.outcome == "needs_binding":  # one thing at a time
+            break
+        ctx.understood, ctx.text = then, then.text
+        _route_one(ctx)
+
+
+def _route_one(ctx: Context) -> None:
     understood = ctx.understood
     if not understood.confident(ctx.config.nlu.fallback_threshold):
         fallback(ctx)

@@ -14,6 +14,9 @@ class Understanding:
     confidence: float | None
     ranking: tuple[tuple[str, float], ...] = ()
     entities: dict[str, list[str]] = field(default_factory=dict)
+    # Further requests of the same message, answered after this one (`积分多少，还有我
+    # 是什么等级`): each clause's own understanding.
+    then: tuple[Understanding, ...] = ()
 
     @classmethod
     def from_parse(cls, parsed: dict) -> Understanding:
