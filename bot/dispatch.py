@@ -159,14 +159,19 @@ def _new_task(ctx: Context) -> bool:
 def answer_offer(ctx: Context) -> None:
     """The answer to "Do you want ...?": yes runs the offer, no runs its alternative if it
     has one ("Already a member? Link it. Not yet? Join": no joins) or else closes it,
-    anything else is a new message. A typed request for the offered task takes what the
+    anything else is a new message; an offer that `undo`es what was just done runs when
+    the member takes it back (`哎呀点错了`). A typed request for the offered task takes what the
     offer kept, as its button does. An offer made without a question (`by_yes: False`) is
     not accepted by a yes: after "if it's ours, tap complaint", `好吧` acknowledges."""
     offered, otherwise = ctx.slots.get("intent"), ctx.slots.get("otherwise")
     entities = ctx.slots.get("entities") or {}
     by_yes = ctx.slots.get("by_yes", True)
-    amend = ctx.slots.get("amend")
+    amend, undo = ctx.slots.get("amend"), ctx.slots.get("undo")
     end_form(ctx)
+    if undo and offered in ROUTES and answers.undoes(ctx.text):
+        ctx.understood = Understanding.pressed(offered, entities)
+        route(ctx)
+        return
     if amend and _amends(ctx, amend):
         quantity = {"quantity": ctx.entity("quantity")}
         ctx.understood = Understanding.pressed(amend["intent"], {**amend["entities"], **quantity})

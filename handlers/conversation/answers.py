@@ -285,6 +285,19 @@ def not_yet(text: str | None) -> bool:
     return NOT_YET.search(folded(text)) is not None
 
 
+# Taking back what was just done: `哎呀点错了`, `oops, I didn't mean that, undo`.
+_UNDOES = re.compile(
+    r"点错|按错|发错|手滑|误操作|误点|不小心|弄错了|搞错了|撤销|撤回|反悔|后悔|还是(?:想|要)"
+    r"|\b(?:undo|by (?:mistake|accident)|accidentally|mistakenly|didn'?t mean|did not mean"
+    r"|take (?:it|that) back|revert|changed my mind|change my mind|wrong button|misclick"
+    r"|mis-click)\b"
+)
+
+
+def undoes(text: str | None) -> bool:
+    return _UNDOES.search(folded(text)) is not None
+
+
 # Said around a yes or a no without changing it: `好的谢谢`, `no thanks lah`, `ok please`.
 _COURTESY = re.compile(
     r"^(?:(?:thanks|thank you|thx|ty|please|pls|谢谢|多谢|谢了|唔该)[\s,，.!！~]*)+"

@@ -39,6 +39,8 @@ def unsubscribe(ctx: Context) -> None:
             ctx.session, ctx.member, False, source=f"chat:{ctx.identity.channel}", at=ctx.now
         )
     ctx.say("profile.unsubscribed")
+    if ctx.member is not None:  # `哎呀点错了` next: asked whether to subscribe again
+        ctx.offered = {"intent": "subscribe", "by_yes": False, "undo": True}
 
 
 # The words the unsubscribe reply tells members to send back: consent said in so many words.
