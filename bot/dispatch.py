@@ -173,8 +173,8 @@ def answer_offer(ctx: Context) -> None:
         route(ctx)
         return
     if amend and _amends(ctx, amend):
-        quantity = {"quantity": ctx.entity("quantity")}
-        ctx.understood = Understanding.pressed(amend["intent"], {**amend["entities"], **quantity})
+        named = {k: v for k in ("benefit", "quantity") if (v := ctx.entity(k))}
+        ctx.understood = Understanding.pressed(amend["intent"], {**amend["entities"], **named})
         route(ctx)
         return
     if entities and offered and ctx.intent_is(offered):
@@ -196,20 +196,19 @@ def answer_offer(ctx: Context) -> None:
         route(ctx)
 
 
-# A quantity typed after a refused or dropped request, whatever else the NLU hears in
+# What changes a refused or dropped request, whatever else the NLU hears in
 # `ok just 2 then` (out of scope), `2 then` (a rating) or `what about 2` (help).
-_CARRIES_A_QUANTITY = frozenset({"affirm", "deny", "out_of_scope", "rate_service", "help"})
+_CARRIES_A_CHANGE = frozenset({"affirm", "deny", "out_of_scope", "rate_service", "help"})
 
 
 def _amends(ctx: Context, amend: dict) -> bool:
-    """The message changes only the quantity of the request kept in `amend`."""
+    """The message names only another quantity or reward for the request kept in
+    `amend` (`ok just 2 then`, `fine. the coffee then`)."""
     understood = ctx.understood
-    named = understood.entity("benefit")
-    return (
-        answers.quantity(understood.entity("quantity")) is not None
-        and named in (None, amend["entities"].get("benefit"))
+    return bool(
+        (answers.quantity(understood.entity("quantity")) or understood.entity("benefit"))
         and (
-            understood.intent in _CARRIES_A_QUANTITY | {amend["intent"]}
+            understood.intent in _CARRIES_A_CHANGE | {amend["intent"]}
             or not understood.confident(ctx.config.nlu.fallback_threshold)
         )
     )

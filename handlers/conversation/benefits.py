@@ -59,6 +59,7 @@ def list_benefits(ctx: Context) -> None:
         if b.cost <= balance
     ]
     ctx.say("benefits.list", *buttons, balance=balance, lines=lines)
+    ctx.keep_to_amend("redeem_benefit", {})  # `the coffee then` redeems from the list
 
 
 # -- redeeming: benefit -> (checks) -> confirm -> voucher ----------------------------------
