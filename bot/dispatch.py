@@ -9,7 +9,9 @@
    dropped request a new quantity (`ok just 2 then`);
 6. inside a form, the message answers the current step, unless it is a digression
    (bot/digressions.py): a question is answered and the form resumes, the form's own
-   intent fills its slots, another task asks whether to drop the form;
+   intent fills its slots, another task asks whether to drop the form; but a ticket
+   staff spoke on since the form last moved hears it first (step 7), and a typed yes to
+   a confirmation asked long ago is asked again;
 7. a ticket that expects the member (a rating, an answer to staff) takes what is not a
    new task (handlers/conversation/ticket_talk.py);
 8. otherwise the intent is routed to its handler, or to the fallback when unclear.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import timedelta
 
 from bot import digressions
 from bot.digressions import NOT_DIGRESSIONS, OFFER
@@ -135,7 +138,9 @@ def respond(ctx: Context, pressed: Pressed | None, word: str | None) -> None:
     elif ctx.state.flow == OFFER:
         answer_offer(ctx)
     elif ctx.state.flow:
-        step(ctx)
+        since = ctx.state.updated_at
+        if not ticket_talk.hears(ctx, new_task=_new_task(ctx), since=since or ctx.now):
+            step(ctx)
     elif not ticket_talk.hears(ctx, new_task=_new_task(ctx)):
         route(ctx)
     if ctx.follow_up and ctx.member is not None:
@@ -370,6 +375,13 @@ def step(ctx: Context) -> None:
     if kind:
         digress(ctx, form, kind)
         return
+    if _stale_yes(ctx):
+        # `好的` hours after "redeem 3 vouchers?" may answer a staff reply, or nothing.
+        ctx.outcome = "reask"
+        ctx.say("confirm.stale", when=ctx.when(ctx.state.updated_at))
+        ctx.state.confirmation, ctx.state.updated_at = None, ctx.now
+        current.ask(ctx)
+        return
     result = current.answer(ctx)
     if not isinstance(result, Reask):
         ctx.state.reasks = 0
@@ -397,6 +409,16 @@ def step(ctx: Context) -> None:
         ctx.say(result.hint or "form.reask", **result.fields)
         current.ask(ctx)
         ctx.outcome = "reask"
+
+
+def _stale_yes(ctx: Context) -> bool:
+    """A typed yes to a confirmation asked longer ago than the dialogue allows."""
+    if not ctx.state.confirmation or ctx.payload is not None or ctx.state.updated_at is None:
+        return False
+    waited = ctx.now - ctx.state.updated_at
+    return waited > timedelta(minutes=ctx.config.dialogue.confirmation_minutes) and bool(
+        ctx.yes_no()
+    )
 
 
 # Help asked in so many words; `不知道` is a wrong answer, which the step's hint answers.

@@ -178,6 +178,7 @@ class Dialogue(Strict):
     binding_window_minutes: int = Field(default=60, ge=1)
     binding_global_max_failures: int = Field(default=200, ge=1)
     language_guess_messages: int = Field(ge=1)
+    confirmation_minutes: int = Field(default=30, ge=1)
 
 
 class Rasa(Strict):

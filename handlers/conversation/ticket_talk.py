@@ -11,6 +11,8 @@ Flow diagram: handlers/conversation/ticket_talk.md."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from core import payloads
 from handlers.conversation import answers
 from handlers.conversation.context import Context
@@ -33,11 +35,15 @@ FOR_THE_TICKET = {
 }
 
 
-def hears(ctx: Context, new_task: bool) -> bool:
-    """True when the message was for a ticket and has been answered."""
+def hears(ctx: Context, new_task: bool, since: datetime | None = None) -> bool:
+    """True when the message was for a ticket and has been answered. With `since` (a form
+    is open), only a ticket staff spoke on after it counts: `好的` to the agent's question,
+    not to a redemption asked before it."""
     if ctx.text is None or ctx.payload is not None:
         return False
     expecting = tickets.talking(ctx.session, ctx.member, ctx.identity)
+    if expecting and since is not None:
+        expecting = tickets.staff_spoke_since(ctx.session, expecting, since)
     if not expecting:
         return False
     to_rate = next((t for t in expecting if t.status == "resolved"), None)

@@ -203,6 +203,20 @@ def talking(session: Session, member: Member | None, identity: ChatIdentity) -> 
     return list(session.scalars(TALKING, {"identity": identity.id, "member": member_id}))
 
 
+def staff_spoke_since(session: Session, expecting: list[Ticket], since: datetime) -> list[Ticket]:
+    """Those of the tickets staff replied on or resolved after `since`."""
+    spoke = set(
+        session.scalars(
+            select(TicketEvent.ticket_id).where(
+                TicketEvent.ticket_id.in_([t.id for t in expecting]),
+                TicketEvent.kind.in_(("reply", "resolved")),
+                TicketEvent.created_at > since,
+            )
+        )
+    )
+    return [t for t in expecting if t.id in spoke]
+
+
 def member_left(session: Session, state: ConversationState, at: datetime) -> None:
     """The member went back to the bot (cancel, menu); the ticket stays open for staff."""
     session.add(
