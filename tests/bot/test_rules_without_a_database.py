@@ -353,6 +353,15 @@ def test_urgent_words_regulators_and_safety_make_a_ticket_urgent(config):
     assert not ticket_rules.is_urgent("快递有点慢", keywords)
 
 
+def test_food_poisoning_a_hospital_or_glass_in_food_make_a_ticket_urgent(config):
+    keywords = config.complaints.urgent_keywords
+    assert ticket_rules.is_urgent("我小孩吃了你们的蛋糕上吐下泻 现在在医院", keywords)
+    assert ticket_rules.is_urgent("食物中毒了！吃了你们店的沙拉", keywords)
+    assert ticket_rules.is_urgent("你们的蛋糕里有玻璃碎片 很危险", keywords)
+    assert ticket_rules.is_urgent("I got food poisoning from your sandwich", keywords)
+    assert not ticket_rules.is_urgent("玻璃杯收到就碎了", keywords)
+
+
 def test_priority_puts_urgent_first_then_vip_and_requests_last():
     assert ticket_rules.priority("complaint", urgent=True, vip=True) == "urgent"
     assert ticket_rules.priority("complaint", urgent=False, vip=True) == "high"
