@@ -298,6 +298,18 @@ def undoes(text: str | None) -> bool:
     return _UNDOES.search(folded(text)) is not None
 
 
+# A ticket's trouble is not over: `还是没解决`, `STILL NOT FIXED`, `reopen it`.
+_NOT_FIXED = re.compile(
+    r"还是没|还没(?:解决|好|到|收到|修好|处理)|没(?:有)?解决|没修好|仍然|依然|重新打开|重开"
+    r"|\b(?:still (?:not|no|hasn'?t|haven'?t|didn'?t|broken|waiting)|not (?:fixed|solved|resolved)"
+    r"|never (?:came|arrived)|didn'?t (?:work|help|fix)|re-?open)\b"
+)
+
+
+def not_fixed(text: str | None) -> bool:
+    return _NOT_FIXED.search(folded(text)) is not None
+
+
 # Said around a yes or a no without changing it: `好的谢谢`, `no thanks lah`, `ok please`.
 _COURTESY = re.compile(
     r"^(?:(?:thanks|thank you|thx|ty|please|pls|谢谢|多谢|谢了|唔该)[\s,，.!！~]*)+"
@@ -373,11 +385,13 @@ def is_question(text: str | None) -> bool:
 
 # -- ratings -------------------------------------------------------------------------------
 
-RATING_NUMBER = re.compile(r"^\s*([1-5])\s*(?:分|星|颗星|stars?|/\s*5|out of 5)?(?!\s*[a-z0-9])")
+RATING_NUMBER = re.compile(
+    r"^\s*([1-5])\s*(?:分|(?:颗|粒)?星|stars?|/\s*5|out of 5)?(?!\s*[a-z0-9])"
+)
 # A number given as a score inside a sentence: `给个4分`, `还行吧，给个4分` (read as 还行, 3),
 # `I would give it a 4`, `rating: 4`.
 RATING_IN_WORDS = re.compile(
-    r"(?<![\d.])([1-5一二两三四五])\s*(?:分(?![钟钱])|星|颗星|\bstars?\b|/\s*5|\bout of 5\b)"
+    r"(?<![\d.])([1-5一二两三四五])\s*(?:分(?![钟钱])|(?:颗|粒)?星|\bstars?\b|/\s*5|\bout of 5\b)"
     r"|(?:给个?|打个?|评个?|\b(?:give|rate)\s+(?:it|you|you guys|them|this)?\s*(?:a\s+)?|\brating\s*:?\s*"
     r"|\bscore\s*:?\s*)([1-5])(?![\d.])"
 )
@@ -392,6 +406,7 @@ RATING_WORDS: tuple[tuple[str, int], ...] = (
     ("差评", 2),
     ("不太好", 2),
     ("一般般", 3),
+    ("麻麻", 3),
     ("一般", 3),
     ("还行", 3),
     ("凑合", 3),
@@ -448,7 +463,7 @@ def rating(text: str | None) -> int | None:
     if match := RATING_NUMBER.match(said):
         return int(match.group(1))
     for word, value in NUMBER_WORDS.items():
-        if re.match(rf"^{word}\s*(?:分|星|颗星|stars?)", said):
+        if re.match(rf"^{word}\s*(?:分|(?:颗|粒)?星|stars?)", said):
             return value
     if match := RATING_IN_WORDS.search(said):
         number = match.group(1) or match.group(2)

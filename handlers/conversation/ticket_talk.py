@@ -2,22 +2,26 @@
 expects it, before the bot reads it as a new request.
 
 - a resolved ticket not yet rated takes a typed rating ("2分，还是没解决", "5", "很满意",
-  "terrible", "★★★★"): recorded with the rest of the message as the comment;
+  "terrible", "★★★★", "畀兩粒星"): recorded with the rest of the message as the comment;
+  the rating asked last is the one answered; "还是没解决" without a rating opens the
+  ticket again with the member's words;
 - a ticket waiting for the member (staff replied or asked for information) takes any
   message that is not a new task: it becomes a member message on the ticket (staff see
-  it, the queue marks it), the ticket is back in progress, and the member is told.
+  it, the queue marks it), the ticket is back in progress, and the member is told. A
+  complaint about another order, or a complaint while a hand-off waits, is a new one.
 
 Flow diagram: handlers/conversation/ticket_talk.md."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from core import payloads
 from handlers.conversation import answers
 from handlers.conversation.context import Context
 from handlers.desk import tickets
-from handlers.desk.ticket_lifecycle import TicketError, record_rating
+from handlers.desk.ticket_lifecycle import TicketError, member_reopens, record_rating
 from storage.models import Ticket
 
 # Intents that, while a ticket waits for the member, are said to the ticket rather than
@@ -46,7 +50,9 @@ def hears(ctx: Context, new_task: bool, since: datetime | None = None) -> bool:
         expecting = tickets.staff_spoke_since(ctx.session, expecting, since)
     if not expecting:
         return False
-    to_rate = next((t for t in expecting if t.status == "resolved"), None)
+    # The rating asked last is the one a bare `5` answers.
+    resolved = [t for t in expecting if t.status == "resolved"]
+    to_rate = max(resolved, key=lambda t: (t.resolved_at or t.updated_at, t.id), default=None)
     if to_rate is not None:
         score = answers.rating(ctx.text)
         if score is not None and not (new_task and ctx.understood.intent != "rate_service"):
@@ -56,8 +62,10 @@ def hears(ctx: Context, new_task: bool, since: datetime | None = None) -> bool:
             ctx.handler, ctx.outcome = "ticket.rating", "reask"
             ctx.say("ticket.rate_typed", number=to_rate.number)
             return True
+        if answers.not_fixed(ctx.text) and _reopen(ctx, to_rate):
+            return True
     waiting = next((t for t in expecting if t.status != "resolved"), None)
-    if waiting is None or new_task:
+    if waiting is None or new_task or _new_complaint(ctx, waiting):
         return False
     tickets.add_member_message(ctx.session, waiting, ctx.text, ctx.now)
     ctx.handler, ctx.outcome = "ticket.member_message", "to_ticket"
@@ -66,6 +74,31 @@ def hears(ctx: Context, new_task: bool, since: datetime | None = None) -> bool:
         ctx.button("intent.file_complaint", payloads.intent("file_complaint")),
         number=waiting.number,
     )
+    return True
+
+
+# A complaint said in so many words: `我要complain 那个order…`.
+_COMPLAINS = re.compile(r"投诉|\bcomplain", re.IGNORECASE)
+
+
+def _new_complaint(ctx: Context, waiting: Ticket) -> bool:
+    """A complaint about another order, or one said in so many words while a hand-off
+    or a request waits: a new complaint, not a message on that ticket."""
+    if ctx.understood.intent != "file_complaint":
+        return False
+    order = ctx.entity("order_id")
+    if order and order != waiting.order_id:
+        return True
+    return waiting.kind != "complaint" and _COMPLAINS.search(ctx.text or "") is not None
+
+
+def _reopen(ctx: Context, ticket: Ticket) -> bool:
+    """`还是没解决` instead of a rating: the ticket is open again, with the member's words."""
+    if not member_reopens(ctx.session, ctx.config, ticket.number, ctx.now):
+        return False
+    tickets.add_member_message(ctx.session, ticket, ctx.text or "", ctx.now)
+    ctx.handler, ctx.outcome = "ticket.reopened", "to_ticket"
+    ctx.say("ticket.reopened_by_member", number=ticket.number)
     return True
 
 

@@ -320,6 +320,16 @@ def reopen(
         return ticket
 
 
+def member_reopens(session: Session, config: Config, ref: str, at: datetime) -> bool:
+    """The member says a resolved ticket's trouble goes on (`还是没解决`): it is open
+    again, in the caller's transaction. False when it was rated or reopened meanwhile."""
+    ticket = find(session, ref, lock=True)
+    if ticket.status != "resolved":
+        return False
+    _reopen(session, config, ticket, "member", at, "")
+    return True
+
+
 def record_rating(
     session: Session,
     config: Config,

@@ -109,8 +109,8 @@ class Script:
                 AGENT,
                 self.at,
             )
-        if step.get("staff_resolves_ticket"):
-            number = self._latest_number(user)
+        if resolves := step.get("staff_resolves_ticket"):  # true: the latest, or a number
+            number = resolves if isinstance(resolves, str) else self._latest_number(user)
             lifecycle.resolve(self.database, self.config, self.senders, number, AGENT, self.at)
         message = self._message(step, user, where)
         if message is not None:
@@ -341,6 +341,10 @@ CHECKS = {
     "balance": lambda s, session, i, m, u: views.balance(session, m.id),
     "tickets": lambda s, session, i, m, u: _count(session, Ticket, Ticket.identity_id == i.id),
     "ticket": _ticket,
+    "ratings": lambda s, session, i, m, u: {
+        t.number: t.rating
+        for t in session.scalars(select(Ticket).where(Ticket.identity_id == i.id))
+    },
     "ticket_events": _ticket_events,
     "member_messages": _member_messages,
     "outbox_says": lambda s, session, i, m, u: list(
