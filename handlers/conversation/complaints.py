@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import select
 
-from core import payloads
+from core import catalogue, payloads
 from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State, confirmation
@@ -150,7 +150,7 @@ def _keep_more(ctx: Context) -> None:
     it asks again, or the member would think it unheard."""
     text, before = (ctx.text or "").strip(), ctx.slots.get("description")
     ctx.set_slot("description", f"{before}\n{text}" if before else text)
-    if before and ctx.state.step in ("category", "order"):
+    if before and ctx.state.step in ("category", "order", "confirm"):
         ctx.say("complaint.noted")
 
 
@@ -281,7 +281,22 @@ def got_confirm(ctx: Context) -> str | Reask | None:
             return "confirm"
         if wrong := _says_wrong(ctx.text):
             return _ask_again(ctx, wrong)
+        if _asks_the_categories(ctx):
+            return "category"
+        if tells_more(ctx):  # `仲有佢哋收銀嗰個仲鬧我`: more of the trouble, shown again
+            _keep_more(ctx)
+            return "confirm"
     return _file_confirmed(ctx)
+
+
+_THE_CATEGORIES = re.compile(
+    r"(?:哪些|什么|几种|有啥|哪几)\S{0,3}(?:类型|类别|分类)|\b(?:types|categories)\b"
+)
+
+
+def _asks_the_categories(ctx: Context) -> bool:
+    """`what types are there?` at the summary: the categories are shown to pick from."""
+    return _THE_CATEGORIES.search(answers.folded(ctx.text)) is not None
 
 
 # "The order number is wrong", "其实没有订单号", "类型不对" at the summary, which invites
@@ -319,11 +334,33 @@ def _ask_again(ctx: Context, wrong: str) -> str:
     return "order" if wrong == "order_id" else "category"
 
 
+# `it's a damaged item not late delivery`, `不是配送的问题`: the category not meant.
+_NEGATED = re.compile(r"(?:\bnot\b|\bisn'?t\b|\bwasn'?t\b|不是|并非|而非)[^,.;!?，。；！？]{0,24}")
+_NAMES_A_CATEGORY = re.compile(r"类型|类别|分类|问题是|\b(?:category|type|kind)\b")
+
+
+def _named_category(ctx: Context) -> str | None:
+    """The category the member names at the summary: its label (`服务态度`, `late
+    delivery`), or what they describe after saying it is the type (`the type is wrong, it's
+    a damaged item`). Details added (`还有 客服电话打了三次都没人接`) name none: they join
+    the description."""
+    said = _NEGATED.sub(" ", answers.folded(ctx.text))
+    for category in _categories(ctx):
+        labels = (
+            catalogue.text(lang, f"complaint.category.{category}") for lang in catalogue.LANGUAGES
+        )
+        if any(answers.folded(label) in said for label in labels):
+            return category
+    if _NAMES_A_CATEGORY.search(said):
+        return answers.complaint_category(said, _categories(ctx))
+    return None
+
+
 def _correct(ctx: Context) -> bool:
     """A category named in words ("是服务态度的问题"), not the classifier's guess on any
     reply, or another order number, replaces what was understood."""
     _heard(ctx)
-    category = answers.complaint_category(ctx.text or "", _categories(ctx))
+    category = _named_category(ctx)
     order = _order(ctx)
     corrected = False
     if category and category != ctx.slots["category"]:
@@ -434,7 +471,11 @@ COMPLAINT = Form(
         "description": State(ask_description, got_description, free_text=True, takes=describes),
         "category": State(ask_category, got_category),
         "order": State(ask_order, got_order, takes=answers_order),
-        "confirm": State(ask_confirm, got_confirm, takes=lambda ctx: bool(_says_wrong(ctx.text))),
+        "confirm": State(
+            ask_confirm,
+            got_confirm,
+            takes=lambda ctx: bool(_says_wrong(ctx.text)) or _asks_the_categories(ctx),
+        ),
     },
 )
 
