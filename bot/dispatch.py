@@ -368,6 +368,11 @@ def step(ctx: Context) -> None:
         answer_switch(ctx, form)
         return
     current = form.states[ctx.state.step]
+    if ctx.payload is None and answers.resumes(ctx.text):  # `ok back to it`
+        ctx.outcome = "form"
+        ctx.say("form.back", task=ctx.t(f"form.task.{form.name}"))
+        current.ask(ctx)
+        return
     if ctx.payload is None and form.drops is not None and form.drops(ctx.text) is not None:
         dropped(ctx, form)
         return

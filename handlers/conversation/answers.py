@@ -285,6 +285,21 @@ def not_yet(text: str | None) -> bool:
     return NOT_YET.search(folded(text)) is not None
 
 
+# Carrying on with the open form: `ok back to it`, `let's continue`, `继续吧`. Read as a
+# cancel (`back`), it dropped a half-written complaint.
+_RESUMES = re.compile(
+    r"^(?:(?:ok|okay|right|alright|好|好的|嗯|那)[\s,，.!！]*)?(?:let'?s\s+)?"
+    r"(?:(?:go |get )?back to (?:it|that|this|(?:the|my) (?!menu|start|main)\w+)|continue|carry on"
+    r"|go on|keep going"
+    r"|where were we|继续|接着(?:来|说|办)?|回到刚才|回到正题)"
+    r"(?:\s*(?:then|please|pls|吧|啦|了|呀|哦))?[\s.!！?？~]*$"
+)
+
+
+def resumes(text: str | None) -> bool:
+    return _RESUMES.match(folded(text).strip()) is not None
+
+
 # Taking back what was just done: `哎呀点错了`, `oops, I didn't mean that, undo`.
 _UNDOES = re.compile(
     r"点错|按错|发错|手滑|误操作|误点|不小心|弄错了|搞错了|撤销|撤回|反悔|后悔|还是(?:想|要)"
