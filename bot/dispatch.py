@@ -70,6 +70,8 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
     if word:
         return Understanding.pressed(GLOBAL_INTENTS[word]), None, word
     rest = form.drops(text) if form is not None and form.drops is not None else None
+    if form is None:
+        rest = answers.meant(text)  # `不是，我是想查一下积分`: the request after the slip
     # A form dropped in words: what else the message asks is what is understood.
     understood = Understanding.from_parse(parser.parse(text if rest is None else rest))
     if complaints.asks_to_complain(text):

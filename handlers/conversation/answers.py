@@ -285,12 +285,29 @@ def not_yet(text: str | None) -> bool:
     return NOT_YET.search(folded(text)) is not None
 
 
+# A request restated after a slip: `不是，我是想查一下积分`, `no I mean my vouchers`. Read
+# whole, the 不是 made it a "no" to nothing.
+_MEANT = re.compile(
+    r"^(?:(?:不是|不对|哦不对|噢不对|啊不对|错了|说错了|打错了|no|nope|sorry|oops|sry)[\s,，.!！]*)*"
+    r"(?:我是说|我是想|我的意思是|我想说的是|我要的是|\bi mean\b|\bi meant\b|what i meant (?:is|was)"
+    r"|\bi wanted\b)[\s,，:：]*"
+)
+
+
+def meant(text: str | None) -> str | None:
+    """The request after a slip's correction (`我想重新收推送`), or None."""
+    said = folded(text).strip()
+    found = _MEANT.match(said)
+    rest = said[found.end() :].strip() if found else ""
+    return rest or None
+
+
 # Carrying on with the open form: `ok back to it`, `let's continue`, `继续吧`. Read as a
 # cancel (`back`), it dropped a half-written complaint.
 _RESUMES = re.compile(
     r"^(?:(?:ok|okay|right|alright|好|好的|嗯|那)[\s,，.!！]*)?(?:let'?s\s+)?"
     r"(?:(?:go |get )?back to (?:it|that|this|(?:the|my) (?!menu|start|main)\w+)|continue|carry on"
-    r"|go on|keep going"
+    r"|keep going"
     r"|where were we|继续|接着(?:来|说|办)?|回到刚才|回到正题)"
     r"(?:\s*(?:then|please|pls|吧|啦|了|呀|哦))?[\s.!！?？~]*$"
 )
