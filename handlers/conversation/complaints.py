@@ -226,7 +226,7 @@ def got_order(ctx: Context) -> str | Reask:
     # A "no" means no order number; `不投诉了` (cancel) drops the complaint instead, as a
     # digression once the step has not taken it.
     if _looking_it_up(ctx):
-        return ctx.reask("complaint.order_later")
+        return ctx.reask("complaint.order_later", heard=True)
     # "Do you have an order number?" answered `好的` or `yes I do`: ask for the number itself
     # (it was told "that is no order number"); a second yes is no answer.
     if not ctx.slots.get(ORDER_COMING) and ctx.yes_no() is True and not answers.long_text(ctx.text):
