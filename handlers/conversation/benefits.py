@@ -67,7 +67,18 @@ def list_benefits(ctx: Context) -> None:
 
 def begin(ctx: Context) -> str | None:
     ctx.set_slot("quantity", 1)
-    return fill(ctx)
+    next_state = fill(ctx)
+    if next_state == "confirm":
+        _one_at_a_time(ctx)
+    return next_state
+
+
+def _one_at_a_time(ctx: Context) -> None:
+    """`两张咖啡券再换一张免运费券`: the second reward is named, not silently dropped."""
+    codes = dict.fromkeys(ctx.understood.entities.get("benefit", ()))
+    named = [benefit for code in codes if (benefit := _benefit(ctx, code)) is not None]
+    if len(named) > 1 and named[0].code == ctx.slots.get("benefit"):
+        ctx.say("redeem.one_at_a_time", name=named[0].name(ctx.lang), other=named[1].name(ctx.lang))
 
 
 def fill(ctx: Context) -> str | None:
