@@ -9,7 +9,7 @@ import re
 from sqlalchemy import select
 
 from core import catalogue, payloads
-from handlers.conversation import answers
+from handlers.conversation import answers, ticket_talk
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State, confirmation
 from handlers.desk import tickets
@@ -439,11 +439,9 @@ def begin(ctx: Context) -> str | None:
         if complaint is not None:
             tickets.add_member_message(ctx.session, complaint, ctx.text or "", ctx.now)
             ctx.outcome = "to_ticket"
-            ctx.say(
-                "complaint.chased",
-                number=complaint.number,
-                due=ctx.when(complaint.first_response_due),
-            )
+            due = ticket_talk.promised(complaint)
+            late = "complaint.chased_late" if due < ctx.now else "complaint.chased"
+            ctx.say(late, number=complaint.number, due=ctx.when(due))
             return None
     return fill(ctx)
 
@@ -493,29 +491,18 @@ def ticket_status(ctx: Context) -> None:
         ):
             ctx.say("ticket.not_found", number=wanted)
             return
-        _describe(ctx, ticket)
+        ticket_talk.describe(ctx, ticket)
         return
     open_ones = tickets.for_member(ctx.session, ctx.member, ctx.identity)
     if open_ones:
         for ticket in open_ones:
-            _describe(ctx, ticket)
+            ticket_talk.describe(ctx, ticket)
         return
     # `is my complaint resolved?` just after it was: "no open tickets" read as "none".
     last = tickets.for_member(ctx.session, ctx.member, ctx.identity, open_only=False, limit=1)
     ctx.say("ticket.none_open")
     if last:
-        _describe(ctx, last[0])
-
-
-def _describe(ctx: Context, ticket: Ticket) -> None:
-    ctx.say(
-        "ticket.status",
-        number=ticket.number,
-        kind=ctx.t(f"ticket.kind.{ticket.kind}"),
-        status=ctx.t(f"ticket.state.{ticket.status}"),
-        opened=ctx.when(ticket.created_at),
-        due=ctx.when(ticket.first_response_due),
-    )
+        ticket_talk.describe(ctx, last[0])
 
 
 # -- a person ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import re
 from datetime import datetime
 
 from core import payloads
+from core.ticket_rules import OPEN_STATUSES
 from handlers.conversation import answers
 from handlers.conversation.context import Context
 from handlers.desk import tickets
@@ -123,3 +124,30 @@ def _rate(ctx: Context, ticket: Ticket, score: int) -> None:
 def nothing_to_rate(ctx: Context) -> None:
     """A typed rating with no resolved ticket waiting for one."""
     ctx.say("ticket.nothing_to_rate")
+
+
+def promised(ticket: Ticket) -> datetime:
+    """What the member was promised next: a first reply, or once answered, the resolution."""
+    return ticket.resolution_due if ticket.first_responded_at else ticket.first_response_due
+
+
+def describe(ctx: Context, ticket: Ticket) -> None:
+    """A ticket's status with the promise that still holds; past it, an apology, and the
+    member's asking is put on the ticket so staff see it."""
+    fields = {
+        "number": ticket.number,
+        "kind": ctx.t(f"ticket.kind.{ticket.kind}"),
+        "status": ctx.t(f"ticket.state.{ticket.status}"),
+        "opened": ctx.when(ticket.created_at),
+    }
+    if ticket.status not in OPEN_STATUSES:
+        ctx.say("ticket.status_done", **fields)
+        return
+    due = promised(ticket)
+    if due < ctx.now:
+        if ctx.text:
+            tickets.add_member_message(ctx.session, ticket, ctx.text, ctx.now)
+        ctx.say("ticket.status_late", due=ctx.when(due), **fields)
+        return
+    key = "ticket.status_answered" if ticket.first_responded_at else "ticket.status"
+    ctx.say(key, due=ctx.when(due), **fields)
