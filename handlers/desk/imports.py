@@ -100,15 +100,26 @@ def count_rows(path: Path, encoding: str | None = None) -> int:
 
 def _rows(
     path: Path, required: list[str], encoding: str | None
-) -> Iterator[tuple[int, dict[str, str]]]:
+) -> Iterator[tuple[int, dict[str, str], list[str]]]:
+    """Each row with its line and what is wrong with its shape: a row shorter or longer
+    than the header has its values in the wrong columns, so nothing else of it is read."""
     reader = csv.DictReader(io.StringIO(read_text(path, encoding), newline=""))
-    missing = [c for c in required if c not in (reader.fieldnames or [])]
+    if reader.fieldnames is None:
+        raise ImportFileError(f"{path} is empty: expected the header {','.join(required)}")
+    missing = [c for c in required if c not in reader.fieldnames]
     if missing:
         raise ImportFileError(
             f"{path}: header lacks column(s) {', '.join(missing)}; expected {','.join(required)}"
         )
     for row in reader:
-        yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}
+        shape = []
+        if lacking := [k for k, v in row.items() if k is not None and v is None]:
+            shape.append(f"lacks column(s) {', '.join(lacking)}")
+        if extra := row.get(None):
+            shape.append(
+                f"has {len(extra)} column(s) more than the header: {', '.join(map(repr, extra))}"
+            )
+        yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}, shape
 
 
 def _day(value: str, column: str, today: date, problems: list[str]) -> date | None:
@@ -269,13 +280,13 @@ def import_file(
     report = ImportReport()
     rows = list(_rows(path, columns, encoding))
     with db.unit_of_work() as session:
-        for line, row in rows:
-            savepoint = session.begin_nested()
+        for line, row, shape in rows:
             try:
-                added = add(session, config, row, at, f"import:{path.name}")
-                savepoint.commit()
+                if shape:
+                    raise RowError(shape)
+                with session.begin_nested():  # a bad row rolls back to here
+                    added = add(session, config, row, at, f"import:{path.name}")
             except RowError as exc:
-                savepoint.rollback()
                 report.errors.append((line, str(exc)))
             else:
                 report.imported += added

@@ -406,3 +406,46 @@ def test_an_unknown_or_self_referrer_is_a_row_error(db, config, tmp_path):
         (2, "referrer: no member M999999"),
         (3, "referrer is the member themselves"),
     ]
+
+
+def test_a_row_shorter_or_longer_than_the_header_is_a_bad_row_in_every_kind_of_file(
+    db, config, tmp_path
+):
+    members = write(
+        tmp_path,
+        "members.csv",
+        "member_no,name,phone,birthday,join_date,language,marketing_consent\n"
+        "M100061,短行,13900000061\n"
+        "M100019,short\n"
+        "M100020,多列,13900000020,1990-01-01,2026-01-01,zh,yes,extra,more\n",
+    )
+    purchases = write(
+        tmp_path, "purchases.csv", "order_id,member_no,amount,purchased_at\nP-1,M100061,10\n"
+    )
+    refunds = write(tmp_path, "refunds.csv", "order_id,refund_id,amount\nP-1,R-1,1,2\n")
+
+    refused = imports.import_file("members", db, config, members, T0, partial=True)
+    bought = imports.import_file("purchases", db, config, purchases, T0, partial=True)
+    refunded = imports.import_file("refunds", db, config, refunds, T0, partial=True)
+
+    assert refused.errors == [
+        (2, "lacks column(s) birthday, join_date, language, marketing_consent"),
+        (3, "lacks column(s) phone, birthday, join_date, language, marketing_consent"),
+        (4, "has 2 column(s) more than the header: 'extra', 'more'"),
+    ]
+    assert bought.errors == [(2, "lacks column(s) purchased_at")]
+    assert refunded.errors == [(2, "has 1 column(s) more than the header: '2'")]
+    with db.unit_of_work(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(Member)) == 0
+
+
+def test_an_empty_file_says_it_is_empty(sqlite_file, tmp_path):
+    csv_file = write(tmp_path, "members.csv", "")
+
+    result = memberbot(sqlite_file, "import", "members", str(csv_file))
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"Error: {csv_file} is empty: expected the header "
+        "member_no,name,phone,birthday,join_date,language,marketing_consent"
+    )
