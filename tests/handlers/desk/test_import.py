@@ -108,11 +108,22 @@ def test_partial_keeps_the_good_members_and_importing_again_adds_nothing(sqlite_
     after_first = counts(sqlite_file)
     again = memberbot(sqlite_file, "import", "members", str(csv_file), "--partial")
 
-    assert first.returncode == 2 and "Traceback" not in first.stderr
+    assert first.returncode == 0 and "Traceback" not in first.stderr
+    assert len(first.stderr.strip().splitlines()) == 2  # the bad rows, still listed
     assert "imported 2, already there 0, rejected 2" in first.stdout
     assert after_first == (2, 2)  # two members, each with a welcome bonus
     assert "imported 0, already there 2, rejected 2" in again.stdout
     assert counts(sqlite_file) == after_first
+
+
+def test_partial_with_no_good_row_is_exit_2_as_without_it(sqlite_file, tmp_path):
+    bad_only = "\n".join(MEMBERS_CSV.splitlines()[:1] + MEMBERS_CSV.splitlines()[2:4]) + "\n"
+    csv_file = write(tmp_path, "members.csv", bad_only)
+
+    result = memberbot(sqlite_file, "import", "members", str(csv_file), "--partial")
+
+    assert result.returncode == 2
+    assert "imported 0, already there 0, rejected 2" in result.stdout
 
 
 def test_a_good_file_imports_with_exit_0(sqlite_file, tmp_path):
@@ -295,7 +306,7 @@ def test_importing_refunds_takes_back_points_once_and_reports_bad_rows(
     again = memberbot(sqlite_file, "import", "refunds", str(csv_file), "--partial")
 
     assert refused.returncode == 2 and "nothing written" in refused.stdout
-    assert first.returncode == 2
+    assert first.returncode == 0 and again.returncode == 0
     assert f"{csv_file}:4: order P-1 was bought for 100.50" in first.stderr
     assert f"{csv_file}:5: no purchase with order number P-9" in first.stderr
     assert f"{csv_file}:6: amount '-3': Input should be greater than 0" in first.stderr
