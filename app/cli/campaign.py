@@ -36,8 +36,10 @@ def _when(value: str, zone) -> datetime:
 @campaign.command()
 @click.argument("name")
 @click.option("--at", "at_text", required=True, help="When, e.g. 2026-06-01T10:00 (local).")
-@click.option("--text-zh", default="", help="The message in Chinese ({name}: the member's).")
-@click.option("--text-en", default="", help="The message in English.")
+@click.option(
+    "--text-zh", default="", help="The message to members in Chinese ({name}: the member's)."
+)
+@click.option("--text-en", default="", help="The message to members in English (both needed).")
 @click.option("--tier", "tiers", multiple=True, help="Members of this tier (repeatable).")
 @click.option("--dormant-days", type=int, help="Members with no purchase for this many days.")
 @click.option("--birthday-month", type=int, help="Members born in this month (1-12).")

@@ -114,6 +114,24 @@ def test_a_bad_segment_is_refused_with_what_to_fix(sqlite_db, config):
         create(sqlite_db, config, Segment(rfm={"r": 6}))
 
 
+@pytest.mark.parametrize(
+    ("texts", "refusal"),
+    [
+        ({"zh": "{name}您好，仅中文", "en": ""}, "message in Chinese and English.*give --text-en$"),
+        ({"zh": "", "en": "x"}, "give --text-zh$"),
+        ({"zh": "{nam}，您好", "en": "hi"}, "--text-zh has the unknown placeholder {nam}"),
+        ({"zh": "您好", "en": "hi {name"}, "--text-en has a brace outside {name}"),
+        ({"zh": "您好 {", "en": "hi"}, "--text-zh has a brace outside {name}"),
+    ],
+)
+def test_a_campaign_without_a_text_per_language_or_with_a_broken_placeholder_is_refused(
+    sqlite_db, config, texts, refusal
+):
+    with pytest.raises(campaigns.CampaignError, match=refusal):
+        campaigns.create(sqlite_db, config, "broken", EVERYONE, texts, AT, "tester", AT)
+    assert campaigns.listing(sqlite_db) == []
+
+
 def test_the_report_counts_delivered_blocked_opted_out_and_what_recipients_did_after(
     members, sqlite_db, config
 ):
