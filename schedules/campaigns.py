@@ -150,10 +150,19 @@ def reschedule(
     with database.unit_of_work() as session:
         campaign = find(session, name)
         if campaign.status not in ("scheduled", "missed"):
-            raise CampaignError(f"campaign {name!r} is already {campaign.status}: it cannot move")
+            shown = status(campaign.status, pending(session, campaign.id))
+            raise CampaignError(f"campaign {name!r} is already {shown}: it cannot move")
         campaign.scheduled_at, campaign.status = when, "scheduled"
         session.commit()
     return campaign, moved
+
+
+def pending(session, campaign_id: int) -> int:
+    return session.scalar(
+        select(func.count()).where(
+            OutboundMessage.campaign_id == campaign_id, OutboundMessage.status.in_(PENDING)
+        )
+    )
 
 
 def find(session, name: str) -> Campaign:

@@ -153,7 +153,7 @@ def run(app, name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_app
 def report_(app, name: str, as_json: bool) -> None:
-    """Delivered, failed, blocked, opted out; redemptions and purchases afterwards."""
+    """Delivered, failed, blocked, opted out, missed; redemptions and purchases afterwards."""
     found = report(app.database, name, app.config.zone, now())
     if as_json:
         click.echo(json.dumps(found.as_json(), ensure_ascii=False))
@@ -172,7 +172,9 @@ def chart(found: Report) -> Table:
     table.add_column("count", justify="right")
     table.add_column("share", justify="right")
     widest = max(found.counts.values(), default=0) or 1
-    colours = dict(zip(OUTCOMES, ("green", "red", "magenta", "yellow", "cyan"), strict=True))
+    colours = dict(
+        zip(OUTCOMES, ("green", "red", "magenta", "yellow", "blue", "cyan"), strict=True)
+    )
     for key in OUTCOMES:
         count = found.counts[key]
         bar = "█" * round(BAR_WIDTH * count / widest)
