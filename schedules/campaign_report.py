@@ -17,7 +17,7 @@ from schedules.campaigns import find, status
 from storage.db import Database
 from storage.models import Benefit, LedgerEntry, OutboundMessage, Redemption
 
-OUTCOMES = ("delivered", "failed", "blocked", "opted out", "pending")
+OUTCOMES = ("delivered", "failed", "blocked", "opted out", "missed", "pending")
 MAX_DAYS = 90  # a report over a longer time shows the first 90 days
 
 
@@ -68,6 +68,7 @@ def outcome():
             "blocked",
         ),
         ((OutboundMessage.status == "cancelled") & error.like("opted_out:%"), "opted out"),
+        ((OutboundMessage.status == "cancelled") & error.like("missed:%"), "missed"),
         else_="failed",
     )
 

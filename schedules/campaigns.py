@@ -16,6 +16,7 @@ scheduled, missed, queued (messages on their way), done (every message has an ou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,8 @@ from storage.db import Database
 from storage.models import Benefit, Campaign, Member, OutboundMessage
 
 QUEUE_BATCH = 1000
+LANGUAGES = ("zh", "en")
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 STATUSES = ("scheduled", "missed", "queued", "done")
 
 
@@ -76,9 +79,7 @@ def create(
     `benefits`: codes of the benefits it promotes, whose redemptions its report counts."""
     segment.check(config)
     not_past(scheduled_at, at, config)
-    texts = {lang: body.strip() for lang, body in messages.items() if body and body.strip()}
-    if not texts:
-        raise CampaignError("a campaign needs a message: give --text-zh and/or --text-en")
+    texts = checked_texts(messages)
     when, moved = scheduled_time(scheduled_at, config)
     with database.unit_of_work() as session:
         if session.scalar(select(Campaign.id).where(Campaign.name == name)):
@@ -101,6 +102,29 @@ def create(
         session.add(campaign)
         session.commit()
     return campaign, moved
+
+
+def checked_texts(messages: dict[str, str]) -> dict[str, str]:
+    """A text in each language, every member getting theirs (a text in one language only
+    would reach the others in a language they did not choose), with no placeholder but
+    {name} and no brace outside one (either would reach members as typed)."""
+    texts = {lang: (messages.get(lang) or "").strip() for lang in LANGUAGES}
+    if missing := [lang for lang, body in texts.items() if not body]:
+        flags = " and ".join(f"--text-{lang}" for lang in missing)
+        raise CampaignError(
+            f"a campaign needs its message in Chinese and English, each member gets theirs: "
+            f"give {flags}"
+        )
+    for lang, body in texts.items():
+        if unknown := [p for p in PLACEHOLDER.findall(body) if p != "{name}"]:
+            raise CampaignError(
+                f"--text-{lang} has the unknown placeholder {unknown[0]}: the only one is {{name}}"
+            )
+        if "{" in body.replace("{name}", "") or "}" in body.replace("{name}", ""):
+            raise CampaignError(
+                f"--text-{lang} has a brace outside {{name}}: remove it or complete the {{name}}"
+            )
+    return texts
 
 
 def promotable(database: Database, lang: str) -> list[tuple[str, str]]:
@@ -126,10 +150,19 @@ def reschedule(
     with database.unit_of_work() as session:
         campaign = find(session, name)
         if campaign.status not in ("scheduled", "missed"):
-            raise CampaignError(f"campaign {name!r} is already {campaign.status}: it cannot move")
+            shown = status(campaign.status, pending(session, campaign.id))
+            raise CampaignError(f"campaign {name!r} is already {shown}: it cannot move")
         campaign.scheduled_at, campaign.status = when, "scheduled"
         session.commit()
     return campaign, moved
+
+
+def pending(session, campaign_id: int) -> int:
+    return session.scalar(
+        select(func.count()).where(
+            OutboundMessage.campaign_id == campaign_id, OutboundMessage.status.in_(PENDING)
+        )
+    )
 
 
 def find(session, name: str) -> Campaign:

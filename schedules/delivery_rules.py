@@ -4,7 +4,9 @@ A reply (a live answer the platform put off) goes to the chat it answers, at any
 with or without a member, while it is fresh (REPLY_KEPT); it is never moved to another
 chat. Every other message, in order: a member who is gone cancels it; marketing without
 consent (never given, or withdrawn with "退订"/"unsubscribe") cancels it, service notices
-still go; quiet hours and holidays defer it; no reachable chat identity fails it; a
+still go; a campaign message that cannot go out on the day it was queued (member local
+time: the campaign's day, or the day an operator ran it) is missed, never sent a day late;
+quiet hours and holidays defer it; no reachable chat identity fails it; a
 reachable identity whose channel has no sender in this process waits (and gives up after
 the configured tries); otherwise it goes to the member's most recently active reachable
 identity."""
@@ -73,6 +75,9 @@ def decide(
         return Decision("cancel", "opted_out: no marketing consent")
     zone = member_zone(member.timezone, config)
     until, why = earliest_send(at, zone, row.category, config)
+    day = row.created_at.astimezone(zone).date()
+    if row.campaign_id is not None and until.astimezone(zone).date() > day:
+        return Decision("cancel", f"missed: not sendable on the campaign's day {day}")
     if why:
         return Decision("defer", f"{why}: until {until.isoformat()}", until)
     reachable = [i for i in identities if i.reachable]

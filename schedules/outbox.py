@@ -39,6 +39,7 @@ REASONS = {
     "retry": "a try failed; tried again after the back-off (queued)",
     "quiet_hours": "deferred to the end of the quiet hours (deferred)",
     "holiday": "marketing deferred past a public holiday (deferred)",
+    "missed": "a campaign message that could not go out on the campaign's day (cancelled)",
     "stale": "a put-off reply still unsent long after the message it answers (cancelled)",
 }
 

@@ -42,6 +42,8 @@ REFUSALS = {
     "consent": ("consent", "err.consent"),
     "a campaign named": ("name", "err.name_taken"),
     "unknown benefit": ("benefit", "err.refused"),
+    "--text-zh": ("text_zh", "err.refused"),
+    "--text-en": ("text_en", "err.refused"),
 }
 
 

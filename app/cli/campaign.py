@@ -36,8 +36,10 @@ def _when(value: str, zone) -> datetime:
 @campaign.command()
 @click.argument("name")
 @click.option("--at", "at_text", required=True, help="When, e.g. 2026-06-01T10:00 (local).")
-@click.option("--text-zh", default="", help="The message in Chinese ({name}: the member's).")
-@click.option("--text-en", default="", help="The message in English.")
+@click.option(
+    "--text-zh", default="", help="The message to members in Chinese ({name}: the member's)."
+)
+@click.option("--text-en", default="", help="The message to members in English (both needed).")
 @click.option("--tier", "tiers", multiple=True, help="Members of this tier (repeatable).")
 @click.option("--dormant-days", type=int, help="Members with no purchase for this many days.")
 @click.option("--birthday-month", type=int, help="Members born in this month (1-12).")
@@ -151,7 +153,7 @@ def run(app, name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_app
 def report_(app, name: str, as_json: bool) -> None:
-    """Delivered, failed, blocked, opted out; redemptions and purchases afterwards."""
+    """Delivered, failed, blocked, opted out, missed; redemptions and purchases afterwards."""
     found = report(app.database, name, app.config.zone, now())
     if as_json:
         click.echo(json.dumps(found.as_json(), ensure_ascii=False))
@@ -170,7 +172,9 @@ def chart(found: Report) -> Table:
     table.add_column("count", justify="right")
     table.add_column("share", justify="right")
     widest = max(found.counts.values(), default=0) or 1
-    colours = dict(zip(OUTCOMES, ("green", "red", "magenta", "yellow", "cyan"), strict=True))
+    colours = dict(
+        zip(OUTCOMES, ("green", "red", "magenta", "yellow", "blue", "cyan"), strict=True)
+    )
     for key in OUTCOMES:
         count = found.counts[key]
         bar = "█" * round(BAR_WIDTH * count / widest)

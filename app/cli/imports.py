@@ -36,15 +36,15 @@ def _run(app, path: str, kind: str, partial: bool, encoding: str | None) -> None
         f"imported {report.imported}, already there {report.skipped}, "
         f"rejected {len(report.errors)}{kept}"
     )
-    if report.errors:
+    if report.errors and not report.imported + report.skipped:
         click.get_current_context().exit(2)
 
 
 @cli.group(name="import")
 def import_() -> None:
-    """Import CSV files (UTF-8 or GBK). A file with a bad row imports nothing, and every
-    problem of every row is listed with its line; --partial keeps the good rows. Importing
-    the same file twice imports each row once.
+    """Import CSV files (UTF-8 or GBK). A file with a bad row imports nothing (exit 2), and
+    every problem of every row is listed with its line; --partial keeps the good rows (exit
+    0 when there were any, 2 when none). Importing the same file twice imports each row once.
 
     members: member_no,name,phone,birthday,join_date,language,marketing_consent[,referrer]
     purchases: order_id,member_no,amount,purchased_at
@@ -58,7 +58,8 @@ def _command(kind: str) -> None:
     @click.option(
         "--partial",
         is_flag=True,
-        help="Keep the good rows of a file with bad ones (default: none).",
+        help="Keep the good rows of a file with bad ones (default: none); exit 0 once any "
+        "row is kept, 2 when every row is bad.",
     )
     @click.option("--encoding", help="The file's encoding (default: UTF-8 or GBK, detected).")
     @pass_app

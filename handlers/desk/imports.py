@@ -33,6 +33,7 @@ from storage.members import (
     find_referrer,
     open_membership,
 )
+from storage.models import Member
 
 MEMBER_COLUMNS = [
     "member_no",
@@ -55,10 +56,13 @@ class ImportFileError(Exception):
 
 
 class RowError(ValueError):
-    """A row's problems, every one of them."""
+    """A row's problems, every one of them. `clash`: its key (member number, order, refund)
+    is there already with other values, which the file may have written itself a few lines
+    up: then it is told as the file repeating itself."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: list[str], clash: str | None = None):
+        super().__init__("; ".join(problems + ([clash] if clash else [])))
+        self.problems, self.clash = problems, clash
 
 
 @dataclass
@@ -100,15 +104,26 @@ def count_rows(path: Path, encoding: str | None = None) -> int:
 
 def _rows(
     path: Path, required: list[str], encoding: str | None
-) -> Iterator[tuple[int, dict[str, str]]]:
+) -> Iterator[tuple[int, dict[str, str], list[str]]]:
+    """Each row with its line and what is wrong with its shape: a row shorter or longer
+    than the header has its values in the wrong columns, so nothing else of it is read."""
     reader = csv.DictReader(io.StringIO(read_text(path, encoding), newline=""))
-    missing = [c for c in required if c not in (reader.fieldnames or [])]
+    if reader.fieldnames is None:
+        raise ImportFileError(f"{path} is empty: expected the header {','.join(required)}")
+    missing = [c for c in required if c not in reader.fieldnames]
     if missing:
         raise ImportFileError(
             f"{path}: header lacks column(s) {', '.join(missing)}; expected {','.join(required)}"
         )
     for row in reader:
-        yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}
+        shape = []
+        if lacking := [k for k, v in row.items() if k is not None and v is None]:
+            shape.append(f"lacks column(s) {', '.join(lacking)}")
+        if extra := row.get(None):
+            shape.append(
+                f"has {len(extra)} column(s) more than the header: {', '.join(map(repr, extra))}"
+            )
+        yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}, shape
 
 
 def _day(value: str, column: str, today: date, problems: list[str]) -> date | None:
@@ -126,8 +141,8 @@ def _day(value: str, column: str, today: date, problems: list[str]) -> date | No
     return day
 
 
-def _member(row: dict[str, str], config: Config, today: date) -> NewMember:
-    """The row as a new member, or RowError with every problem it has."""
+def _member(row: dict[str, str], config: Config, today: date) -> tuple[NewMember, list[str]]:
+    """The row as a new member, and every problem the row has on its own."""
     problems: list[str] = []
     number = row["member_no"].upper()
     if not re.match(MEMBER_NO, number):
@@ -145,11 +160,11 @@ def _member(row: dict[str, str], config: Config, today: date) -> NewMember:
     language = row["language"] or config.default_language
     if language not in ("zh", "en"):
         problems.append(f"language {language!r} must be zh or en")
-    if row.get("referrer", "").upper() == number and number:
+    if birthday and joined and joined < birthday:
+        problems.append(f"join_date {joined} is before the birthday {birthday}")
+    if _names_self(row):
         problems.append("referrer is the member themselves")
-    if problems:
-        raise RowError(problems)
-    return NewMember(
+    new = NewMember(
         name=row["name"],
         phone=phone or None,
         birthday=birthday,
@@ -158,20 +173,34 @@ def _member(row: dict[str, str], config: Config, today: date) -> NewMember:
         member_no=number,
         join_date=joined,
     )
+    return new, problems
+
+
+def _names_self(row: dict[str, str]) -> bool:
+    return bool(row["member_no"]) and row.get("referrer", "").upper() == row["member_no"].upper()
 
 
 def _add_member(
     session: Session, config: Config, row: dict[str, str], at: datetime, source: str
 ) -> bool:
-    """True when the member was opened, False when the number was there already."""
-    new = _member(row, config, at.astimezone(config.zone).date())
-    if by_number(session, row["member_no"]):
+    """True when the member was opened, False when the same member was there already."""
+    new, problems = _member(row, config, at.astimezone(config.zone).date())
+    existing = by_number(session, row["member_no"])
+    if existing is not None:
+        others = _differences(session, existing, new, row)
+        clash = (
+            f"member {existing.member_no} is already there with another {', '.join(others)}: "
+            "an import only adds members"
+            if others
+            else None
+        )
+        if problems or clash:
+            raise RowError(problems, clash)
         return False
-    problems = []
     if new.phone and by_phone(session, new.phone):
         problems.append(f"phone {new.phone} belongs to another member")
     referrer = None
-    if row.get("referrer"):
+    if row.get("referrer") and not _names_self(row):
         try:
             referrer = find_referrer(session, row["referrer"])
         except ReferralRefused as exc:
@@ -181,6 +210,25 @@ def _add_member(
     named = NewMember(**{**vars(new), "referrer_id": referrer.id if referrer else None})
     open_membership(session, config, named, at, source=source)
     return True
+
+
+def _differences(
+    session: Session, member: Member, new: NewMember, row: dict[str, str]
+) -> list[str]:
+    """The columns in which the row says otherwise than the member on record; an empty
+    join date (today, on the first import) and an absent referrer column say nothing."""
+    stated = {
+        "name": (member.name, new.name),
+        "phone": (member.phone, new.phone),
+        "birthday": (member.birthday, new.birthday),
+        "join_date": (member.join_date, new.join_date or member.join_date),
+        "language": (member.language, new.language),
+        "marketing_consent": (member.marketing_consent, new.marketing_consent),
+    }
+    if "referrer" in row:
+        referrer = session.get(Member, member.referrer_id) if member.referrer_id else None
+        stated["referrer"] = (referrer.member_no if referrer else "", row["referrer"].upper())
+    return [column for column, (kept, said) in stated.items() if kept != said]
 
 
 def _add_purchase(
@@ -196,6 +244,8 @@ def _add_purchase(
     try:
         return purchases.record(session, config, purchase, source, at).created
     except PurchaseRefused as refused:
+        if refused.code == "conflict":
+            raise RowError([], clash=str(refused)) from None
         raise RowError([f"{refused.field}: {refused}" if refused.field else str(refused)]) from None
 
 
@@ -212,7 +262,22 @@ def _add_refund(
     try:
         return refunds.record(session, config, row["order_id"], asked, source, at).created
     except RefundRefused as refused:
+        if refused.code == "conflict":
+            raise RowError([], clash=str(refused)) from None
         raise RowError([str(refused)]) from None
+
+
+def _reasons(
+    exc: RowError, key: str, row: dict[str, str], earlier: tuple[int, dict[str, str]] | None
+) -> str:
+    """A clash with a row this file wrote is the file repeating itself, not a record from
+    before: say where, and in which columns the two rows differ."""
+    if not (exc.clash and earlier):
+        return str(exc)
+    line, first = earlier
+    others = [column for column, value in row.items() if value != first.get(column)]
+    repeat = f"is repeated in the file at line {line} with another {', '.join(others)}"
+    return "; ".join(exc.problems + [f"{key} {repeat}"])
 
 
 def _problems(exc: ValidationError) -> list[str]:
@@ -227,6 +292,7 @@ class Kind:
 
     columns: list[str]
     add: Callable[[Session, Config, dict[str, str], datetime, str], bool]
+    key: Callable[[dict[str, str]], str]  # what a row is about, named as people name it
     help: str
 
 
@@ -234,6 +300,7 @@ KINDS = {
     "members": Kind(
         MEMBER_COLUMNS,
         _add_member,
+        lambda row: f"member {row['member_no'].upper()}",
         "Members: member_no,name,phone,birthday (YYYY-MM-DD),join_date,language (zh/en),"
         "marketing_consent (yes/no)[,referrer (a member number)]. New members get the welcome "
         "bonus; a referrer earns the referral bonus on the new member's first purchase.",
@@ -241,12 +308,14 @@ KINDS = {
     "purchases": Kind(
         PURCHASE_COLUMNS,
         _add_purchase,
+        lambda row: f"order {row['order_id']}",
         "Purchases: order_id,member_no,amount (yuan),purchased_at (ISO 8601); each row posted "
         "as the REST API posts a purchase, earning points once per order.",
     ),
     "refunds": Kind(
         REFUND_COLUMNS,
         _add_refund,
+        lambda row: f"refund {row['refund_id']} of order {row['order_id']}",
         "Refunds: order_id,refund_id,amount (yuan; empty: the rest of the order); each row "
         "refunded as the REST API refunds, taking back the points once per refund id.",
     ),
@@ -265,19 +334,22 @@ def import_file(
 ) -> ImportReport:
     """Every row in a savepoint of one unit of work: a bad row is undone and reported;
     the whole file is committed only if no row was bad, or if `partial`."""
-    columns, add = KINDS[kind].columns, KINDS[kind].add
+    chosen = KINDS[kind]
     report = ImportReport()
-    rows = list(_rows(path, columns, encoding))
+    rows = list(_rows(path, chosen.columns, encoding))
+    good: dict[str, tuple[int, dict[str, str]]] = {}  # key: the line that wrote it
     with db.unit_of_work() as session:
-        for line, row in rows:
-            savepoint = session.begin_nested()
+        for line, row, shape in rows:
             try:
-                added = add(session, config, row, at, f"import:{path.name}")
-                savepoint.commit()
+                if shape:
+                    raise RowError(shape)
+                with session.begin_nested():  # a bad row rolls back to here
+                    added = chosen.add(session, config, row, at, f"import:{path.name}")
             except RowError as exc:
-                savepoint.rollback()
-                report.errors.append((line, str(exc)))
+                key = chosen.key(row)
+                report.errors.append((line, _reasons(exc, key, row, good.get(key))))
             else:
+                good.setdefault(chosen.key(row), (line, row))
                 report.imported += added
                 report.skipped += not added
             progress(1)

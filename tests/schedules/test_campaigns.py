@@ -114,6 +114,24 @@ def test_a_bad_segment_is_refused_with_what_to_fix(sqlite_db, config):
         create(sqlite_db, config, Segment(rfm={"r": 6}))
 
 
+@pytest.mark.parametrize(
+    ("texts", "refusal"),
+    [
+        ({"zh": "{name}您好，仅中文", "en": ""}, "message in Chinese and English.*give --text-en$"),
+        ({"zh": "", "en": "x"}, "give --text-zh$"),
+        ({"zh": "{nam}，您好", "en": "hi"}, "--text-zh has the unknown placeholder {nam}"),
+        ({"zh": "您好", "en": "hi {name"}, "--text-en has a brace outside {name}"),
+        ({"zh": "您好 {", "en": "hi"}, "--text-zh has a brace outside {name}"),
+    ],
+)
+def test_a_campaign_without_a_text_per_language_or_with_a_broken_placeholder_is_refused(
+    sqlite_db, config, texts, refusal
+):
+    with pytest.raises(campaigns.CampaignError, match=refusal):
+        campaigns.create(sqlite_db, config, "broken", EVERYONE, texts, AT, "tester", AT)
+    assert campaigns.listing(sqlite_db) == []
+
+
 def test_the_report_counts_delivered_blocked_opted_out_and_what_recipients_did_after(
     members, sqlite_db, config
 ):
@@ -140,6 +158,7 @@ def test_the_report_counts_delivered_blocked_opted_out_and_what_recipients_did_a
         "failed": 0,
         "blocked": 1,
         "opted out": 1,
+        "missed": 0,
         "pending": 0,
     }
     assert (found.returned, found.redeemed, found.status) == (1, 0, "done")
@@ -204,6 +223,25 @@ def test_a_campaign_late_on_its_own_day_still_goes(db, config):
     create(db, config, when=AT + timedelta(hours=2))
 
     assert campaigns.queue_due(db, config, AT + timedelta(hours=9)) == 1
+
+
+def test_a_campaign_queued_in_the_evening_is_missed_not_sent_the_next_morning(db, config):
+    Members(db, config).add()
+    create(db, config, when=AT + timedelta(hours=2))
+    evening = local("2026-05-20 22:30")
+    campaigns.queue_due(db, config, evening)
+    sender = RecordingSender()
+
+    for moment in (evening, local("2026-05-21 09:30")):
+        Dispatcher(db, config, {"telegram": sender}, clock=lambda moment=moment: moment).run()
+
+    assert sender.sent == []
+    [(status, error)] = [(row.status, row.last_error) for row in outbox(db)]
+    assert status == "cancelled" and error.startswith("missed: ")
+    found = report(db, "member-day", config.zone, local("2026-05-21 09:30"))
+    assert (found.status, found.counts["missed"], found.counts["pending"]) == ("done", 1, 0)
+    with pytest.raises(campaigns.CampaignError, match="'member-day' is already done: it cannot"):
+        campaigns.reschedule(db, config, "member-day", local("2026-05-22 10:00"), evening)
 
 
 def test_an_operator_reschedules_a_missed_campaign_and_it_goes_at_the_new_time(db, config):

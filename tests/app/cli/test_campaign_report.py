@@ -51,7 +51,7 @@ def test_a_campaign_promoting_an_unknown_benefit_is_refused_in_one_line(sqlite_d
     done = memberbot(
         tmp_path,
         *("campaign", "create", "spring", "--at", "2026-06-01T10:00", "--text-zh", "春季"),
-        *("--benefit", "golden_goose"),
+        *("--text-en", "Spring", "--benefit", "golden_goose"),
     )
 
     assert done.returncode == 2

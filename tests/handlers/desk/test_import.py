@@ -108,11 +108,22 @@ def test_partial_keeps_the_good_members_and_importing_again_adds_nothing(sqlite_
     after_first = counts(sqlite_file)
     again = memberbot(sqlite_file, "import", "members", str(csv_file), "--partial")
 
-    assert first.returncode == 2 and "Traceback" not in first.stderr
+    assert first.returncode == 0 and "Traceback" not in first.stderr
+    assert len(first.stderr.strip().splitlines()) == 2  # the bad rows, still listed
     assert "imported 2, already there 0, rejected 2" in first.stdout
     assert after_first == (2, 2)  # two members, each with a welcome bonus
     assert "imported 0, already there 2, rejected 2" in again.stdout
     assert counts(sqlite_file) == after_first
+
+
+def test_partial_with_no_good_row_is_exit_2_as_without_it(sqlite_file, tmp_path):
+    bad_only = "\n".join(MEMBERS_CSV.splitlines()[:1] + MEMBERS_CSV.splitlines()[2:4]) + "\n"
+    csv_file = write(tmp_path, "members.csv", bad_only)
+
+    result = memberbot(sqlite_file, "import", "members", str(csv_file), "--partial")
+
+    assert result.returncode == 2
+    assert "imported 0, already there 0, rejected 2" in result.stdout
 
 
 def test_a_good_file_imports_with_exit_0(sqlite_file, tmp_path):
@@ -295,7 +306,7 @@ def test_importing_refunds_takes_back_points_once_and_reports_bad_rows(
     again = memberbot(sqlite_file, "import", "refunds", str(csv_file), "--partial")
 
     assert refused.returncode == 2 and "nothing written" in refused.stdout
-    assert first.returncode == 2
+    assert first.returncode == 0 and again.returncode == 0
     assert f"{csv_file}:4: order P-1 was bought for 100.50" in first.stderr
     assert f"{csv_file}:5: no purchase with order number P-9" in first.stderr
     assert f"{csv_file}:6: amount '-3': Input should be greater than 0" in first.stderr
@@ -356,7 +367,7 @@ def test_the_import_refuses_what_the_api_refuses(db, config, tmp_path):
     assert "posted before with another member or amount" in problems[3]
     assert "purchased_at: must not be in the future" in problems[5]
     assert "must not be before 2000-01-01" in problems[6]
-    assert "posted before with another member or amount" in problems[8]
+    assert problems[8] == "order P-4 is repeated in the file at line 7 with another member_no"
     assert report.written is False
     with db.unit_of_work(write=False) as session:
         assert views.balance(session, by_number(session, "M100001").id) == 100
@@ -405,4 +416,112 @@ def test_an_unknown_or_self_referrer_is_a_row_error(db, config, tmp_path):
     assert report.errors == [
         (2, "referrer: no member M999999"),
         (3, "referrer is the member themselves"),
+    ]
+
+
+def test_a_row_shorter_or_longer_than_the_header_is_a_bad_row_in_every_kind_of_file(
+    db, config, tmp_path
+):
+    members = write(
+        tmp_path,
+        "members.csv",
+        "member_no,name,phone,birthday,join_date,language,marketing_consent\n"
+        "M100061,短行,13900000061\n"
+        "M100019,short\n"
+        "M100020,多列,13900000020,1990-01-01,2026-01-01,zh,yes,extra,more\n",
+    )
+    purchases = write(
+        tmp_path, "purchases.csv", "order_id,member_no,amount,purchased_at\nP-1,M100061,10\n"
+    )
+    refunds = write(tmp_path, "refunds.csv", "order_id,refund_id,amount\nP-1,R-1,1,2\n")
+
+    refused = imports.import_file("members", db, config, members, T0, partial=True)
+    bought = imports.import_file("purchases", db, config, purchases, T0, partial=True)
+    refunded = imports.import_file("refunds", db, config, refunds, T0, partial=True)
+
+    assert refused.errors == [
+        (2, "lacks column(s) birthday, join_date, language, marketing_consent"),
+        (3, "lacks column(s) phone, birthday, join_date, language, marketing_consent"),
+        (4, "has 2 column(s) more than the header: 'extra', 'more'"),
+    ]
+    assert bought.errors == [(2, "lacks column(s) purchased_at")]
+    assert refunded.errors == [(2, "has 1 column(s) more than the header: '2'")]
+    with db.unit_of_work(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(Member)) == 0
+
+
+def test_an_empty_file_says_it_is_empty(sqlite_file, tmp_path):
+    csv_file = write(tmp_path, "members.csv", "")
+
+    result = memberbot(sqlite_file, "import", "members", str(csv_file))
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"Error: {csv_file} is empty: expected the header "
+        "member_no,name,phone,birthday,join_date,language,marketing_consent"
+    )
+
+
+def test_a_member_number_repeated_with_other_values_is_a_bad_row_and_the_same_row_is_already_there(
+    db, config, tmp_path
+):
+    _members(db, config, "M000001")
+    csv_file = write(
+        tmp_path,
+        "members.csv",
+        "member_no,name,phone,birthday,join_date,language,marketing_consent\n"
+        "M100015,ok,13900000015,1990-01-01,2026-01-01,zh,yes\n"
+        "M100015,dup,13900000016,1990-01-01,2026-01-01,zh,yes\n"
+        "m100015,ok,13900000015,1990-01-01,2026-01-01,zh,yes\n"  # the same member again
+        "M000001,别人,,,,en,no\n",
+    )
+
+    report = imports.import_file("members", db, config, csv_file, T0, partial=True)
+    again = imports.import_file("members", db, config, csv_file, T0, partial=True)
+
+    assert report.errors == [
+        (3, "member M100015 is repeated in the file at line 2 with another name, phone"),
+        (
+            5,
+            "member M000001 is already there with another name, language: "
+            "an import only adds members",
+        ),
+    ]
+    assert (report.imported, report.skipped) == (1, 1)
+    assert (again.imported, again.skipped, len(again.errors)) == (0, 2, 2)
+    with db.unit_of_work(write=False) as session:
+        assert by_number(session, "M100015").phone == "13900000015"
+        assert by_number(session, "M000001").name == "M000001"
+
+
+def test_a_refund_repeated_in_the_file_with_another_amount_names_the_line(db, config, tmp_path):
+    _members(db, config, "M100001")
+    bought = "order_id,member_no,amount,purchased_at\nP-1,M100001,100,2026-03-01T12:00:00+08:00\n"
+    imports.import_file("purchases", db, config, write(tmp_path, "p.csv", bought), T0)
+    csv_file = write(tmp_path, "refunds.csv", "order_id,refund_id,amount\nP-1,R-1,10\nP-1,R-1,20\n")
+
+    report = imports.import_file("refunds", db, config, csv_file, T0)
+
+    assert report.errors == [
+        (3, "refund R-1 of order P-1 is repeated in the file at line 2 with another amount")
+    ]
+
+
+def test_every_problem_of_a_member_row_is_reported_at_once_with_those_the_database_shows(
+    db, config, tmp_path
+):
+    _members(db, config, "M100001")
+    csv_file = write(
+        tmp_path,
+        "members.csv",
+        "member_no,name,phone,birthday,join_date,language,marketing_consent,referrer\n"
+        "M100014,坏行四,13900000014,1990-01-01,2026-01-01,fr,yes,M999999\n"
+        "M100016,早入会,13900000016,2000-05-01,1999-01-01,zh,yes,M100001\n",
+    )
+
+    report = imports.import_file("members", db, config, csv_file, T0)
+
+    assert report.errors == [
+        (2, "language 'fr' must be zh or en; referrer: no member M999999"),
+        (3, "join_date 1999-01-01 is before the birthday 2000-05-01"),
     ]
