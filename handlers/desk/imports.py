@@ -216,14 +216,13 @@ def _differences(
     session: Session, member: Member, new: NewMember, row: dict[str, str]
 ) -> list[str]:
     """The columns in which the row says otherwise than the member on record; an empty
-    join date (today, on the first import) and an absent referrer column say nothing."""
+    join date (today, on the first import) and an absent referrer column say nothing. What
+    members change themselves in chat (phone, language, consent) is not compared: the same
+    file imported again after an unsubscribe is no conflict, and the member's choice stays."""
     stated = {
         "name": (member.name, new.name),
-        "phone": (member.phone, new.phone),
         "birthday": (member.birthday, new.birthday),
         "join_date": (member.join_date, new.join_date or member.join_date),
-        "language": (member.language, new.language),
-        "marketing_consent": (member.marketing_consent, new.marketing_consent),
     }
     if "referrer" in row:
         referrer = session.get(Member, member.referrer_id) if member.referrer_id else None

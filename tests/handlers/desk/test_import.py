@@ -483,8 +483,7 @@ def test_a_member_number_repeated_with_other_values_is_a_bad_row_and_the_same_ro
         (3, "member M100015 is repeated in the file at line 2 with another name, phone"),
         (
             5,
-            "member M000001 is already there with another name, language: "
-            "an import only adds members",
+            "member M000001 is already there with another name: an import only adds members",
         ),
     ]
     assert (report.imported, report.skipped) == (1, 1)
@@ -525,3 +524,25 @@ def test_every_problem_of_a_member_row_is_reported_at_once_with_those_the_databa
         (2, "language 'fr' must be zh or en; referrer: no member M999999"),
         (3, "join_date 1999-01-01 is before the birthday 2000-05-01"),
     ]
+
+
+def test_the_same_file_imported_after_a_member_unsubscribed_in_chat_is_no_conflict(
+    db, config, tmp_path
+):
+    csv_file = write(
+        tmp_path,
+        "members.csv",
+        "member_no,name,phone,birthday,join_date,language,marketing_consent\n"
+        "M100020,王五,13900000020,1990-01-01,2026-01-01,zh,yes\n",
+    )
+    imports.import_file("members", db, config, csv_file, T0)
+    with db.unit_of_work() as session:
+        member = by_number(session, "M100020")
+        member.marketing_consent, member.language = False, "en"
+        session.commit()
+
+    again = imports.import_file("members", db, config, csv_file, T0)
+
+    assert (again.imported, again.skipped, again.errors) == (0, 1, [])
+    with db.unit_of_work(write=False) as session:
+        assert by_number(session, "M100020").marketing_consent is False
