@@ -66,6 +66,10 @@ def hears(ctx: Context, new_task: bool, since: datetime | None = None) -> bool:
         if answers.not_fixed(ctx.text) and _reopen(ctx, to_rate):
             return True
     waiting = next((t for t in expecting if t.status != "resolved"), None)
+    if waiting is not None and _ASKS_WHATS_NEXT.search(answers.folded(ctx.text)):
+        ctx.handler = "ticket.status"  # `so what happens now?` after answering staff
+        describe(ctx, waiting)
+        return True
     if waiting is None or new_task or _new_complaint(ctx, waiting):
         return False
     tickets.add_member_message(ctx.session, waiting, ctx.text, ctx.now)
@@ -76,6 +80,16 @@ def hears(ctx: Context, new_task: bool, since: datetime | None = None) -> bool:
         number=waiting.number,
     )
     return True
+
+
+# What comes next for the open ticket: `so what happens now?`, `然后呢`, `大概多久能处理`.
+_ASKS_WHATS_NEXT = re.compile(
+    r"^(?:那|所以)?(?:然后呢|接下来(?:呢|怎么办|会怎样)|现在(?:呢|怎么办)|下一步(?:呢|是什么)?)"
+    r"|(?:大概|要)?多久(?:能|会|可以|才)?(?:处理|回复|解决|批|好|有结果)"
+    r"|什么时候(?:能|会|可以|才)?(?:处理|回复|解决|批下来|有结果)"
+    r"|\bwhat(?:'s| is)? (?:happens |comes )?(?:now|next)\b|\bhow long (?:will|does|until|do i)\b"
+    r"|\bwhen will (?:i|you|someone|it)\b|\bany (?:news|update)\b"
+)
 
 
 # A complaint said in so many words: `我要complain 那个order…`.
