@@ -25,7 +25,11 @@ REFERRER_COMING = "referrer_coming"  # the member said a member referred them
 # A name said anywhere: `my name is Anna Smith`, `我叫王小明，手机139…`. `I'm` and `我是`
 # only open a reply to "what's your name?": elsewhere `i'm not sure` is no name.
 _NAME_CUE = re.compile(
-    r"(?:^|[\s,，.。])(?:my name is|my name's|name is|call me|我叫|我的名字是|名字是|名字叫|叫我)\s*[:：]?\s*"
+    r"(?:^|[\s,，.。])(?:my name is|my name's|name is|call me|我叫|我的名字是|名字是|名字叫|叫我"
+    # a correction: `等下 名字打错了 是王小明不是王晓明`, `my name should be Bob Lee`
+    r"|名字(?:打|写|输)?错了[\s,，]*(?:应该)?(?:是|叫)?|(?:把)?名字改(?:成|为)"
+    r"|name (?:should be|is actually)|(?:wrong|misspelt|misspelled) name[\s,:]*(?:it'?s|it is)?)"
+    r"\s*[:：]?\s*"
 )
 _NAME_OPENING = re.compile(r"^(?:i'm|i am|im|我是)\s*")
 _NAME_TAIL = re.compile(r"(?:就行了?|就好了?|就可以了?|就得|吧|啦|呀)$")  # `叫我小陈就行`
@@ -34,7 +38,7 @@ _CHAT = {"greet", "thanks", "help", "goodbye", "affirm", "deny", "cancel", "huma
 # the next detail.
 _NAME_END = re.compile(
     r"[,，.。;；!！?？]|(?<![a-z])\d|\s(?:and|born|phone|mobile|birthday|actually|instead|please|thanks)\b"
-    r"|手机|电话|生日|出生"
+    r"|手机|电话|生日|出生|不是|\snot\b"
 )
 
 
@@ -181,6 +185,8 @@ def ask_consent(ctx: Context) -> None:
 
 
 def got_consent(ctx: Context) -> str | Reask | None:
+    if _take(ctx):  # `等下 名字打错了 是王小明`: corrected, and the question stands
+        return "consent"
     consent = ctx.yes_no("register.consent_yes", "register.consent_no")
     if consent is None and ctx.understood.intent in ("subscribe", "unsubscribe"):
         # `no promotions please` answers "may we send you offers?": it set the joining aside
@@ -198,6 +204,8 @@ def ask_referrer(ctx: Context) -> None:
 
 
 def got_referrer(ctx: Context) -> str | Reask | None:
+    if _take(ctx):
+        return "referrer"
     typed = normalise(ctx.text or "")
     if ctx.answer == "no" or typed in NO_REFERRER or ctx.typed("register.no_referrer"):
         return _join(ctx, None)
@@ -251,7 +259,7 @@ REGISTER = Form(
         "name": State(ask_name, got_name, free_text=True, takes=gives_details),
         "phone": State(ask_phone, got_phone, takes=gives_details),
         "birthday": State(ask_birthday, got_birthday, takes=gives_details),
-        "consent": State(ask_consent, got_consent),
+        "consent": State(ask_consent, got_consent, takes=gives_details),
         "referrer": State(ask_referrer, got_referrer),
     },
 )
