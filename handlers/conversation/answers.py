@@ -507,14 +507,43 @@ def rating(text: str | None) -> int | None:
     return None
 
 
+# A date said the Chinese way, in figures or words, the year perhaps in two digits:
+# `九二年三月八号`, `95年2月14`, `一九九零年五月二十日`.
+_SPOKEN_DATE = re.compile(
+    r"([\d〇零一二三四五六七八九]{2}|[\d〇零一二三四五六七八九]{4})\s*年\s*"
+    r"([\d一二三四五六七八九十]{1,3})\s*月\s*([\d一二三四五六七八九十]{1,3})"
+)
+_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+
+
+def _spoken_number(said: str) -> int:
+    """十 → 10, 二十 → 20, 十四 → 14, 二十八 → 28; figures as they are."""
+    if "十" not in said:
+        return int(said.translate(_DIGITS))
+    tens, _, ones = said.partition("十")
+    return int(tens.translate(_DIGITS) or 1) * 10 + int(ones.translate(_DIGITS) or 0)
+
+
+def _spoken_date(text: str, today: date) -> tuple[int, int, int] | None:
+    match = _SPOKEN_DATE.search(text)
+    if match is None:
+        return None
+    year = int(match.group(1).translate(_DIGITS))
+    if year < 100:  # `92年`: the latest such year not after this one
+        year += 2000 if year <= today.year % 100 else 1900
+    return year, _spoken_number(match.group(2)), _spoken_number(match.group(3))
+
+
 def birthday(text: str, entity: str | None, today: date) -> date | None:
     """A plausible birthday: a real date, not in the future, not before 1900."""
     for candidate in (entity or "", text or ""):
         match = DATE.search(candidate) or COMPACT_DATE.search(candidate)
-        if not match:
+        parts = tuple(int(part) for part in match.groups()) if match else None
+        parts = parts or _spoken_date(candidate, today)
+        if parts is None:
             continue
         try:
-            day = date(*(int(part) for part in match.groups()))
+            day = date(*parts)
         except ValueError:
             return None
         return day if day.year >= OLDEST_BIRTH_YEAR and day <= today else None

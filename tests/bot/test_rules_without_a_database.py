@@ -30,6 +30,12 @@ TODAY = date(2026, 11, 25)
         ("2030-01-01", None),
         ("1850-01-01", None),
         ("not a date", None),
+        ("九二年三月八号", date(1992, 3, 8)),
+        ("95年2月14", date(1995, 2, 14)),
+        ("一九九零年五月二十日", date(1990, 5, 20)),
+        ("我是05年10月1日生的", date(2005, 10, 1)),
+        ("二零零一年十二月三十一号", date(2001, 12, 31)),
+        ("九二年二月三十号", None),
     ],
 )
 def test_a_birthday_is_read_from_what_members_type(typed, expected):
