@@ -30,7 +30,15 @@ from core import payloads
 from core.global_words import global_word
 from core.messages import Reply
 from core.payloads import BadPayload, Pressed
-from handlers.conversation import answers, binding, complaints, profile, smalltalk, ticket_talk
+from handlers.conversation import (
+    answers,
+    binding,
+    complaints,
+    profile,
+    rules,
+    smalltalk,
+    ticket_talk,
+)
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form
 from handlers.desk import tickets
@@ -76,6 +84,8 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
     understood = Understanding.from_parse(parser.parse(text if rest is None else rest))
     if complaints.asks_to_complain(text):
         understood = replace(understood, intent=complaints.COMPLAINT_INTENT, confidence=1.0)
+    elif form is None and rules.asks_to_return(text):
+        understood = replace(understood, intent="ask_rules", confidence=1.0)
     elif form is None and rest is None and understood.intent in ANSWERED_AT_ONCE:
         understood = _every_request(text, understood, parser)
     if form is complaints.COMPLAINT and not understood.entity("complaint_category"):

@@ -7,6 +7,9 @@ unlinking; anything else gets the summary."""
 
 from __future__ import annotations
 
+import re
+
+from core import payloads
 from core.membership import renewal_promise
 from handlers.conversation import answers
 from handlers.conversation.context import Context
@@ -67,8 +70,24 @@ TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+# Taking a redemption back: `刚才那张免运费券能退吗 把积分还我`, `撤销兑换`, `can I get my points
+# back for the voucher`. Read as a fallback or a cancel, it was a dead end.
+_RETURNS = re.compile(
+    r"(?:退|还)回?积分|积分(?:退|还)(?:回|给)?我?|退券|(?:取消|撤销|撤回)(?:刚才|这次)?的?兑换"
+    r"|兑换的?券?(?:能|可以)(?:退|取消|撤销)(?!款|订)|券(?:能|可以)退(?!款|订)"
+    r"|\b(?:refund|return|give back|cancel|undo|reverse)\b[^.?!]{0,25}\b(?:voucher|coupon|redemption)s?\b"
+    r"|\bpoints back\b|\bun-?redeem"
+)
+
+
+def asks_to_return(text: str | None) -> bool:
+    return _RETURNS.search(answers.folded(text)) is not None
+
+
 def topic(text: str | None) -> str | None:
     said = answers.folded(text)
+    if asks_to_return(said):
+        return "returning"
     return next((name for name, words in TOPICS if any(w in said for w in words)), None)
 
 
@@ -91,6 +110,10 @@ def ask_rules(ctx: Context) -> None:
     points, lang = ctx.config.points, ctx.lang
     if chosen in ("erasure", "unsubscribing", "unlinking"):
         ctx.say(f"rules.{chosen}")
+    elif chosen == "returning":
+        ctx.say(
+            "rules.returning", ctx.button("intent.human_handoff", payloads.global_word("person"))
+        )
     elif chosen == "expiry":
         ctx.say("rules.answer", text=_expiry(ctx))
     elif chosen == "vouchers":
