@@ -73,7 +73,7 @@ TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Taking a redemption back: `刚才那张免运费券能退吗 把积分还我`, `撤销兑换`, `can I get my points
 # back for the voucher`. Read as a fallback or a cancel, it was a dead end.
 _RETURNS = re.compile(
-    r"(?:退|还)回?积分|积分(?:退|还)(?:回|给)?我?|退券|(?:取消|撤销|撤回)(?:刚才|这次)?的?兑换"
+    r"(?:退|还)回?积分|积分(?:退|还)(?:回|给我|我)|退券|(?:取消|撤销|撤回)(?:刚才|这次)?的?兑换"
     r"|兑换的?券?(?:能|可以)(?:退|取消|撤销)(?!款|订)|券(?:能|可以)退(?!款|订)"
     r"|\b(?:refund|return|give back|cancel|undo|reverse)\b[^.?!]{0,25}\b(?:voucher|coupon|redemption)s?\b"
     r"|\bpoints back\b|\bun-?redeem"
