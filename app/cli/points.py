@@ -6,7 +6,7 @@ import uuid
 
 import click
 
-from app.cli import BadInput, Failed, as_option, cli, pass_app, staff_actor
+from app.cli import BadInput, as_option, cli, pass_app, staff_actor
 from core.clock import now
 from handlers.desk import adjustments
 from handlers.desk.adjustments import AdjustmentRefused
@@ -38,5 +38,5 @@ def adjust(app, member_no: str, amount: int, reason: str, username: str | None) 
             key=f"cli:{uuid.uuid4().hex}",
         )
     except AdjustmentRefused as exc:
-        raise (Failed if exc.code == "insufficient_points" else BadInput)(str(exc)) from None
+        raise BadInput(str(exc)) from None
     click.echo(f"{done.member_no}: {done.points:+} points, balance {done.balance}")
