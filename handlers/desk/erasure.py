@@ -5,6 +5,7 @@ chat unbound), the texts of every message in and out, the member's words on thei
 tickets (descriptions, transcripts, messages, replies and notes) and the staff alerts
 quoting them. Kept, anonymised: the ledger (append-only: its sums and figures stand),
 vouchers, tickets with their numbers, categories, times and ratings, the member number.
+An erased member refers no one: members who named them are left without a referrer.
 The admin's erasure is an audit event; the member's own one is a consent record."""
 
 from __future__ import annotations
@@ -112,6 +113,9 @@ def erase_personal_data(session: Session, member: Member, source: str, at: datet
     _blank(
         session, update(Compensation).where(Compensation.member_id == member.id).values(reason="")
     )
+    # Who named them as referrer is theirs no more, and a first purchase to come pays no
+    # referral into an erased account (storage/ledger.py pays whoever referrer_id names).
+    _blank(session, update(Member).where(Member.referrer_id == member.id).values(referrer_id=None))
     for identity in identities:
         forget_chat(session, identity)
     member.name, member.phone, member.birthday, member.timezone = "", None, None, None

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import JSON, String, Text, cast, or_, select
 
-from handlers.desk import erasure
+from handlers.desk import erasure, purchases
 from handlers.desk import ticket_lifecycle as lifecycle
+from handlers.desk.purchases import Purchase
 from handlers.desk.ticket_lifecycle import Actor
-from storage.members import by_number
+from storage.members import by_number, by_phone
 from storage.models import Base, ChatIdentity, PointsAccount, Ticket
 from tests.bot.conftest import SEEDED_AT
 from tests.bot.script import Script
@@ -96,3 +98,42 @@ def test_no_personal_field_survives_anywhere_in_the_database(db, config, parser,
         assert (
             session.scalar(select(ChatIdentity).where(ChatIdentity.member_id == member.id)) is None
         )
+
+
+def joining(database, config, parser, user: str, phone: str, at) -> Script:
+    """A new member in the registration form, asked who referred them."""
+    chat = Script(database, config, parser, user=user, at=at, channel="wechat")
+    for said in ("我想加入会员", "好的", "赵敏", phone, "19900102", "愿意"):
+        chat.run({"say": said}, said)
+    return chat
+
+
+def first_purchase(database, config, phone: str, order_id: str, at) -> None:
+    with database.unit_of_work(write=False) as session:
+        member_no = by_phone(session, phone).member_no
+    purchase = Purchase(order_id=order_id, member_no=member_no, amount=Decimal("300"))
+    purchases.post(database, config, purchase, "pos", at)
+
+
+def test_an_erased_member_is_no_referrer_and_no_referral_is_ever_paid_to_them(
+    db, config, parser, seeded
+):
+    database = seeded(db)
+    # named as referrer while still a member, who then asks for erasure
+    early = joining(database, config, parser, "wx-early", "13912345672", SEEDED_AT)
+    early.run({"say": "M000002", "check": {"referrer": "M000002"}}, "referred by Alice")
+    erasure.erase(database, "M000002", Actor("ada", "admin"), SEEDED_AT + timedelta(hours=1))
+    with database.unit_of_work() as session:
+        erased = by_number(session, "M000002").id
+        balance = session.get(PointsAccount, erased).balance
+
+    later = SEEDED_AT + timedelta(hours=2)
+    chat = joining(database, config, parser, "wx-new", "13912345671", later)
+    chat.run({"say": "M000002", "outcome": "reask", "replies": ["没找到这个会员号"]}, "erased")
+    chat.run({"say": "没有", "replies": ["注册成功"], "check": {"referrer": None}}, "no one")
+    first_purchase(database, config, "13912345671", "P-NEW", later)
+    first_purchase(database, config, "13912345672", "P-EARLY", later)
+
+    with database.unit_of_work(write=False) as session:
+        assert session.get(PointsAccount, erased).balance == balance
+        assert by_phone(session, "13912345672").referrer_id is None
