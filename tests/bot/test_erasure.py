@@ -13,17 +13,25 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import JSON, String, Text, cast, or_, select
 
-from handlers.desk import erasure, purchases
+from handlers.desk import compensation, erasure, purchases
 from handlers.desk import ticket_lifecycle as lifecycle
 from handlers.desk.purchases import Purchase
 from handlers.desk.ticket_lifecycle import Actor
 from storage.members import by_number, by_phone
-from storage.models import Base, ChatIdentity, PointsAccount, Ticket
+from storage.models import (
+    Base,
+    ChatIdentity,
+    OutboundMessage,
+    PointsAccount,
+    Ticket,
+    TicketEvent,
+)
 from tests.bot.conftest import SEEDED_AT
 from tests.bot.script import Script
 
 OPENID = "oWx3-lina-openid-7788"
 ADDRESS = "幸福路88号"
+BOB = Actor("bob", "agent")
 PERSONAL = ["李娜", "13800000003", "1995-02-14", OPENID, ADDRESS]
 
 
@@ -98,6 +106,39 @@ def test_no_personal_field_survives_anywhere_in_the_database(db, config, parser,
         assert (
             session.scalar(select(ChatIdentity).where(ChatIdentity.member_id == member.id)) is None
         )
+
+
+@pytest.mark.parametrize("erase", [erased_by_an_admin, erased_in_the_chat])
+def test_erasure_closes_the_open_ticket_and_nothing_more_goes_to_the_member(
+    db, config, parser, seeded, erase
+):
+    database = seeded(db)
+    chat = talk_to_a_person(database, config, parser)
+
+    erase(database, chat)
+
+    later = SEEDED_AT + timedelta(hours=2)
+    with database.unit_of_work(write=False) as session:
+        ticket = session.scalar(select(Ticket))
+        number, ticket_id = ticket.number, ticket.id
+        closing = session.scalars(
+            select(TicketEvent).where(TicketEvent.kind == "status").order_by(TicketEvent.id)
+        ).all()[-1]
+        assert ticket.status == "closed"
+        assert closing.body == "closed: the member's personal data was erased"
+        sent_before = {(o.id, o.status) for o in session.scalars(select(OutboundMessage))}
+        assert {status for _, status in sent_before} <= {"cancelled", "sent", "failed"}
+    for act in (
+        lambda: lifecycle.reply(database, config, {}, number, "李娜您好", BOB, later),
+        lambda: lifecycle.reopen(database, config, number, BOB, later),
+        lambda: compensation.propose(database, config, {}, number, 50, "x", BOB, later),
+    ):
+        with pytest.raises(lifecycle.TicketError) as refused:
+            act()
+        assert refused.value.code == "erased"
+    with database.unit_of_work(write=False) as session:
+        assert {(o.id, o.status) for o in session.scalars(select(OutboundMessage))} == sent_before
+        assert session.get(Ticket, ticket_id).status == "closed"
 
 
 def joining(database, config, parser, user: str, phone: str, at) -> Script:
