@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core import catalogue, payloads
 from core.config import Config
-from core.ticket_rules import OPEN_STATUSES
+from core.ticket_rules import OPEN_STATUSES, unassigned_status
 from handlers.desk import staff_notices, tickets
 from handlers.desk.staff_accounts import by_username
 from handlers.desk.ticket_delivery import Delivered, Senders, deliver
@@ -188,8 +188,8 @@ def assign(db: Database, ref: str, assignee: str | None, actor: Actor, at: datet
         ticket.assignee_id = target.id if target else None
         if target and ticket.status == "new":
             ticket.status = "assigned"
-        elif target is None and ticket.status == "assigned":
-            ticket.status = "new"
+        elif target is None:
+            ticket.status = unassigned_status(ticket.status)
         _event(
             session,
             ticket,

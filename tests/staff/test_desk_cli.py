@@ -13,13 +13,23 @@ from sqlalchemy import select
 from app.cli import _register, cli
 from core.validity import end_of_day
 from handlers.desk import staff_accounts
+from handlers.desk import ticket_lifecycle as lifecycle
 from staff.auth import Sessions
 from storage.ledger import Ledger
 from storage.members import by_number
-from storage.models import ApiKey, AuditEvent, LedgerEntry, OutboundMessage, PointsAccount, Voucher
+from storage.models import (
+    ApiKey,
+    AuditEvent,
+    LedgerEntry,
+    OutboundMessage,
+    PointsAccount,
+    Ticket,
+    TicketEvent,
+    Voucher,
+)
 from storage.rewards import redeem
 from tests.conftest import ROOT
-from tests.handlers.desk.conftest import NOW, PASSWORD, seed_desk
+from tests.handlers.desk.conftest import AMY, NOW, PASSWORD, open_ticket, seed_desk
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -161,9 +171,37 @@ def test_a_deactivated_account_signs_in_no_more_its_session_ends_and_as_refuses_
     assert sessions.current(cookie, NOW) is None
     assert staff_accounts.authenticate(db, "sam", PASSWORD) is None
     acting = run("points", "adjust", "M000002", "5", "--reason", "x", "--as", "sam")
-    assert acting.exit_code == 2 and "no active staff account 'sam'" in acting.output
+    assert acting.exit_code == 2
+    assert "the staff account 'sam' is deactivated and acts no more" in acting.output
     assert run("staff", "deactivate", "sam").exit_code == 2
     assert ("ada", "staff_deactivated", "sam") in audit(db)
+
+
+def test_a_deactivated_agents_open_tickets_go_back_to_the_queue_with_the_reason(run, db, config):
+    waiting = open_ticket(db, config, external_id="chat-1")
+    assigned = open_ticket(db, config, external_id="chat-2")
+    done = open_ticket(db, config, external_id="chat-3")
+    for number in (waiting, assigned, done):
+        lifecycle.assign(db, number, "amy", AMY, NOW)
+    lifecycle.reply(db, config, {}, waiting, "we are on it", AMY, NOW)
+    lifecycle.resolve(db, config, {}, done, AMY, NOW)
+
+    result = run("staff", "deactivate", "amy", "--by", "ada")
+
+    assert result.exit_code == 0, result.output
+    assert "2 open ticket(s) back in the queue" in result.output
+    with db.unit_of_work(write=False) as session:
+        found = {t.number: t for t in session.scalars(select(Ticket))}
+        assert (found[waiting].assignee_id, found[waiting].status) == (None, "waiting_member")
+        assert (found[assigned].assignee_id, found[assigned].status) == (None, "new")
+        assert found[done].assignee_id is not None  # a resolved ticket keeps who handled it
+        returned = session.execute(
+            select(TicketEvent.ticket_id, TicketEvent.body).where(
+                TicketEvent.actor == "ada", TicketEvent.kind == "assigned"
+            )
+        ).all()
+        why = "back to the queue: amy's account was deactivated"
+        assert set(returned) == {(found[waiting].id, why), (found[assigned].id, why)}
 
 
 def test_a_new_password_opens_the_account_and_ends_its_sessions(run, db):
