@@ -20,7 +20,11 @@ def points() -> None:
 @points.command("adjust", context_settings={"ignore_unknown_options": True})
 @click.argument("member_no")
 @click.argument("amount", metavar="POINTS", type=int)
-@click.option("--reason", required=True, help="Why: the member sees the entry in the history.")
+@click.option(
+    "--reason",
+    required=True,
+    help="Why, in words for the member: their points history shows it with the entry.",
+)
 @as_option
 @pass_app
 def adjust(app, member_no: str, amount: int, reason: str, username: str | None) -> None:

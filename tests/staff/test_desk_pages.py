@@ -92,6 +92,7 @@ def test_a_supervisor_corrects_points_and_the_entry_shows_with_who_and_why(clien
     assert again.headers["location"].endswith("done=adjusted")
     page = client.get("/staff/members/M000002?lang=en").text
     assert "500" in page and "Manual adjustment" in page and "double credit" in page
+    assert "The member sees the reason in their points history." in page
     with db.unit_of_work(write=False) as session:
         assert (
             len(session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "adjust")).all()) == 1
