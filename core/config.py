@@ -77,6 +77,8 @@ class Points(Strict):
     welcome_bonus: int = Field(ge=0)
     birthday_gift: int = Field(ge=0)
     referral_multiplier: float = Field(ge=0)
+    # Far below what the ledger's 64-bit sums hold; a configuration without it keeps a bound.
+    max_adjustment: int = Field(default=100_000, ge=1, le=1_000_000_000)
 
 
 class Membership(Strict):

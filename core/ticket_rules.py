@@ -11,6 +11,12 @@ PRIORITIES = ("urgent", "high", "normal", "low")  # queue order
 OPEN_STATUSES = ("new", "assigned", "in_progress", "waiting_member")
 
 
+def unassigned_status(status: str) -> str:
+    """A ticket given back to the queue: an assigned one is new again; the later statuses
+    say where the conversation with the member stands, and stay."""
+    return "new" if status == "assigned" else status
+
+
 def is_urgent(text: str, keywords: list[str]) -> bool:
     """Regulators, media, lawyers, safety, injury, allergy, abuse: see config."""
     said = text.lower()

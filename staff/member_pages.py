@@ -61,7 +61,8 @@ async def adjust(request: Request, member_no: str) -> Response:
     staff, actor, form = await guarded(request)
     the, page = desk(request), f"/members/{member_no}"
     points = str(form.get("points", "")).strip()
-    if not points.lstrip("-").isdigit():
+    digits = points.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
         return back(request, page, error="points: give a whole number, e.g. 50 or -50")
     try:
         await run_in_threadpool(

@@ -114,10 +114,13 @@ class ReferralRefused(ValueError):
 def find_referrer(session: Session, member_no: str) -> Member:
     """The member a new member names as their referrer, by member number (chat
     registration and the members import both call this, then pass `referrer_id` in
-    NewMember; the ledger pays the referral bonus on the new member's first purchase)."""
+    NewMember; the ledger pays the referral bonus on the new member's first purchase).
+    An erased member refers no one: their number earns nothing any more."""
     referrer = by_number(session, member_no.strip())
     if referrer is None:
         raise ReferralRefused(f"no member {member_no.strip().upper()}")
+    if referrer.erased_at is not None:
+        raise ReferralRefused(f"{referrer.member_no} was erased and cannot refer anyone")
     return referrer
 
 

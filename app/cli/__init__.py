@@ -137,10 +137,11 @@ def staff_actor(app: App, username: str | None) -> Actor:
         raise BadInput("say who you are: --as USERNAME (or set MEMBERBOT_STAFF)")
     with app.database.unit_of_work(write=False) as session:
         user = staff_accounts.by_username(session, username)
-        if user is None or not user.active:
-            raise BadInput(
-                f"no active staff account {username!r}: create one with `memberbot staff add`"
-            )
+        if user is None:
+            raise BadInput(f"no staff account {username!r}: create one with `memberbot staff add`")
+        if not user.active:
+            # No command reactivates an account: say so rather than send them to `staff add`.
+            raise BadInput(f"the staff account {user.username!r} is deactivated and acts no more")
         return Actor(user.username, user.role)
 
 

@@ -6,7 +6,7 @@ import uuid
 
 import click
 
-from app.cli import BadInput, Failed, as_option, cli, pass_app, staff_actor
+from app.cli import BadInput, as_option, cli, pass_app, staff_actor
 from core.clock import now
 from handlers.desk import adjustments
 from handlers.desk.adjustments import AdjustmentRefused
@@ -20,7 +20,11 @@ def points() -> None:
 @points.command("adjust", context_settings={"ignore_unknown_options": True})
 @click.argument("member_no")
 @click.argument("amount", metavar="POINTS", type=int)
-@click.option("--reason", required=True, help="Why: the member sees the entry in the history.")
+@click.option(
+    "--reason",
+    required=True,
+    help="Why, in words for the member: their points history shows it with the entry.",
+)
 @as_option
 @pass_app
 def adjust(app, member_no: str, amount: int, reason: str, username: str | None) -> None:
@@ -38,5 +42,5 @@ def adjust(app, member_no: str, amount: int, reason: str, username: str | None) 
             key=f"cli:{uuid.uuid4().hex}",
         )
     except AdjustmentRefused as exc:
-        raise (Failed if exc.code == "insufficient_points" else BadInput)(str(exc)) from None
+        raise BadInput(str(exc)) from None
     click.echo(f"{done.member_no}: {done.points:+} points, balance {done.balance}")

@@ -58,9 +58,10 @@ by_option = click.option(
 @by_option
 @pass_app
 def deactivate(app, username, actor) -> None:
-    """Deactivate an account: it signs in no more, its sessions end, `--as` refuses it."""
-    staff_accounts.deactivate(app.database, username, actor, now())
-    click.echo(f"staff account {username} deactivated")
+    """Deactivate an account: it signs in no more, its sessions end, `--as` refuses it, its
+    open tickets go back to the queue."""
+    returned = staff_accounts.deactivate(app.database, username, actor, now())
+    click.echo(f"staff account {username} deactivated; {returned} open ticket(s) back in the queue")
 
 
 @staff.command("password")

@@ -8,6 +8,7 @@ import re
 from handlers.conversation import answers
 from handlers.conversation.context import Context
 from handlers.desk import member_views as views
+from storage.models import LedgerEntry
 
 HISTORY_LINES = 10
 
@@ -37,13 +38,21 @@ def history(ctx: Context) -> None:
             ctx.t(
                 "points.history_line",
                 date=ctx.day(entry.created_at),
-                kind=ctx.t(f"ledger.{entry.kind}"),
+                kind=_kind(ctx, entry),
                 points=entry.points,
             )
             for entry in entries
         )
         ctx.say("points.history", count=len(entries), lines=lines)
     _offer_a_complaint_if_disputed(ctx)
+
+
+def _kind(ctx: Context, entry: LedgerEntry) -> str:
+    """What the entry is; a correction with the reason staff gave for the member (`points
+    adjust --reason`). Other entries' reasons are the ledger's own notes, not for members."""
+    if entry.kind == "adjust" and entry.reason:
+        return ctx.t("ledger.adjust_because", reason=" ".join(entry.reason.split()))
+    return ctx.t(f"ledger.{entry.kind}")
 
 
 # A member who says so wants the form: `积分还没到账，我要投诉`.

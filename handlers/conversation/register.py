@@ -17,6 +17,7 @@ from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State
 from storage import members
 from storage.members import NewMember
+from storage.models import Member
 
 NAME_MAX = 40
 NO_REFERRER = {"没有", "无", "没", "不用", "跳过", "no", "none", "skip", "n/a", "nobody"}
@@ -210,7 +211,7 @@ def got_referrer(ctx: Context) -> str | Reask | None:
     if ctx.answer == "no" or typed in NO_REFERRER or ctx.typed("register.no_referrer"):
         return _join(ctx, None)
     number = answers.member_no(ctx.text or "", ctx.entity("member_no"))
-    referrer = members.by_number(ctx.session, number) if number else None
+    referrer = _referrer(ctx, number) if number else None
     if referrer is None and number is None:
         # "Did a member refer you?" answered in words: `nope` joins, `有` asks for the number.
         yes = ctx.yes_no()
@@ -222,6 +223,15 @@ def got_referrer(ctx: Context) -> str | Reask | None:
     if referrer is None:
         return ctx.reask("register.bad_referrer", heard=number is not None)
     return _join(ctx, referrer.id)
+
+
+def _referrer(ctx: Context, number: str) -> Member | None:
+    """The member named, when they may refer; to the new member an erased number is as
+    unknown as a mistyped one."""
+    try:
+        return members.find_referrer(ctx.session, number)
+    except members.ReferralRefused:
+        return None
 
 
 def _join(ctx: Context, referrer_id: int | None) -> str | None:

@@ -1,6 +1,8 @@
 """Corrections: a supervisor or admin adds or takes away points by hand, with a reason,
 through the ledger (an `adjust` entry with who and why, shown in the member's history).
-Agents are refused. The request key makes a repeated submission post once."""
+Agents are refused, and so is a correction beyond `points.max_adjustment` either way (a
+typing mistake, which the ledger's sums could not hold) or one that takes away more than
+the balance. The request key makes a repeated submission post once."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from storage.models import AuditEvent, PointsAccount
 
 
 class AdjustmentRefused(Exception):
-    """`code`: forbidden, not_found, bad_input, insufficient_points."""
+    """`code`: forbidden, not_found, bad_input."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -44,6 +46,11 @@ def adjust(
 ) -> Adjusted:
     if not at_least(actor.role, "supervisor"):
         raise AdjustmentRefused("forbidden", "only supervisors and admins correct points")
+    most = config.points.max_adjustment
+    if abs(points) > most:
+        raise AdjustmentRefused(
+            "bad_input", f"points: give 1 to {most}, or -1 to -{most} to take away, not {points}"
+        )
     with db.unit_of_work() as session:
         member = by_number(session, member_no.strip())
         if member is None:
@@ -53,8 +60,7 @@ def adjust(
                 member.id, points, actor.username, reason.strip()[:500], key
             )
         except LedgerError as exc:
-            code = "insufficient_points" if exc.code == "insufficient_points" else "bad_input"
-            raise AdjustmentRefused(code, str(exc)) from None
+            raise AdjustmentRefused("bad_input", str(exc)) from None
         if posted.created:
             session.add(
                 AuditEvent(

@@ -17,7 +17,7 @@ from core.config import Config
 from handlers.desk import staff_notices
 from handlers.desk.staff_accounts import at_least
 from handlers.desk.ticket_delivery import Delivered, Senders, deliver
-from handlers.desk.ticket_lifecycle import Actor, TicketError, find
+from handlers.desk.ticket_lifecycle import Actor, TicketError, find, refuse_if_erased
 from storage.db import Database
 from storage.ledger import Ledger
 from storage.models import Compensation, LedgerEntry, Member, Ticket, TicketEvent
@@ -119,6 +119,7 @@ def propose(
         ticket = find(session, ref, lock=True)
         if ticket.member_id is None:
             raise TicketError("bad_move", f"ticket {ticket.number} has no member to compensate")
+        refuse_if_erased(session, ticket)
         found = for_ticket(session, ticket.id)
         if found is not None and found.status == "granted":
             raise TicketError(
@@ -173,6 +174,7 @@ def approve(
     _supervisor_only(actor)
     with db.unit_of_work() as session:
         ticket = find(session, ref, lock=True)
+        refuse_if_erased(session, ticket)
         found = _pending(session, ticket)
         balance = _grant(session, config, ticket, found, actor.username, at)
         points, within = found.points, found.within_policy

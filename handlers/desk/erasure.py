@@ -5,6 +5,9 @@ chat unbound), the texts of every message in and out, the member's words on thei
 tickets (descriptions, transcripts, messages, replies and notes) and the staff alerts
 quoting them. Kept, anonymised: the ledger (append-only: its sums and figures stand),
 vouchers, tickets with their numbers, categories, times and ratings, the member number.
+Open tickets close (nobody is left to answer) and nothing queued to the member is sent;
+staff can no longer reply to, reopen or compensate on their tickets.
+An erased member refers no one: members who named them are left without a referrer.
 The admin's erasure is an audit event; the member's own one is a consent record."""
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from handlers.desk.ticket_lifecycle import Actor
+from core.ticket_rules import OPEN_STATUSES
+from handlers.desk.ticket_lifecycle import Actor, close_on_erasure
 from storage.db import Database
 from storage.members import by_number, set_marketing_consent
 from storage.models import (
@@ -91,7 +95,10 @@ def erase_personal_data(session: Session, member: Member, source: str, at: datet
     _blank(
         session,
         update(OutboundMessage)
-        .where(OutboundMessage.member_id == member.id, OutboundMessage.status.in_(PENDING))
+        .where(
+            or_(OutboundMessage.member_id == member.id, OutboundMessage.identity_id.in_(chats)),
+            OutboundMessage.status.in_(PENDING),
+        )
         .values(status="cancelled", last_error="erased: the member's data was erased"),
     )
     tickets = select(Ticket.id).where(
@@ -109,9 +116,16 @@ def erase_personal_data(session: Session, member: Member, source: str, at: datet
         .values(data=None),
     )
     _blank(session, update(StaffAlert).where(StaffAlert.ticket_id.in_(tickets)).values(text=""))
+    actor = source.removeprefix("staff:")
+    still_open = select(Ticket).where(Ticket.id.in_(tickets), Ticket.status.in_(OPEN_STATUSES))
+    for ticket in session.scalars(still_open).all():
+        close_on_erasure(session, ticket, actor, at)
     _blank(
         session, update(Compensation).where(Compensation.member_id == member.id).values(reason="")
     )
+    # Who named them as referrer is theirs no more, and a first purchase to come pays no
+    # referral into an erased account (storage/ledger.py pays whoever referrer_id names).
+    _blank(session, update(Member).where(Member.referrer_id == member.id).values(referrer_id=None))
     for identity in identities:
         forget_chat(session, identity)
     member.name, member.phone, member.birthday, member.timezone = "", None, None, None

@@ -19,8 +19,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.ticket_rules import OPEN_STATUSES, unassigned_status
 from storage.db import Database
-from storage.models import ApiKey, AuditEvent, StaffSession, StaffUser
+from storage.models import ApiKey, AuditEvent, StaffSession, StaffUser, Ticket, TicketEvent
 
 ROLES = ("agent", "supervisor", "admin")
 SCOPES = ("members", "purchases", "vouchers", "tickets")
@@ -130,6 +131,29 @@ def _account(session: Session, username: str) -> StaffUser:
     return user
 
 
+def _return_tickets(session: Session, user: StaffUser, actor: str, at: datetime) -> int:
+    """Unassigned as `memberbot tickets assign T -` would, with the reason in the history."""
+    held = session.scalars(
+        select(Ticket)
+        .where(Ticket.assignee_id == user.id, Ticket.status.in_(OPEN_STATUSES))
+        .with_for_update()
+    ).all()
+    for ticket in held:
+        ticket.assignee_id, ticket.status = None, unassigned_status(ticket.status)
+        ticket.updated_at = at
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                kind="assigned",
+                actor=actor,
+                body=f"back to the queue: {user.username}'s account was deactivated",
+                data={"to": None, "before": user.username, "status": ticket.status},
+                created_at=at,
+            )
+        )
+    return len(held)
+
+
 def _end_sessions(session: Session, user: StaffUser, at: datetime) -> None:
     session.execute(
         update(StaffSession)
@@ -138,8 +162,10 @@ def _end_sessions(session: Session, user: StaffUser, at: datetime) -> None:
     )
 
 
-def deactivate(db: Database, username: str, actor: str, at: datetime) -> None:
-    """The account signs in no more, its open sessions end now, and `--as` refuses it."""
+def deactivate(db: Database, username: str, actor: str, at: datetime) -> int:
+    """The account signs in no more, its open sessions end now, and `--as` refuses it. Its
+    open tickets go back to the queue, as nobody would answer them otherwise; returns how
+    many."""
     with db.unit_of_work() as session:
         user = _account(session, username)
         if user.username == actor:
@@ -148,8 +174,10 @@ def deactivate(db: Database, username: str, actor: str, at: datetime) -> None:
             raise StaffError(f"the staff account {user.username!r} is deactivated already")
         user.active = False
         _end_sessions(session, user, at)
+        returned = _return_tickets(session, user, actor, at)
         _audit(session, actor, "staff_deactivated", "staff_user", user.username, at)
         session.commit()
+        return returned
 
 
 def set_password(db: Database, username: str, password: str, actor: str, at: datetime) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core import catalogue, payloads
 from core.config import Config
-from core.ticket_rules import OPEN_STATUSES
+from core.ticket_rules import OPEN_STATUSES, unassigned_status
 from handlers.desk import staff_notices, tickets
 from handlers.desk.staff_accounts import by_username
 from handlers.desk.ticket_delivery import Delivered, Senders, deliver
@@ -39,7 +39,8 @@ LOW_RATING = 2  # this or lower reopens the ticket
 
 
 class TicketError(Exception):
-    """A change the rules refuse; `code`: not_found, forbidden, bad_move, bad_input."""
+    """A change the rules refuse; `code`: not_found, forbidden, bad_move, bad_input, erased
+    (the member's personal data was erased: nothing goes to them any more)."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -108,6 +109,27 @@ def _event(session, ticket, kind, actor, at, body=None, **data) -> TicketEvent:
     return event
 
 
+def refuse_if_erased(session: Session, ticket: Ticket) -> None:
+    """Nothing more is written to a member whose personal data was erased: a reply would
+    put words, often their name, back into the records and onto a forgotten chat."""
+    member = session.get(Member, ticket.member_id) if ticket.member_id else None
+    if member is not None and member.erased_at is not None:
+        raise TicketError(
+            "erased",
+            f"ticket {ticket.number} is of {member.member_no}, whose personal data was "
+            "erased: nothing can be sent to them",
+        )
+
+
+def close_on_erasure(session: Session, ticket: Ticket, actor: str, at: datetime) -> None:
+    """Inside the erasure's unit of work: an open ticket of an erased member closes, as
+    nobody is left to answer."""
+    before, ticket.status = ticket.status, "closed"
+    why = "closed: the member's personal data was erased"
+    _event(session, ticket, "status", actor, at, body=why, before=before, to="closed")
+    tickets.hand_back(session, ticket, actor, at)
+
+
 def _language(session: Session, ticket: Ticket, config: Config) -> str:
     member = session.get(Member, ticket.member_id) if ticket.member_id else None
     return member.language if member else config.default_language
@@ -166,8 +188,8 @@ def assign(db: Database, ref: str, assignee: str | None, actor: Actor, at: datet
         ticket.assignee_id = target.id if target else None
         if target and ticket.status == "new":
             ticket.status = "assigned"
-        elif target is None and ticket.status == "assigned":
-            ticket.status = "new"
+        elif target is None:
+            ticket.status = unassigned_status(ticket.status)
         _event(
             session,
             ticket,
@@ -239,6 +261,7 @@ def reply(
         raise TicketError("bad_input", "the reply is empty")
     with db.unit_of_work() as session:
         ticket = find(session, ref, lock=True)
+        refuse_if_erased(session, ticket)
         if ticket.status not in OPEN_STATUSES:
             raise TicketError(
                 "bad_move", f"ticket {ticket.number} is {ticket.status}: reopen it to reply"
@@ -302,6 +325,7 @@ def _reopen(
 ) -> None:
     if ticket.status in OPEN_STATUSES:
         raise TicketError("bad_move", f"ticket {ticket.number} is still open")
+    refuse_if_erased(session, ticket)
     before = ticket.status
     ticket.status = "in_progress" if ticket.assignee_id else "new"
     ticket.resolved_at = None

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.desk import refunds
+from handlers.desk import adjustments, refunds
 from handlers.desk.refunds import Refund
+from handlers.desk.ticket_lifecycle import Actor
 from tests.bot.conftest import SEEDED_AT
 from tests.bot.script import Script
 
@@ -23,6 +24,31 @@ def test_a_refund_shows_in_the_members_points_history(sqlite_db, config, parser,
 
     script = chat(database, config, parser)
     script.run({"say": "show my points history", "replies": ["Refund deduction  -100"]}, "history")
+
+
+def test_a_correction_shows_in_the_members_points_history_with_its_reason(
+    sqlite_db, config, parser, seeded
+):
+    database = seeded(sqlite_db)
+    adjustments.adjust(
+        database,
+        config,
+        "M000002",
+        200,
+        "sorry for the late\nparcel",
+        Actor("sam", "supervisor"),
+        SEEDED_AT,
+        key="k-1",
+    )
+
+    script = chat(database, config, parser)
+    script.run(
+        {
+            "say": "show my points history",
+            "replies": ["Manual adjustment: sorry for the late parcel  +200"],
+        },
+        "history",
+    )
 
 
 def test_a_member_in_debt_is_told_why_a_redemption_waits(sqlite_db, config, parser, seeded):

@@ -8,20 +8,30 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import JSON, String, Text, cast, or_, select
 
-from handlers.desk import erasure
+from handlers.desk import compensation, erasure, purchases
 from handlers.desk import ticket_lifecycle as lifecycle
+from handlers.desk.purchases import Purchase
 from handlers.desk.ticket_lifecycle import Actor
-from storage.members import by_number
-from storage.models import Base, ChatIdentity, PointsAccount, Ticket
+from storage.members import by_number, by_phone
+from storage.models import (
+    Base,
+    ChatIdentity,
+    OutboundMessage,
+    PointsAccount,
+    Ticket,
+    TicketEvent,
+)
 from tests.bot.conftest import SEEDED_AT
 from tests.bot.script import Script
 
 OPENID = "oWx3-lina-openid-7788"
 ADDRESS = "幸福路88号"
+BOB = Actor("bob", "agent")
 PERSONAL = ["李娜", "13800000003", "1995-02-14", OPENID, ADDRESS]
 
 
@@ -96,3 +106,75 @@ def test_no_personal_field_survives_anywhere_in_the_database(db, config, parser,
         assert (
             session.scalar(select(ChatIdentity).where(ChatIdentity.member_id == member.id)) is None
         )
+
+
+@pytest.mark.parametrize("erase", [erased_by_an_admin, erased_in_the_chat])
+def test_erasure_closes_the_open_ticket_and_nothing_more_goes_to_the_member(
+    db, config, parser, seeded, erase
+):
+    database = seeded(db)
+    chat = talk_to_a_person(database, config, parser)
+
+    erase(database, chat)
+
+    later = SEEDED_AT + timedelta(hours=2)
+    with database.unit_of_work(write=False) as session:
+        ticket = session.scalar(select(Ticket))
+        number, ticket_id = ticket.number, ticket.id
+        closing = session.scalars(
+            select(TicketEvent).where(TicketEvent.kind == "status").order_by(TicketEvent.id)
+        ).all()[-1]
+        assert ticket.status == "closed"
+        assert closing.body == "closed: the member's personal data was erased"
+        sent_before = {(o.id, o.status) for o in session.scalars(select(OutboundMessage))}
+        assert {status for _, status in sent_before} <= {"cancelled", "sent", "failed"}
+    for act in (
+        lambda: lifecycle.reply(database, config, {}, number, "李娜您好", BOB, later),
+        lambda: lifecycle.reopen(database, config, number, BOB, later),
+        lambda: compensation.propose(database, config, {}, number, 50, "x", BOB, later),
+    ):
+        with pytest.raises(lifecycle.TicketError) as refused:
+            act()
+        assert refused.value.code == "erased"
+    with database.unit_of_work(write=False) as session:
+        assert {(o.id, o.status) for o in session.scalars(select(OutboundMessage))} == sent_before
+        assert session.get(Ticket, ticket_id).status == "closed"
+
+
+def joining(database, config, parser, user: str, phone: str, at) -> Script:
+    """A new member in the registration form, asked who referred them."""
+    chat = Script(database, config, parser, user=user, at=at, channel="wechat")
+    for said in ("我想加入会员", "好的", "赵敏", phone, "19900102", "愿意"):
+        chat.run({"say": said}, said)
+    return chat
+
+
+def first_purchase(database, config, phone: str, order_id: str, at) -> None:
+    with database.unit_of_work(write=False) as session:
+        member_no = by_phone(session, phone).member_no
+    purchase = Purchase(order_id=order_id, member_no=member_no, amount=Decimal("300"))
+    purchases.post(database, config, purchase, "pos", at)
+
+
+def test_an_erased_member_is_no_referrer_and_no_referral_is_ever_paid_to_them(
+    db, config, parser, seeded
+):
+    database = seeded(db)
+    # named as referrer while still a member, who then asks for erasure
+    early = joining(database, config, parser, "wx-early", "13912345672", SEEDED_AT)
+    early.run({"say": "M000002", "check": {"referrer": "M000002"}}, "referred by Alice")
+    erasure.erase(database, "M000002", Actor("ada", "admin"), SEEDED_AT + timedelta(hours=1))
+    with database.unit_of_work() as session:
+        erased = by_number(session, "M000002").id
+        balance = session.get(PointsAccount, erased).balance
+
+    later = SEEDED_AT + timedelta(hours=2)
+    chat = joining(database, config, parser, "wx-new", "13912345671", later)
+    chat.run({"say": "M000002", "outcome": "reask", "replies": ["没找到这个会员号"]}, "erased")
+    chat.run({"say": "没有", "replies": ["注册成功"], "check": {"referrer": None}}, "no one")
+    first_purchase(database, config, "13912345671", "P-NEW", later)
+    first_purchase(database, config, "13912345672", "P-EARLY", later)
+
+    with database.unit_of_work(write=False) as session:
+        assert session.get(PointsAccount, erased).balance == balance
+        assert by_phone(session, "13912345672").referrer_id is None

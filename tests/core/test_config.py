@@ -17,6 +17,7 @@ def test_the_shipped_configuration_holds_the_domain_defaults(config):
     assert [t.name for t in config.tiers] == ["silver", "gold", "platinum", "diamond"]
     assert [t.threshold for t in config.tiers] == [0, 2000, 5000, 20000]
     assert config.points.welcome_bonus == 100
+    assert config.points.max_adjustment == 100_000
     assert config.reminders.membership_expiry_days == [30, 7, 1]
     assert config.service_levels.first_response.urgent == 2
 

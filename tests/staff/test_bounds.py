@@ -31,6 +31,15 @@ def test_a_purchase_dated_before_2000_is_422_naming_the_field(api, when):
     assert answer.json()["fields"][0]["field"] == "purchased_at"
 
 
+@pytest.mark.parametrize("amount", ["99999999999999999999", "1e30", str(2**63)])
+def test_a_purchase_amount_no_till_rings_up_is_422_and_earns_nothing(api, amount):
+    body = {"order_id": "O-1", "member_no": "M000001", "amount": amount}
+    answer = api.post("/api/purchases", json=body)
+    assert answer.status_code == 422
+    assert answer.json()["fields"][0]["field"] == "amount"
+    assert api.get("/api/members/M000001").json()["points"] == 2680
+
+
 @pytest.mark.parametrize("page", [str(10**20), "9" * 5000, "²", "-3", "0"])
 def test_a_queue_page_number_past_the_end_shows_a_page(client, page):
     sign_in(client)

@@ -13,13 +13,23 @@ from sqlalchemy import select
 from app.cli import _register, cli
 from core.validity import end_of_day
 from handlers.desk import staff_accounts
+from handlers.desk import ticket_lifecycle as lifecycle
 from staff.auth import Sessions
 from storage.ledger import Ledger
 from storage.members import by_number
-from storage.models import ApiKey, AuditEvent, LedgerEntry, OutboundMessage, PointsAccount, Voucher
+from storage.models import (
+    ApiKey,
+    AuditEvent,
+    LedgerEntry,
+    OutboundMessage,
+    PointsAccount,
+    Ticket,
+    TicketEvent,
+    Voucher,
+)
 from storage.rewards import redeem
 from tests.conftest import ROOT
-from tests.handlers.desk.conftest import NOW, PASSWORD, seed_desk
+from tests.handlers.desk.conftest import AMY, NOW, PASSWORD, open_ticket, seed_desk
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -78,18 +88,27 @@ def test_a_supervisor_corrects_points_with_a_reason_through_the_ledger(run, db):
         (["M999999", "5", "--reason", "x", "--as", "sam"], "no member M999999"),
         (["M000002", "5", "--reason", "x"], "--as USERNAME"),
         (["M000002", "lots", "--reason", "x", "--as", "sam"], "not a valid integer"),
+        (["M000002", "-521", "--reason", "x", "--as", "ada"], "balance is 520, cannot remove 521"),
+        (
+            ["M000002", "100001", "--reason", "x", "--as", "sam"],
+            "points: give 1 to 100000, or -1 to -100000 to take away, not 100001",
+        ),
+        (["M000002", "-100001", "--reason", "x", "--as", "sam"], "not -100001"),
+        (["M000002", str(2**63 - 1), "--reason", "x", "--as", "sam"], f"not {2**63 - 1}"),
+        (["M000002", "9" * 20, "--reason", "x", "--as", "sam"], "points: give 1 to 100000"),
     ],
 )
 def test_a_correction_the_rules_refuse_exits_2_and_changes_nothing(run, db, args, problem):
     result = run("points", "adjust", *args)
     assert result.exit_code == 2
-    assert problem in result.output
+    assert problem in result.output and "Traceback" not in result.output
     assert points_of(db) == 520
 
 
-def test_taking_more_points_than_the_balance_fails_with_exit_1(run, db):
-    result = run("points", "adjust", "M000002", "-521", "--reason", "x", "--as", "ada")
-    assert result.exit_code == 1 and "balance is 520" in result.output
+def test_the_largest_correction_allowed_posts_and_the_balance_stays_a_whole_number(run, db):
+    result = run("points", "adjust", "M000002", "100000", "--reason", "x", "--as", "sam")
+    assert result.exit_code == 0 and "balance 100520" in result.output
+    assert points_of(db) == 100520 and isinstance(points_of(db), int)
 
 
 # -- vouchers extend ----------------------------------------------------------------------
@@ -152,9 +171,37 @@ def test_a_deactivated_account_signs_in_no_more_its_session_ends_and_as_refuses_
     assert sessions.current(cookie, NOW) is None
     assert staff_accounts.authenticate(db, "sam", PASSWORD) is None
     acting = run("points", "adjust", "M000002", "5", "--reason", "x", "--as", "sam")
-    assert acting.exit_code == 2 and "no active staff account 'sam'" in acting.output
+    assert acting.exit_code == 2
+    assert "the staff account 'sam' is deactivated and acts no more" in acting.output
     assert run("staff", "deactivate", "sam").exit_code == 2
     assert ("ada", "staff_deactivated", "sam") in audit(db)
+
+
+def test_a_deactivated_agents_open_tickets_go_back_to_the_queue_with_the_reason(run, db, config):
+    waiting = open_ticket(db, config, external_id="chat-1")
+    assigned = open_ticket(db, config, external_id="chat-2")
+    done = open_ticket(db, config, external_id="chat-3")
+    for number in (waiting, assigned, done):
+        lifecycle.assign(db, number, "amy", AMY, NOW)
+    lifecycle.reply(db, config, {}, waiting, "we are on it", AMY, NOW)
+    lifecycle.resolve(db, config, {}, done, AMY, NOW)
+
+    result = run("staff", "deactivate", "amy", "--by", "ada")
+
+    assert result.exit_code == 0, result.output
+    assert "2 open ticket(s) back in the queue" in result.output
+    with db.unit_of_work(write=False) as session:
+        found = {t.number: t for t in session.scalars(select(Ticket))}
+        assert (found[waiting].assignee_id, found[waiting].status) == (None, "waiting_member")
+        assert (found[assigned].assignee_id, found[assigned].status) == (None, "new")
+        assert found[done].assignee_id is not None  # a resolved ticket keeps who handled it
+        returned = session.execute(
+            select(TicketEvent.ticket_id, TicketEvent.body).where(
+                TicketEvent.actor == "ada", TicketEvent.kind == "assigned"
+            )
+        ).all()
+        why = "back to the queue: amy's account was deactivated"
+        assert set(returned) == {(found[waiting].id, why), (found[assigned].id, why)}
 
 
 def test_a_new_password_opens_the_account_and_ends_its_sessions(run, db):

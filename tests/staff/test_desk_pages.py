@@ -92,10 +92,30 @@ def test_a_supervisor_corrects_points_and_the_entry_shows_with_who_and_why(clien
     assert again.headers["location"].endswith("done=adjusted")
     page = client.get("/staff/members/M000002?lang=en").text
     assert "500" in page and "Manual adjustment" in page and "double credit" in page
+    assert "The member sees the reason in their points history." in page
     with db.unit_of_work(write=False) as session:
         assert (
             len(session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "adjust")).all()) == 1
         )
+
+
+@pytest.mark.parametrize(
+    ("points", "problem"),
+    [("100001", "give+1+to+100000"), ("9" * 5000, "whole+number"), ("²", "whole+number")],
+)
+def test_a_correction_out_of_range_is_refused_on_the_page(client, db, points, problem):
+    sign_in(client, "sam")
+    answer = post(
+        client,
+        "/staff/members/M000002",
+        "/staff/members/M000002/adjust",
+        points=points,
+        reason="typo",
+        key="form-2",
+    )
+    assert problem in answer.headers["location"]
+    with db.unit_of_work(write=False) as session:
+        assert session.scalar(select(LedgerEntry).where(LedgerEntry.kind == "adjust")) is None
 
 
 def test_an_agent_sees_no_correction_form_and_a_forged_post_is_refused(client, db):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from handlers.desk import erasure
+from handlers.desk.ticket_lifecycle import Actor
 from tests.handlers.desk.conftest import NOW, open_ticket
 from tests.staff.conftest import csrf_of, sign_in
 
@@ -54,6 +56,24 @@ def test_a_post_with_a_wrong_csrf_token_is_refused(client, sqlite_db, config, te
         follow_redirects=False,
     )
     assert answer.status_code == 403
+    assert telegram.sent == []
+
+
+def test_a_reply_to_an_erased_members_ticket_is_refused_and_nothing_is_sent(
+    client, sqlite_db, config, telegram
+):
+    number = open_ticket(sqlite_db, config)
+    erasure.erase(sqlite_db, "M000001", Actor("ada", "admin"), NOW)
+    sign_in(client)
+    token = csrf_of(client.get(f"/staff/tickets/{number}").text)
+
+    answer = client.post(
+        f"/staff/tickets/{number}/reply",
+        data={"csrf": token, "text": "张伟您好"},
+        follow_redirects=False,
+    )
+
+    assert "personal+data+was+erased" in answer.headers["location"]
     assert telegram.sent == []
 
 

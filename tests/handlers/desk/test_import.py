@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from handlers.desk import imports
+from handlers.desk import erasure, imports
 from handlers.desk import member_views as views
+from handlers.desk.ticket_lifecycle import Actor
 from storage.db import Database
 from storage.members import NewMember, by_number, open_membership
 from storage.models import LedgerEntry, Member
@@ -402,13 +403,16 @@ def test_a_referrer_named_in_the_import_earns_once_on_the_first_purchase(db, con
     assert history == [("referral", 300, "first purchase of M100002")]
 
 
-def test_an_unknown_or_self_referrer_is_a_row_error(db, config, tmp_path):
+def test_an_unknown_self_or_erased_referrer_is_a_row_error(db, config, tmp_path):
+    _members(db, config, "M100001")
+    erasure.erase(db, "M100001", Actor("ada", "admin"), T0)
     members = write(
         tmp_path,
         "members.csv",
         "member_no,name,phone,birthday,join_date,language,marketing_consent,referrer\n"
         "M100002,王芳,,,,zh,yes,M999999\n"
-        "M100003,李四,,,,zh,yes,M100003\n",
+        "M100003,李四,,,,zh,yes,M100003\n"
+        "M100004,赵六,,,,zh,yes,M100001\n",
     )
 
     report = imports.import_file("members", db, config, members, T0)
@@ -416,6 +420,7 @@ def test_an_unknown_or_self_referrer_is_a_row_error(db, config, tmp_path):
     assert report.errors == [
         (2, "referrer: no member M999999"),
         (3, "referrer is the member themselves"),
+        (4, "referrer: M100001 was erased and cannot refer anyone"),
     ]
 
 

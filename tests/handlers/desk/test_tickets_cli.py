@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from app.cli import _register, cli
-from storage.models import MessageLog
+from storage.models import MessageLog, OutboundMessage
 from tests.conftest import ROOT
 from tests.handlers.desk.conftest import NOW, open_ticket, seed_desk
 
@@ -103,3 +103,22 @@ def test_staff_api_key_prints_a_new_key_once(run):
     result = run("staff", "api-key", "crm")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("mbk_")
+
+
+def test_an_erased_members_ticket_leaves_the_queue_and_a_reply_exits_2_queueing_nothing(
+    run, sqlite_db, config
+):
+    number = open_ticket(sqlite_db, config, member_no="M000002", channel="console", external_id="x")
+    assert run("tickets", "assign", number, "bob", "--as", "sam").exit_code == 0
+
+    assert run("members", "erase", "M000002", "--as", "ada").exit_code == 0
+    replied = run("tickets", "reply", number, "Hi Alice, we will refund the mug.", "--as", "bob")
+
+    assert replied.exit_code == 2
+    assert f"ticket {number} is of M000002, whose personal data was erased" in replied.output
+    assert number not in run("tickets", "list").output
+    shown = run("tickets", "show", number).output
+    assert "closed" in shown and "status by ada" in shown
+    assert "closed: the member's personal data was erased" in shown
+    with sqlite_db.unit_of_work(write=False) as session:
+        assert session.scalars(select(OutboundMessage)).all() == []
