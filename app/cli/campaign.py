@@ -126,7 +126,8 @@ def preview(app, name: str, sample: int) -> None:
     """How many members the campaign reaches, and a sample of them."""
     seen = campaigns.preview(app.database, app.config, name, now(), sample)
     click.echo(f"{name}: {seen.segment.describe()}")
-    click.echo(f"{seen.matching} members match; {seen.reachable} reachable on a chat channel")
+    match = "1 member matches" if seen.matching == 1 else f"{seen.matching:,} members match"
+    click.echo(f"{match}; {seen.reachable:,} reachable on a chat channel")
     table = Table("member", "name", "tier", "language")
     for row in seen.sample:
         table.add_row(*row)
@@ -145,7 +146,7 @@ def run(app, name: str) -> None:
             bar.update(task, total=total, advance=done)
 
         queued = campaigns.run(app.database, app.config, name, now(), advance)
-    click.echo(f"campaign {name!r}: {queued} messages queued")
+    click.echo(f"campaign {name!r}: {queued:,} message{'' if queued == 1 else 's'} queued")
 
 
 @campaign.command(name="report")
