@@ -3,6 +3,9 @@ Flow diagram: handlers/conversation/vouchers.md."""
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 from core import payloads
 from handlers.conversation import answers
 from handlers.conversation.context import Context, Reask
@@ -93,12 +96,42 @@ def _named(ctx: Context, candidates: list[Voucher]) -> list[Voucher]:
     return named
 
 
+# `明天过期那张`, `the one expiring tomorrow`: a day said relative to today.
+_RELATIVE_DAYS = (
+    (re.compile(r"今天|\btoday\b"), 0),
+    (re.compile(r"明天|\btomorrow\b"), 1),
+    (re.compile(r"后天"), 2),
+)
+
+
+def _by_last_day(ctx: Context, candidates: list[Voucher]) -> list[Voucher]:
+    """The vouchers whose last day the message names (`1月1日到期的那张`, `the one expiring
+    1 jan`, `明天过期那张`); none when it names no day."""
+    said = answers.folded(ctx.text)
+    wanted = next(
+        (
+            (ctx.today() + timedelta(days=days)).isoformat()
+            for pattern, days in _RELATIVE_DAYS
+            if pattern.search(said)
+        ),
+        ctx.entity("date") or "",
+    )
+    if not wanted:
+        return []
+    # The NLU gives `--01-01` for a day without a year: the month and day decide.
+    return [v for v in candidates if ctx.last_day(v.expires_at).endswith(wanted.lstrip("-"))]
+
+
 def ask_voucher(ctx: Context) -> None:
     ctx.say(
         "vouchers.which",
         *(
             ctx.button(
-                "vouchers.option", payloads.answer(str(v.id)), name=_name(ctx, v), code=v.code
+                "vouchers.option",
+                payloads.answer(str(v.id)),
+                name=_name(ctx, v),
+                code=v.code,
+                until=ctx.last_day(v.expires_at),
             )
             for v in _extendable(ctx)
         ),
@@ -114,6 +147,8 @@ def got_voucher(ctx: Context) -> str | Reask | None:
         return None
     extendable = _extendable(ctx)
     named = _named(ctx, extendable)
+    if len(named) != 1:
+        named = _by_last_day(ctx, named or extendable) or named
     placed = answers.at_place(extendable, answers.place_in_list(ctx.text)) if not named else None
     picked = named[0] if len(named) == 1 else placed
     ident = ctx.answer or (str(picked.id) if picked is not None else None)
