@@ -140,7 +140,7 @@ def respond(ctx: Context, pressed: Pressed | None, word: str | None) -> None:
     if word:
         on_global_word(ctx, word)
     elif ctx.state.owner == "staff" and _drops_the_person(ctx):
-        on_global_word(ctx, "menu")
+        on_global_word(ctx, "cancel")
     elif ctx.state.owner == "staff":
         to_staff(ctx)
     elif pressed is not None:
@@ -248,8 +248,11 @@ def on_global_word(ctx: Context, word: str) -> None:
         return
     was_staff = ctx.state.owner == "staff"
     if was_staff:
-        tickets.member_left(ctx.session, ctx.state, ctx.now)
-        ctx.say("handoff.left")
+        withdrawn = tickets.member_left(ctx.session, ctx.state, ctx.now, withdraws=word == "cancel")
+        if withdrawn is not None:
+            ctx.say("handoff.withdrawn", number=withdrawn.number)
+        else:
+            ctx.say("handoff.left")
     if word == "cancel" and not was_staff:
         cancelled(ctx)
     end_form(ctx)

@@ -217,12 +217,34 @@ def staff_spoke_since(session: Session, expecting: list[Ticket], since: datetime
     return [t for t in expecting if t.id in spoke]
 
 
-def member_left(session: Session, state: ConversationState, at: datetime) -> None:
-    """The member went back to the bot (cancel, menu); the ticket stays open for staff."""
-    session.add(
-        TicketEvent(ticket_id=state.ticket_id, kind="member_left", actor="member", created_at=at)
-    )
+def member_left(
+    session: Session, state: ConversationState, at: datetime, withdraws: bool = False
+) -> Ticket | None:
+    """The member went back to the bot (cancel, menu); the ticket stays open for staff,
+    unless the member calls off (`withdraws`, `取消转人工`) a hand-off nobody has answered
+    yet: that one is closed, and returned, so it does not wait in the queue for no one."""
+    ticket = session.get_one(Ticket, state.ticket_id)
+    session.add(TicketEvent(ticket_id=ticket.id, kind="member_left", actor="member", created_at=at))
     state.owner, state.ticket_id = "bot", None
+    if not (
+        withdraws
+        and ticket.kind == "handoff"
+        and ticket.first_responded_at is None
+        and ticket.status in ("new", "assigned")
+    ):
+        return None
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            kind="status",
+            actor="member",
+            body="withdrawn by the member",
+            data={"before": ticket.status, "to": "closed"},
+            created_at=at,
+        )
+    )
+    ticket.status, ticket.updated_at = "closed", at
+    return ticket
 
 
 def hand_back(session: Session, ticket: Ticket, actor: str, at: datetime) -> int:
