@@ -111,6 +111,8 @@ def test_a_supervisor_extends_a_voucher_and_the_member_is_told(run, db, config):
     result = run("vouchers", "extend", code, "--days", "14", "--as", "sam")
 
     assert result.exit_code == 0, result.output
+    until = (NOW + timedelta(days=44)).date().isoformat()
+    assert f"is now valid until {until}" in result.output  # the day the member is told
     with db.unit_of_work(write=False) as session:
         extended = session.scalar(select(Voucher).where(Voucher.code == code))
         # valid to the end of the 30th day after issue, then 14 days more (core/validity)

@@ -166,6 +166,44 @@ def test_an_expired_or_void_voucher_is_refused_with_the_reason_and_unknown_is_40
     assert api.post("/api/vouchers/ABCDE-FGHJK/use").status_code == 404
 
 
+def test_a_voucher_names_its_last_valid_day_and_an_expired_one_says_that_day(api, db, config):
+    code = coffee_voucher(db, config)
+    seen = api.get(f"/api/vouchers/{code}").json()
+    # Issued 2026-06-01 in Shanghai: valid through the 30th day after, ending at local midnight.
+    assert (seen["valid_until"], seen["expires_at"]) == ("2026-07-01", "2026-07-01T16:00:00Z")
+
+    with db.unit_of_work() as session:
+        voucher = session.scalar(select(Voucher).where(Voucher.code == code))
+        voucher.expires_at = NOW.replace(hour=0)  # the end of 2026-05-31 in Shanghai
+        session.commit()
+    refused = api.post(f"/api/vouchers/{code}/use").json()
+
+    assert refused["message"] == f"voucher {code} has expired: it was valid until 2026-05-31"
+    assert refused["voucher"]["valid_until"] == "2026-05-31"
+
+
+def test_a_used_voucher_says_when_by_which_order_and_store_and_whether_this_order_used_it(
+    api, db, config
+):
+    code = coffee_voucher(db, config)
+    api.post(f"/api/vouchers/{code}/use", json={"order_id": "POS-9", "store": "SH-01"})
+
+    retried = api.post(f"/api/vouchers/{code}/use", json={"order_id": "POS-9", "store": "SH-01"})
+    other = api.post(f"/api/vouchers/{code}/use", json={"order_id": "POS-10"})
+
+    assert retried.status_code == 409 and retried.json()["error"] == "used"
+    assert retried.json()["same_order"] is True
+    assert retried.json()["message"] == (
+        f"voucher {code} was used already "
+        "(on 2026-06-01 10:00 +0800, this very order POS-9, store SH-01)"
+    )
+    assert other.status_code == 409 and other.json()["same_order"] is False
+    assert other.json()["message"] == (
+        f"voucher {code} was used already (on 2026-06-01 10:00 +0800, order POS-9, store SH-01)"
+    )
+    assert other.json()["voucher"]["order_id"] == "POS-9"
+
+
 # -- scopes -------------------------------------------------------------------------------
 
 
