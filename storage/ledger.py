@@ -15,7 +15,7 @@ next is what the ledger wrote.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ from core import points as points_rules
 from core.clock import now as clock_now
 from core.config import Config
 from core.send_window import member_zone
+from core.validity import end_of_day
 from storage.ledger_rows import Account, Follow, Rows
 from storage.models import LedgerEntry
 
@@ -145,9 +146,11 @@ class Ledger:
         reason: str,
         actor: str,
         at: datetime | None = None,
-        expires_at: datetime | None = None,
+        valid_until: date | None = None,
     ) -> Posted:
-        """Welcome, birthday, referral, compensation or opening points, once per natural key."""
+        """Welcome, birthday, referral, compensation or opening points, once per natural key;
+        `valid_until` sets another last day than the rule's (an opening balance carried over),
+        and the lot expires at its end in the member's time zone, as every lot does."""
         if kind not in BONUS_KINDS:
             raise LedgerError("bad_kind", f"unknown bonus kind {kind!r}")
         if points <= 0:
@@ -159,10 +162,13 @@ class Ledger:
         )
         if entry is None:
             return self._earlier(key)
+        zone = self.zone(account.timezone)
         lot = self.rows.add_lot(
             entry,
             at,
-            expires_at or points_rules.lot_expiry(at, self.config, self.zone(account.timezone)),
+            end_of_day(valid_until, zone)
+            if valid_until
+            else points_rules.lot_expiry(at, self.config, zone),
         )
         self.rows.move_balance(account, points, at)
         self._repay_debt(account, entry, lot, at)
