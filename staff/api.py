@@ -90,6 +90,10 @@ class MemberOut(BaseModel):
     phone: str | None
     tier: str
     points: int = Field(description="Spendable balance")
+    debt: int = Field(
+        description="Points owed from refunds of points already spent: later earnings repay "
+        "them first, and nothing can be redeemed until they are"
+    )
     points_expiring: list[Expiring] = Field(description="Points expiring within 30 days")
     membership_expires: date
     joined: date
@@ -224,6 +228,7 @@ def create(app) -> FastAPI:
                 phone=found.phone,
                 tier=found.tier,
                 points=member_views.balance(session, found.id) or 0,
+                debt=member_views.debt(session, found.id),
                 points_expiring=[
                     Expiring(points=x.points, expires_at=x.expires_at, valid_until=x.last_day)
                     for x in member_views.expiring(

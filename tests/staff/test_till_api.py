@@ -109,6 +109,8 @@ def test_points_already_spent_become_a_debt_the_next_purchase_repays(api, db, co
 
     refunded = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1"}).json()
     assert (refunded["points"], refunded["debt"], refunded["balance"]) == (120, 300, 0)
+    member = api.get("/api/members/M000002").json()
+    assert (member["points"], member["debt"]) == (0, 300)
 
     bought = api.post(
         "/api/purchases",
