@@ -259,6 +259,12 @@ class Ledger:
         refunded, clawed = self.rows.refunded(order_id)
         left = bought - refunded
         amount = left if amount is None else Decimal(amount)
+        if left <= 0:
+            raise LedgerError(
+                "over_refund",
+                f"order {order_id} was refunded in full already ({refunded} of {bought})",
+                left=left,
+            )
         if not amount.is_finite() or amount <= 0 or amount > left:
             raise LedgerError(
                 "over_refund",

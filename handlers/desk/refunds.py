@@ -21,6 +21,8 @@ from storage.db import Database
 from storage.ledger import Ledger, LedgerError
 from storage.models import Member, PointsAccount
 
+CENT = Decimal("0.01")
+
 
 class Refund(BaseModel):
     """A refund as a point of sale or an import file states it."""
@@ -79,7 +81,8 @@ def record(
         code = {"unknown_order": "not_found"}.get(exc.code, exc.code)
         raise RefundRefused(code, str(exc)) from None
     entry = posted.entry
-    refunded = Decimal(entry.amount or 0)
+    # Yuan to the cent, as stored: a first answer and its replay say it alike.
+    refunded = Decimal(entry.amount or 0).quantize(CENT)
     if not posted.created and asked.amount is not None and refunded != asked.amount:
         raise RefundRefused(
             "conflict",

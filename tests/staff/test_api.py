@@ -159,11 +159,13 @@ def test_a_bad_purchase_is_422_and_names_the_field(api, body, field):
     assert problem["message"].startswith(field) or f"; {field}" in problem["message"]
 
 
-def test_a_body_that_is_not_json_is_422(api):
+def test_a_body_that_is_not_json_is_422_saying_so(api):
     answer = api.post(
         "/api/purchases", content=b"{oops", headers={"Content-Type": "application/json"}
     )
     assert answer.status_code == 422
+    assert answer.json()["message"] == "body: not valid JSON; send a JSON object"
+    assert [f["field"] for f in answer.json()["fields"]] == ["body"]
 
 
 def test_a_purchase_through_the_api_renews_the_membership_the_member_api_shows(api):

@@ -89,6 +89,21 @@ def test_a_partial_refund_takes_back_points_pro_rata_and_more_than_was_bought_is
     assert balance(api) == 415
 
 
+def test_a_refund_answers_its_amount_in_yuan_to_the_cent_first_and_on_replay(api):
+    first = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 30})
+    again = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 30})
+    assert first.json()["amount"] == again.json()["amount"] == "30.00"
+
+
+def test_refunding_an_order_refunded_in_full_already_says_so(api):
+    api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1"})
+    answer = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-2"})
+    assert answer.status_code == 409 and answer.json()["error"] == "over_refund"
+    assert answer.json()["message"] == (
+        "order DEMO-0101 was refunded in full already (420.00 of 420.00)"
+    )
+
+
 def test_a_refund_id_reused_with_another_amount_is_409(api):
     api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 10})
     answer = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 20})

@@ -296,7 +296,9 @@ def test_importing_refunds_takes_back_points_once_and_reports_bad_rows(
 
     assert refused.returncode == 2 and "nothing written" in refused.stdout
     assert first.returncode == 2
-    assert f"{csv_file}:4: order P-1 was bought for 100.50" in first.stderr
+    assert (
+        f"{csv_file}:4: order P-1 was refunded in full already (100.50 of 100.50)" in first.stderr
+    )
     assert f"{csv_file}:5: no purchase with order number P-9" in first.stderr
     assert f"{csv_file}:6: amount '-3': Input should be greater than 0" in first.stderr
     assert "Traceback" not in first.stderr
