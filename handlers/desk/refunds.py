@@ -112,6 +112,7 @@ def record(
             amount=done.amount,
             points=done.points,
             due=done.points + done.debt,
+            count=done.points + done.debt,  # the plural follows the points due
             debt=done.debt,
             balance=balance,
         )

@@ -174,6 +174,23 @@ def test_a_new_password_opens_the_account_and_ends_its_sessions(run, db):
     assert ("cli", "staff_password_set", "amy") in audit(db)
 
 
+def test_a_password_for_an_unknown_account_is_refused_before_it_is_asked_for(run):
+    result = run("staff", "password", "nobody")  # no stdin: a prompt would abort
+
+    assert result.exit_code == 2
+    assert "Password" not in result.output
+    assert "no staff account 'nobody'" in result.output
+
+
+def test_revoking_an_unknown_key_names_the_keys_in_use(run):
+    run("staff", "api-key", "till-7")
+
+    result = run("staff", "revoke-key", "nonexist")
+
+    assert result.exit_code == 2
+    assert "no API key named 'nonexist'; the keys in use are till-7" in result.output
+
+
 def test_a_scoped_key_is_made_and_a_key_revoked(run, db):
     made = run("staff", "api-key", "till-7", "--scope", "vouchers", "--scope", "purchases")
     bad = run("staff", "api-key", "till-8", "--scope", "everything")

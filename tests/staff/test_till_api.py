@@ -147,6 +147,13 @@ def test_the_member_is_told_of_the_refund_in_a_service_message(api, db):
         assert "DEMO-0101" in told[0].text and "42 points" in told[0].text  # Alice: English
 
 
+def test_a_refund_of_one_point_tells_the_member_in_the_singular(api, db):
+    api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 1})
+    with db.unit_of_work(write=False) as session:
+        told = session.scalar(select(OutboundMessage.text))
+    assert "1 point was taken back" in told
+
+
 # -- vouchers -----------------------------------------------------------------------------
 
 
