@@ -6,8 +6,9 @@ was appended. The caller's unit of work commits.
 
 The steps speak SQLAlchemy Core on the session's connection (storage/ledger_rows.py; on
 PostgreSQL those of earning and spending run prepared on its driver connection,
-storage/ledger_postgres.py): on PostgreSQL a purchase costs three statements, a
-redemption four (on SQLite six and nine), with no ORM flush in between. Rows of these
+storage/ledger_postgres.py): on PostgreSQL a purchase costs three statements and a look
+for the order number in any case, a redemption four (on SQLite six and nine), with no ORM
+flush in between. Rows of these
 tables that the session already holds are expired after a write, so what the caller reads
 next is what the ledger wrote.
 """
@@ -96,9 +97,10 @@ class Ledger:
         at = at or self.clock()
         account = self.lock(member_id, earning_at=at)
         key = f"purchase:{order_id}"
+        earlier = self.rows.purchase(order_id)
+        if earlier is not None:
+            return Posted(earlier, created=False)
         if not Decimal(amount).is_finite() or not 0 < amount < MAX_PURCHASE_AMOUNT:
-            if self.rows.seen(key):
-                return self._earlier(key)
             raise LedgerError(
                 "bad_amount",
                 f"purchase amount must be positive and below {MAX_PURCHASE_AMOUNT}, got {amount}",
@@ -247,9 +249,10 @@ class Ledger:
         refunded yet), in proportion, once per refund id; never more than was bought.
         Points already spent cannot be taken: the shortfall becomes a debt that later
         earnings repay first, and redemptions wait until it is repaid."""
-        purchase = self.rows.entry(f"purchase:{order_id}")
-        if purchase is None or purchase.amount is None:
+        purchase = self.rows.purchase(order_id)
+        if purchase is None or purchase.amount is None or purchase.order_id is None:
             raise LedgerError("unknown_order", f"no purchase with order number {order_id}")
+        order_id = purchase.order_id  # as stored: the keys of its earlier refunds use it
         at = self.clock()
         account = self.lock(purchase.member_id)
         key = f"clawback:{order_id}:{refund_id}"

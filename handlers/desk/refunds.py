@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.config import Config
 from handlers.desk import member_notices
-from handlers.desk.purchases import ORDER_ID
+from handlers.desk.purchases import ORDER_ID, order_number
 from storage.db import Database
 from storage.ledger import Ledger, LedgerError
 from storage.models import Member, PointsAccount
@@ -74,6 +74,7 @@ def record(
     session: Session, config: Config, order_id: str, asked: Refund, actor: str, at: datetime
 ) -> Refunded:
     """Refund inside the caller's unit of work (the import posts a file in one)."""
+    order_id = order_number(order_id)
     ledger = Ledger(session, config, clock=lambda: at)
     try:
         posted = ledger.clawback(order_id, asked.refund_id, asked.amount, actor)

@@ -19,6 +19,7 @@ from core.config import Config
 from core.send_window import member_zone
 from handlers.desk import member_notices
 from handlers.desk import ticket_lifecycle as lifecycle
+from handlers.desk.purchases import order_number
 from handlers.desk.staff_accounts import at_least
 from handlers.desk.ticket_delivery import Senders, deliver
 from handlers.desk.ticket_lifecycle import Actor, TicketError
@@ -86,6 +87,7 @@ def use(
     at: datetime,
 ) -> Seen:
     """Use the voucher at the till, once."""
+    order_id = order_number(order_id) if order_id else None
     with db.unit_of_work() as session:
         voucher = _find(session, code, lock=True)
         now_status = status(voucher, at)
@@ -93,8 +95,8 @@ def use(
             seen = _seen(session, config, voucher, at)
             zone = _zone(config, session.get_one(Member, voucher.member_id))
             same_order = now_status == "used" and order_id is not None
-            same_order = same_order and seen.order_id == order_id
-            raise VoucherRefused(now_status, _refusal(seen, zone, order_id), seen, same_order)
+            same_order = same_order and order_number(seen.order_id or "") == order_id
+            raise VoucherRefused(now_status, _refusal(seen, zone, same_order), seen, same_order)
         voucher.status, voucher.used_at = "used", at
         voucher.used_order_id, voucher.used_store = order_id, store
         session.flush()
@@ -166,12 +168,12 @@ def _find(session: Session, code: str, lock: bool = False) -> Voucher:
     return voucher
 
 
-def _refusal(seen: Seen, zone: ZoneInfo, order_id: str | None = None) -> str:
+def _refusal(seen: Seen, zone: ZoneInfo, same_order: bool = False) -> str:
     """Why the voucher cannot be used, with the day and time the member and the till know."""
     if seen.status == "used":
         when = seen.used_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %z") if seen.used_at else ""
         by = f"order {seen.order_id}" if seen.order_id else ""
-        if by and seen.order_id == order_id:
+        if same_order:
             by = f"this very order {seen.order_id}"
         where = f"store {seen.store}" if seen.store else ""
         details = ", ".join(part for part in (f"on {when}" if when else "", by, where) if part)

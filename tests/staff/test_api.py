@@ -108,6 +108,18 @@ def test_a_purchase_earns_points_once_per_order_number(api):
     assert again.json()["balance"] == first.json()["balance"] == 520 + 199
 
 
+def test_an_order_number_in_another_case_is_the_same_order(api):
+    body = {"order_id": "ORD-1001", "member_no": "M000002", "amount": "120"}
+    first = api.post("/api/purchases", json=body)
+    again = api.post("/api/purchases", json={**body, "order_id": "ord-1001"})
+    refund = api.post("/api/purchases/Ord-1001/refunds", json={"refund_id": "R-1"})
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["created"] is False and again.json()["order_id"] == "ORD-1001"
+    assert again.json()["balance"] == first.json()["balance"]
+    assert refund.status_code == 201 and refund.json()["order_id"] == "ORD-1001"
+
+
 def test_the_same_order_number_for_another_amount_is_a_conflict(api):
     body = {"order_id": "POS-2026-0002", "member_no": "M000002", "amount": "50"}
     api.post("/api/purchases", json=body)

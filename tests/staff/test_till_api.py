@@ -212,7 +212,7 @@ def test_a_used_voucher_says_when_by_which_order_and_store_and_whether_this_orde
     code = coffee_voucher(db, config)
     api.post(f"/api/vouchers/{code}/use", json={"order_id": "POS-9", "store": "SH-01"})
 
-    retried = api.post(f"/api/vouchers/{code}/use", json={"order_id": "POS-9", "store": "SH-01"})
+    retried = api.post(f"/api/vouchers/{code}/use", json={"order_id": "pos-9", "store": "SH-01"})
     other = api.post(f"/api/vouchers/{code}/use", json={"order_id": "POS-10"})
 
     assert retried.status_code == 409 and retried.json()["error"] == "used"

@@ -195,6 +195,19 @@ def test_a_purchase_earns_once_per_order_number(db, config):
     assert len(entries(db, someone)) == 1
 
 
+def test_an_order_number_kept_in_lower_case_before_is_found_in_any_case(db, config):
+    someone = join(db, config)
+    buy(db, config, someone, "a-1", "100")  # written before order numbers were upper-cased
+    claw(db, config, "a-1", "R-1", "40")
+
+    again = buy(db, config, someone, "A-1", "100")
+    refund_again = claw(db, config, "A-1", "R-1", "40")
+
+    assert (again.created, refund_again.created) == (False, False)
+    assert balance(db, someone) == 60
+    assert len(entries(db, someone)) == 2
+
+
 def test_a_purchase_of_an_amount_that_is_not_a_sane_positive_number_is_refused(db, config):
     someone = join(db, config)
 

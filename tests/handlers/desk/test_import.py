@@ -213,6 +213,10 @@ def test_a_purchases_file_with_bad_rows_earns_nothing_unless_partial(sqlite_file
     assert "Traceback" not in refused.stderr
     assert "imported 2, already there 0, rejected 3" in partial.stdout
     assert "imported 0, already there 2, rejected 3" in again.stdout
+    # Order numbers in another case are the same orders.
+    lower = write(tmp_path, "lower.csv", PURCHASES_CSV.lower().replace("m2", "M2"))
+    relisted = memberbot(sqlite_file, "import", "purchases", str(lower), "--partial")
+    assert "imported 0, already there 2, rejected 3" in relisted.stdout, relisted.stderr
     with db.unit_of_work(write=False) as session:
         balances = [
             views.balance(session, by_number(session, n).id) for n in ("M200001", "M200002")
