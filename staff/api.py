@@ -90,6 +90,10 @@ class MemberOut(BaseModel):
     phone: str | None
     tier: str
     points: int = Field(description="Spendable balance")
+    debt: int = Field(
+        description="Points owed from refunds of points already spent: later earnings repay "
+        "them first, and nothing can be redeemed until they are"
+    )
     points_expiring: list[Expiring] = Field(description="Points expiring within 30 days")
     membership_expires: date
     joined: date
@@ -185,14 +189,7 @@ def create(app) -> FastAPI:
 
     @api.exception_handler(RequestValidationError)
     async def invalid(_request, exc: RequestValidationError):
-        fields = [
-            {
-                "field": ".".join(str(p) for p in e["loc"][1:]) or e["loc"][0],
-                "location": str(e["loc"][0]),
-                "message": e["msg"],
-            }
-            for e in exc.errors()
-        ]
+        fields = [_field_problem(e) for e in exc.errors()]
         message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         return JSONResponse(
             {"error": "validation_failed", "message": message, "fields": fields}, status_code=422
@@ -224,6 +221,7 @@ def create(app) -> FastAPI:
                 phone=found.phone,
                 tier=found.tier,
                 points=member_views.balance(session, found.id) or 0,
+                debt=member_views.debt(session, found.id),
                 points_expiring=[
                     Expiring(points=x.points, expires_at=x.expires_at, valid_until=x.last_day)
                     for x in member_views.expiring(
@@ -318,6 +316,22 @@ def _unauthorized(message: str) -> JSONResponse:
         status_code=401,
         headers={"WWW-Authenticate": "Bearer"},
     )
+
+
+def _field_problem(error: dict) -> dict[str, str]:
+    """One of pydantic's errors as the API names it; a body that is not JSON at all is
+    the body's fault (pydantic places it at the character where decoding stopped)."""
+    if error["type"] == "json_invalid":
+        return {
+            "field": "body",
+            "location": "body",
+            "message": "not valid JSON; send a JSON object",
+        }
+    return {
+        "field": ".".join(str(p) for p in error["loc"][1:]) or error["loc"][0],
+        "location": str(error["loc"][0]),
+        "message": error["msg"],
+    }
 
 
 def _field_error(field: str, message: str) -> RequestValidationError:

@@ -3,7 +3,7 @@ point of sale. Thin: each route is one use case call, its refusals mapped to sta
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -41,10 +41,22 @@ class VoucherOut(BaseModel):
     status: str = Field(description="active, used, expired or void")
     benefit: str
     member_no: str
-    expires_at: datetime
+    expires_at: datetime = Field(description="The first instant it is no longer valid")
+    valid_until: date = Field(
+        description="The last day it is valid, in the member's time zone: the day the bot, "
+        "the reminders and the workbench name"
+    )
     used_at: datetime | None
     order_id: str | None = Field(description="The order it was used on")
     store: str | None
+
+
+class VoucherProblem(Problem):
+    voucher: VoucherOut = Field(description="The voucher as it is: when and where it was used")
+    same_order: bool = Field(
+        description="True when it was used by the order_id of this request: a retried use "
+        "that had succeeded"
+    )
 
 
 class VoucherUse(BaseModel):
@@ -85,7 +97,7 @@ def voucher(code: Code, request: Request) -> VoucherOut:
     app = request.app.state.app
     with app.database.unit_of_work(write=False) as session:
         try:
-            return VoucherOut(**vars(vouchers.look_up(session, code, now())))
+            return VoucherOut(**vars(vouchers.look_up(session, app.config, code, now())))
         except VoucherRefused as refused:
             raise ApiError(404, refused.code, str(refused)) from None
 
@@ -95,17 +107,28 @@ def voucher(code: Code, request: Request) -> VoucherOut:
     response_model=VoucherOut,
     responses={
         404: {"model": Problem},
-        409: {"model": Problem, "description": "Used, expired or void: `error` says which"},
+        409: {
+            "model": VoucherProblem,
+            "description": "Used, expired or void: `error` says which, `same_order` whether "
+            "this order used it",
+        },
     },
 )
-def use(code: Code, request: Request, body: VoucherUse | None = None) -> VoucherOut:
+def use(code: Code, request: Request, body: VoucherUse | None = None) -> VoucherOut | JSONResponse:
     """Use the voucher, once: a second use (even at the same moment) is 409."""
     app = request.app.state.app
     body = body or VoucherUse()
     try:
         return VoucherOut(
-            **vars(vouchers.use(app.database, code, body.order_id, body.store, now()))
+            **vars(vouchers.use(app.database, app.config, code, body.order_id, body.store, now()))
         )
     except VoucherRefused as refused:
-        status = 404 if refused.code == "not_found" else 409
-        raise ApiError(status, refused.code, str(refused)) from None
+        if refused.code == "not_found" or refused.seen is None:
+            raise ApiError(404, refused.code, str(refused)) from None
+        problem = VoucherProblem(
+            error=refused.code,
+            message=str(refused),
+            voucher=VoucherOut(**vars(refused.seen)),
+            same_order=refused.same_order,
+        )
+        return JSONResponse(problem.model_dump(mode="json"), status_code=409)

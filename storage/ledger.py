@@ -6,8 +6,9 @@ was appended. The caller's unit of work commits.
 
 The steps speak SQLAlchemy Core on the session's connection (storage/ledger_rows.py; on
 PostgreSQL those of earning and spending run prepared on its driver connection,
-storage/ledger_postgres.py): on PostgreSQL a purchase costs three statements, a
-redemption four (on SQLite six and nine), with no ORM flush in between. Rows of these
+storage/ledger_postgres.py): on PostgreSQL a purchase costs three statements and a look
+for the order number in any case, a redemption four (on SQLite six and nine), with no ORM
+flush in between. Rows of these
 tables that the session already holds are expired after a write, so what the caller reads
 next is what the ledger wrote.
 """
@@ -15,7 +16,7 @@ next is what the ledger wrote.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from core import points as points_rules
 from core.clock import now as clock_now
 from core.config import Config
 from core.send_window import member_zone
+from core.validity import end_of_day
 from storage.ledger_rows import Account, Follow, Rows
 from storage.models import LedgerEntry
 
@@ -95,9 +97,10 @@ class Ledger:
         at = at or self.clock()
         account = self.lock(member_id, earning_at=at)
         key = f"purchase:{order_id}"
+        earlier = self.rows.purchase(order_id)
+        if earlier is not None:
+            return Posted(earlier, created=False)
         if not Decimal(amount).is_finite() or not 0 < amount < MAX_PURCHASE_AMOUNT:
-            if self.rows.seen(key):
-                return self._earlier(key)
             raise LedgerError(
                 "bad_amount",
                 f"purchase amount must be positive and below {MAX_PURCHASE_AMOUNT}, got {amount}",
@@ -145,9 +148,11 @@ class Ledger:
         reason: str,
         actor: str,
         at: datetime | None = None,
-        expires_at: datetime | None = None,
+        valid_until: date | None = None,
     ) -> Posted:
-        """Welcome, birthday, referral, compensation or opening points, once per natural key."""
+        """Welcome, birthday, referral, compensation or opening points, once per natural key;
+        `valid_until` sets another last day than the rule's (an opening balance carried over),
+        and the lot expires at its end in the member's time zone, as every lot does."""
         if kind not in BONUS_KINDS:
             raise LedgerError("bad_kind", f"unknown bonus kind {kind!r}")
         if points <= 0:
@@ -159,10 +164,13 @@ class Ledger:
         )
         if entry is None:
             return self._earlier(key)
+        zone = self.zone(account.timezone)
         lot = self.rows.add_lot(
             entry,
             at,
-            expires_at or points_rules.lot_expiry(at, self.config, self.zone(account.timezone)),
+            end_of_day(valid_until, zone)
+            if valid_until
+            else points_rules.lot_expiry(at, self.config, zone),
         )
         self.rows.move_balance(account, points, at)
         self._repay_debt(account, entry, lot, at)
@@ -241,9 +249,10 @@ class Ledger:
         refunded yet), in proportion, once per refund id; never more than was bought.
         Points already spent cannot be taken: the shortfall becomes a debt that later
         earnings repay first, and redemptions wait until it is repaid."""
-        purchase = self.rows.entry(f"purchase:{order_id}")
-        if purchase is None or purchase.amount is None:
+        purchase = self.rows.purchase(order_id)
+        if purchase is None or purchase.amount is None or purchase.order_id is None:
             raise LedgerError("unknown_order", f"no purchase with order number {order_id}")
+        order_id = purchase.order_id  # as stored: the keys of its earlier refunds use it
         at = self.clock()
         account = self.lock(purchase.member_id)
         key = f"clawback:{order_id}:{refund_id}"
@@ -253,6 +262,12 @@ class Ledger:
         refunded, clawed = self.rows.refunded(order_id)
         left = bought - refunded
         amount = left if amount is None else Decimal(amount)
+        if left <= 0:
+            raise LedgerError(
+                "over_refund",
+                f"order {order_id} was refunded in full already ({refunded} of {bought})",
+                left=left,
+            )
         if not amount.is_finite() or amount <= 0 or amount > left:
             raise LedgerError(
                 "over_refund",

@@ -312,6 +312,19 @@ class Rows:
     def entry(self, key: str) -> LedgerEntry | None:
         return self.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == key))
 
+    def purchase(self, order_id: str) -> LedgerEntry | None:
+        """The purchase of an order number, whatever its case: rows written before order
+        numbers were upper-cased keep theirs (the first, should an order have earned twice)."""
+        return self.session.scalar(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.kind == "purchase",
+                func.upper(LedgerEntry.order_id) == order_id.upper(),
+            )
+            .order_by(LedgerEntry.id)
+            .limit(1)
+        )
+
     def refunded(self, order_id: str) -> tuple[Decimal, int]:
         """The amount of an order refunded so far, and the points due for it."""
         amount, points = self.run(REFUNDED, {"order": order_id}).one()

@@ -19,7 +19,14 @@ def upgrade(app) -> None:
     """Create or migrate the schema on the configured database."""
     url = app.config.database_url()
     try:
+        before = migrate.revision(url)
         migrate.upgrade(url)
+        after = migrate.revision(url)
     except CommandError as exc:
         raise Failed(f"cannot migrate {where(url)}: {exc}") from None
-    click.echo(f"schema is up to date on {where(url)}")
+    if before is None:
+        click.echo(f"schema created at revision {after} on {where(url)}")
+    elif before != after:
+        click.echo(f"schema migrated from revision {before} to {after} on {where(url)}")
+    else:
+        click.echo(f"schema is up to date (revision {after}) on {where(url)}")

@@ -73,6 +73,7 @@ def deactivate(app, username, actor) -> None:
 @pass_app
 def password(app, username, password_stdin, actor) -> None:
     """Set a new password (asked for, hidden); the account's sessions end."""
+    staff_accounts.require_account(app.database, username)  # before asking for a password
     staff_accounts.set_password(app.database, username, _password(password_stdin), actor, now())
     click.echo(f"password of {username} changed; its sessions have ended")
 

@@ -172,8 +172,11 @@ def _refused(ctx: Context, refused: LedgerError) -> None:
     if not catalogue.has(ctx.lang, key):
         key = "redeem.refused.other"
     ctx.say(key, name=name, **_defaults(details))
-    more = "redeem.earn_more" if refused.code == "insufficient_points" else "redeem.see_others"
-    ctx.offer(more, "list_benefits")
+    if refused.code == "debt_outstanding":  # no reward can be redeemed: how to earn instead
+        ctx.offer("redeem.how_to_earn", "ask_rules", entities={"topic": "earning"})
+    else:
+        more = "redeem.earn_more" if refused.code == "insufficient_points" else "redeem.see_others"
+        ctx.offer(more, "list_benefits")
     _keep(ctx)
 
 

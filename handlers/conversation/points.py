@@ -26,6 +26,8 @@ def check_points(ctx: Context) -> None:
             for lot in soon
         )
         ctx.say("points.balance_expiring", points=balance, days=window, lines=lines)
+    if owed := views.debt(ctx.session, member.id):
+        ctx.say("points.debt", debt=owed)
     _offer_a_complaint_if_disputed(ctx)
 
 

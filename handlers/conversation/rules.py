@@ -99,7 +99,8 @@ ABOUT_POINTS_ONLY = (None, "expiry")
 
 
 def ask_rules(ctx: Context) -> None:
-    chosen = topic(ctx.text)
+    # An offer names its topic (how to earn, after a redemption waiting on a debt).
+    chosen = ctx.entity("topic") or topic(ctx.text)
     deciding = ACTION_OF_FORM.get(ctx.state.flow or "")
     if deciding and chosen in ABOUT_POINTS_ONLY:
         chosen = deciding

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from core.config import Config
+from core.validity import end_of_day
 from handlers.desk import purchases
 from handlers.desk.purchases import Purchase
 from storage.db import Database
@@ -103,7 +104,7 @@ def _history(ledger: Ledger, session, at: datetime) -> None:
         reason="balance carried over",
         actor="demo",
         at=at - timedelta(days=340),
-        expires_at=at + timedelta(days=20),
+        valid_until=(at + timedelta(days=20)).astimezone(ledger.config.zone).date(),
     )
     for key, amount, days in (
         ("DEMO-0001", "1200", 200),
@@ -154,6 +155,7 @@ def seed_generated(
             select(func.count()).select_from(Member).where(Member.member_no.like("G%"))
         ).scalar_one()
     made = 0
+    last = (at + timedelta(days=30)).astimezone(config.zone).date()  # the soonest last day
     for start in range(existing, count, batch):
         with db.unit_of_work() as session:
             rows = range(start, min(count, start + batch))
@@ -221,7 +223,7 @@ def seed_generated(
                         points=p,
                         remaining=p,
                         earned_at=at,
-                        expires_at=at + timedelta(days=30 + n % 400),
+                        expires_at=end_of_day(last + timedelta(days=n % 400), config.zone),
                     )
                     for i, e, p, n in zip(ids, entry_ids, points, rows, strict=True)
                 ],

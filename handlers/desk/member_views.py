@@ -41,6 +41,13 @@ def balance(session: Session, member_id: int) -> int:
     return found or 0  # no account yet: nothing earned
 
 
+def debt(session: Session, member_id: int) -> int:
+    """Points owed from refunds of points already spent: later earnings repay them first,
+    and nothing can be redeemed until they are."""
+    found = session.scalar(select(PointsAccount.debt).where(PointsAccount.member_id == member_id))
+    return found or 0
+
+
 def expiring(
     session: Session, member_id: int, at: datetime, days: int, zone: ZoneInfo
 ) -> list[Expiring]:

@@ -1,7 +1,8 @@
 """Posting a purchase: the one use case behind every door that earns points for an order
 (the REST API, the CSV import, the demo data), so each answers a repost the same way.
 
-An order number earns once. Posting it again with the same member and amount changes
+An order number earns once, whatever its case (`ord-1001` is `ORD-1001`, as member numbers
+and voucher codes are): it is kept in upper case. Posting it again with the same member and amount changes
 nothing (`created` false); with another member or amount it is a conflict. A time
 without an offset is in the programme's time zone; a time in the future is refused."""
 
@@ -28,6 +29,11 @@ EARLIEST = date(2000, 1, 1)  # older purchases are typing mistakes, not history
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+def order_number(text: str) -> str:
+    """The order number as kept and compared: tills and files type it in either case."""
+    return text.strip().upper()
+
+
 class Purchase(BaseModel):
     """A purchase as a point of sale or an import file states it."""
 
@@ -41,6 +47,11 @@ class Purchase(BaseModel):
         description="ISO 8601; without an offset the programme's time zone; "
         "not before 2000, not in the future",
     )
+
+    @field_validator("order_id")
+    @classmethod
+    def _upper_case(cls, value: str) -> str:
+        return order_number(value)
 
     @field_validator("purchased_at")
     @classmethod

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from core.config import Config
 from handlers.desk import member_notices
-from handlers.desk.purchases import ORDER_ID
+from handlers.desk.purchases import ORDER_ID, order_number
 from storage.db import Database
 from storage.ledger import Ledger, LedgerError
 from storage.models import Member, PointsAccount
+
+CENT = Decimal("0.01")
 
 
 class Refund(BaseModel):
@@ -72,6 +74,7 @@ def record(
     session: Session, config: Config, order_id: str, asked: Refund, actor: str, at: datetime
 ) -> Refunded:
     """Refund inside the caller's unit of work (the import posts a file in one)."""
+    order_id = order_number(order_id)
     ledger = Ledger(session, config, clock=lambda: at)
     try:
         posted = ledger.clawback(order_id, asked.refund_id, asked.amount, actor)
@@ -79,7 +82,8 @@ def record(
         code = {"unknown_order": "not_found"}.get(exc.code, exc.code)
         raise RefundRefused(code, str(exc)) from None
     entry = posted.entry
-    refunded = Decimal(entry.amount or 0)
+    # Yuan to the cent, as stored: a first answer and its replay say it alike.
+    refunded = Decimal(entry.amount or 0).quantize(CENT)
     if not posted.created and asked.amount is not None and refunded != asked.amount:
         raise RefundRefused(
             "conflict",
@@ -109,6 +113,7 @@ def record(
             amount=done.amount,
             points=done.points,
             due=done.points + done.debt,
+            count=done.points + done.debt,  # the plural follows the points due
             debt=done.debt,
             balance=balance,
         )

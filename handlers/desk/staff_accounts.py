@@ -180,6 +180,12 @@ def deactivate(db: Database, username: str, actor: str, at: datetime) -> int:
         return returned
 
 
+def require_account(db: Database, username: str) -> None:
+    """Refuse an unknown account before anything is asked for it."""
+    with db.unit_of_work(write=False) as session:
+        _account(session, username)
+
+
 def set_password(db: Database, username: str, password: str, actor: str, at: datetime) -> None:
     """A new password; the account's open sessions end, so it signs in again with it."""
     _check_password(password)
@@ -271,7 +277,11 @@ def revoke_key(db: Database, name: str, actor: str, at: datetime) -> None:
     with db.unit_of_work() as session:
         found = session.scalar(select(ApiKey).where(ApiKey.name == name.strip()))
         if found is None:
-            raise StaffError(f"no API key named {name.strip()!r}: see the accounts page")
+            names = [key.name for key in api_keys(session) if key.revoked_at is None]
+            raise StaffError(
+                f"no API key named {name.strip()!r}; "
+                + (f"the keys in use are {', '.join(names)}" if names else "there are no keys")
+            )
         if found.revoked_at is not None:
             raise StaffError(f"the API key {found.name!r} is revoked already")
         found.revoked_at = at

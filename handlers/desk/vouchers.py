@@ -8,16 +8,18 @@ extension request on the workbench (which then resolves the request ticket)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import catalogue
+from core import catalogue, validity
 from core.config import Config
+from core.send_window import member_zone
 from handlers.desk import member_notices
 from handlers.desk import ticket_lifecycle as lifecycle
+from handlers.desk.purchases import order_number
 from handlers.desk.staff_accounts import at_least
 from handlers.desk.ticket_delivery import Senders, deliver
 from handlers.desk.ticket_lifecycle import Actor, TicketError
@@ -28,11 +30,13 @@ MAX_EXTENSION_DAYS = 365
 
 
 class VoucherRefused(Exception):
-    """`code`: not_found, used, expired, void (the voucher's state), forbidden, bad_input."""
+    """`code`: not_found, used, expired, void (the voucher's state), forbidden, bad_input.
+    A refused use carries the voucher as `seen`, and `same_order` when it was used by the
+    order asking again: a till retrying a use whose answer it lost learns that it worked."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, seen: Seen | None = None, same_order: bool = False):
         super().__init__(message)
-        self.code = code
+        self.code, self.seen, self.same_order = code, seen, same_order
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class Seen:
     benefit: str
     member_no: str
     expires_at: datetime
+    valid_until: date  # the last day it is valid in the member's time zone (core/validity)
     used_at: datetime | None
     order_id: str | None
     store: str | None
@@ -54,31 +59,48 @@ def status(voucher: Voucher, at: datetime) -> str:
     return voucher.status
 
 
-def look_up(session: Session, code: str, at: datetime) -> Seen:
-    voucher = _find(session, code)
+def look_up(session: Session, config: Config, code: str, at: datetime) -> Seen:
+    return _seen(session, config, _find(session, code), at)
+
+
+def _seen(session: Session, config: Config, voucher: Voucher, at: datetime) -> Seen:
+    member = session.get_one(Member, voucher.member_id)
     return Seen(
         code=voucher.code,
         status=status(voucher, at),
         benefit=session.get_one(Benefit, voucher.benefit_id).code,
-        member_no=session.get_one(Member, voucher.member_id).member_no,
+        member_no=member.member_no,
         expires_at=voucher.expires_at,
+        valid_until=validity.last_day(voucher.expires_at, _zone(config, member)),
         used_at=voucher.used_at,
         order_id=voucher.used_order_id,
         store=voucher.used_store,
     )
 
 
-def use(db: Database, code: str, order_id: str | None, store: str | None, at: datetime) -> Seen:
+def use(
+    db: Database,
+    config: Config,
+    code: str,
+    order_id: str | None,
+    store: str | None,
+    at: datetime,
+) -> Seen:
     """Use the voucher at the till, once."""
+    order_id = order_number(order_id) if order_id else None
     with db.unit_of_work() as session:
         voucher = _find(session, code, lock=True)
         now_status = status(voucher, at)
         if now_status != "active":
-            raise VoucherRefused(now_status, _refusal(voucher, now_status))
+            seen = _seen(session, config, voucher, at)
+            zone = _zone(config, session.get_one(Member, voucher.member_id))
+            same_order = now_status == "used" and order_id is not None
+            same_order = same_order and order_number(seen.order_id or "") == order_id
+            raise VoucherRefused(now_status, _refusal(seen, zone, same_order), seen, same_order)
         voucher.status, voucher.used_at = "used", at
         voucher.used_order_id, voucher.used_store = order_id, store
         session.flush()
-        seen = look_up(session, code, at)
+        seen = _seen(session, config, voucher, at)
         session.commit()
         return seen
 
@@ -86,9 +108,9 @@ def use(db: Database, code: str, order_id: str | None, store: str | None, at: da
 def extend(db: Database, config: Config, code: str, days: int, actor: Actor, at: datetime) -> Seen:
     """Extend a voucher by `days` (command line); the member is told by a service message."""
     with db.unit_of_work() as session:
-        voucher = _extended(session, code, days, actor, at)
+        voucher = _extended(session, config, code, days, actor, at)
         _tell(session, config, voucher, at)
-        seen = look_up(session, code, at)
+        seen = look_up(session, config, code, at)
         session.commit()
         return seen
 
@@ -110,7 +132,7 @@ def extend_on_ticket(
             raise TicketError("bad_move", f"ticket {ticket.number} asks for no voucher extension")
         voucher = session.get_one(Voucher, ticket.voucher_id)
         try:
-            _extended(session, voucher.code, days, actor, at)
+            _extended(session, config, voucher.code, days, actor, at)
         except VoucherRefused as exc:
             code = "forbidden" if exc.code == "forbidden" else "bad_move"
             raise TicketError(code, str(exc)) from None
@@ -146,29 +168,40 @@ def _find(session: Session, code: str, lock: bool = False) -> Voucher:
     return voucher
 
 
-def _refusal(voucher: Voucher, now_status: str) -> str:
-    if now_status == "used":
-        when = voucher.used_at.isoformat() if voucher.used_at else "before"
-        return f"voucher {voucher.code} was used already ({when})"
-    if now_status == "expired":
-        return f"voucher {voucher.code} expired at {voucher.expires_at.isoformat()}"
-    return f"voucher {voucher.code} is void (its redemption was reversed)"
+def _refusal(seen: Seen, zone: ZoneInfo, same_order: bool = False) -> str:
+    """Why the voucher cannot be used, with the day and time the member and the till know."""
+    if seen.status == "used":
+        when = seen.used_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %z") if seen.used_at else ""
+        by = f"order {seen.order_id}" if seen.order_id else ""
+        if same_order:
+            by = f"this very order {seen.order_id}"
+        where = f"store {seen.store}" if seen.store else ""
+        details = ", ".join(part for part in (f"on {when}" if when else "", by, where) if part)
+        return f"voucher {seen.code} was used already" + (f" ({details})" if details else "")
+    if seen.status == "expired":
+        return f"voucher {seen.code} has expired: it was valid until {seen.valid_until}"
+    return f"voucher {seen.code} is void (its redemption was reversed)"
 
 
-def _extended(session: Session, code: str, days: int, actor: Actor, at: datetime) -> Voucher:
+def _extended(
+    session: Session, config: Config, code: str, days: int, actor: Actor, at: datetime
+) -> Voucher:
     if not at_least(actor.role, "supervisor"):
         raise VoucherRefused("forbidden", "only supervisors and admins extend vouchers")
     if not 1 <= days <= MAX_EXTENSION_DAYS:
         raise VoucherRefused("bad_input", f"days: give 1 to {MAX_EXTENSION_DAYS}, not {days}")
     voucher = _find(session, code, lock=True)
+    seen = _seen(session, config, voucher, at)
+    zone = _zone(config, session.get_one(Member, voucher.member_id))
     if voucher.status in ("used", "void"):
-        raise VoucherRefused(voucher.status, _refusal(voucher, voucher.status))
+        raise VoucherRefused(voucher.status, _refusal(seen, zone), seen)
     before = voucher.expires_at
-    after = before + timedelta(days=days)
+    # Still the end of a local day, whatever daylight saving does in between.
+    after = validity.end_of_day(seen.valid_until + timedelta(days=days), zone)
     if after <= at:
         raise VoucherRefused(
             "bad_input",
-            f"voucher {voucher.code} expired at {before.isoformat()}: {days} days "
+            f"voucher {voucher.code} was valid until {seen.valid_until}: {days} days "
             "would still leave it expired; give more days",
         )
     voucher.expires_at, voucher.extension_requested_at = after, None
@@ -189,9 +222,12 @@ def _extended(session: Session, code: str, days: int, actor: Actor, at: datetime
 def _fields(session: Session, config: Config, voucher: Voucher, member: Member) -> dict:
     """The voucher as the member reads it: its name, code and last valid local day."""
     benefit = session.get_one(Benefit, voucher.benefit_id)
-    zone = ZoneInfo(member.timezone) if member.timezone else config.zone
-    last_day = (voucher.expires_at - timedelta(microseconds=1)).astimezone(zone).date()
-    return {"name": benefit.name(member.language), "code": voucher.code, "until": last_day}
+    until = validity.last_day(voucher.expires_at, _zone(config, member))
+    return {"name": benefit.name(member.language), "code": voucher.code, "until": until}
+
+
+def _zone(config: Config, member: Member) -> ZoneInfo:
+    return member_zone(member.timezone, config)
 
 
 def _tell(session: Session, config: Config, voucher: Voucher, at: datetime) -> None:

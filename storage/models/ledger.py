@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -29,7 +29,11 @@ class LedgerEntry(Base):
     """Append-only: never updated or deleted; corrections are new entries."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_member_time", "member_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_ledger_member_time", "member_id", "created_at"),
+        # Order numbers are found in any case (storage/ledger_rows.py, migration 0018).
+        Index("ix_ledger_order_upper", text("upper(order_id)")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))

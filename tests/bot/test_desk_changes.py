@@ -59,6 +59,28 @@ def test_a_member_in_debt_is_told_why_a_redemption_waits(sqlite_db, config, pars
     refunds.refund(database, config, "DEMO-0101", Refund(refund_id="R-1"), "pos", SEEDED_AT)
 
     script.run(
-        {"say": "redeem a coffee voucher", "replies": ["300 points of a refunded purchase"]},
+        {
+            "say": "redeem a coffee voucher",
+            "replies": ["300 points of a refunded purchase", "how to earn points"],
+            "absent": "other rewards",  # none can be redeemed while in debt
+            "buttons": ["How it works"],
+        },
         "refused",
+    )
+    script.run({"press": "How it works", "replies": ["Every 1 yuan spent earns"]}, "how to earn")
+
+
+def test_a_member_in_debt_is_told_the_debt_with_the_balance(sqlite_db, config, parser, seeded):
+    database = seeded(sqlite_db)
+    script = chat(database, config, parser)
+    script.run({"say": "redeem 2 coffee vouchers"}, "redeem")
+    script.run({"press": "Confirm", "replies": ["120 points left"]}, "confirm")
+    refunds.refund(database, config, "DEMO-0101", Refund(refund_id="R-1"), "pos", SEEDED_AT)
+
+    script.run(
+        {
+            "say": "how many points do I have",
+            "replies": ["You have 0 points", "You also owe 300 points", "purchases repay them"],
+        },
+        "balance",
     )

@@ -90,9 +90,9 @@ def test_points_expiring_within_30_days_get_one_message_listing_amounts_and_date
     with sqlite_db.unit_of_work() as session:
         ledger = Ledger(session, config)
         for key, points, expires in (
-            ("a", 300, "2026-06-10 23:59"),
-            ("b", 120, "2026-06-25 23:59"),
-            ("c", 999, "2026-08-31 23:59"),  # outside the window
+            ("a", 300, date(2026, 6, 10)),
+            ("b", 120, date(2026, 6, 25)),
+            ("c", 999, date(2026, 8, 31)),  # outside the window
         ):
             ledger.earn_bonus(
                 member.id,
@@ -102,7 +102,7 @@ def test_points_expiring_within_30_days_get_one_message_listing_amounts_and_date
                 "test",
                 "test",
                 at=local("2026-01-01 10:00"),
-                expires_at=local(expires),
+                valid_until=expires,
             )
         session.commit()
     assert expiry_notices.points_expiry(sqlite_db, config, local("2026-06-01 10:00")) == 1

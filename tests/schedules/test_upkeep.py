@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -19,7 +19,7 @@ def test_due_points_lots_expire_through_the_ledger_once(members, sqlite_db, conf
     with sqlite_db.unit_of_work() as session:
         Ledger(session, config).earn_bonus(
             member.id, "compensation", "c1", 80, "test", "test",
-            at=local("2026-01-01 10:00"), expires_at=local("2026-05-31 23:59"),
+            at=local("2026-01-01 10:00"), valid_until=date(2026, 5, 31),
         )  # fmt: skip
         session.commit()
     assert upkeep.expire_due_lots(sqlite_db, config, local("2026-05-31 12:00")) == 0

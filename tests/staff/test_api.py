@@ -108,6 +108,18 @@ def test_a_purchase_earns_points_once_per_order_number(api):
     assert again.json()["balance"] == first.json()["balance"] == 520 + 199
 
 
+def test_an_order_number_in_another_case_is_the_same_order(api):
+    body = {"order_id": "ORD-1001", "member_no": "M000002", "amount": "120"}
+    first = api.post("/api/purchases", json=body)
+    again = api.post("/api/purchases", json={**body, "order_id": "ord-1001"})
+    refund = api.post("/api/purchases/Ord-1001/refunds", json={"refund_id": "R-1"})
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["created"] is False and again.json()["order_id"] == "ORD-1001"
+    assert again.json()["balance"] == first.json()["balance"]
+    assert refund.status_code == 201 and refund.json()["order_id"] == "ORD-1001"
+
+
 def test_the_same_order_number_for_another_amount_is_a_conflict(api):
     body = {"order_id": "POS-2026-0002", "member_no": "M000002", "amount": "50"}
     api.post("/api/purchases", json=body)
@@ -159,11 +171,13 @@ def test_a_bad_purchase_is_422_and_names_the_field(api, body, field):
     assert problem["message"].startswith(field) or f"; {field}" in problem["message"]
 
 
-def test_a_body_that_is_not_json_is_422(api):
+def test_a_body_that_is_not_json_is_422_saying_so(api):
     answer = api.post(
         "/api/purchases", content=b"{oops", headers={"Content-Type": "application/json"}
     )
     assert answer.status_code == 422
+    assert answer.json()["message"] == "body: not valid JSON; send a JSON object"
+    assert [f["field"] for f in answer.json()["fields"]] == ["body"]
 
 
 def test_a_purchase_through_the_api_renews_the_membership_the_member_api_shows(api):

@@ -130,6 +130,8 @@ def test_a_supervisor_extends_a_voucher_and_the_member_is_told(run, db, config):
     result = run("vouchers", "extend", code, "--days", "14", "--as", "sam")
 
     assert result.exit_code == 0, result.output
+    until = (NOW + timedelta(days=44)).date().isoformat()
+    assert f"is now valid until {until}" in result.output  # the day the member is told
     with db.unit_of_work(write=False) as session:
         extended = session.scalar(select(Voucher).where(Voucher.code == code))
         # valid to the end of the 30th day after issue, then 14 days more (core/validity)
@@ -217,6 +219,23 @@ def test_a_new_password_opens_the_account_and_ends_its_sessions(run, db):
     assert staff_accounts.authenticate(db, "amy", PASSWORD) is None
     assert staff_accounts.authenticate(db, "amy", "a-new-long-secret") is not None
     assert ("cli", "staff_password_set", "amy") in audit(db)
+
+
+def test_a_password_for_an_unknown_account_is_refused_before_it_is_asked_for(run):
+    result = run("staff", "password", "nobody")  # no stdin: a prompt would abort
+
+    assert result.exit_code == 2
+    assert "Password" not in result.output
+    assert "no staff account 'nobody'" in result.output
+
+
+def test_revoking_an_unknown_key_names_the_keys_in_use(run):
+    run("staff", "api-key", "till-7")
+
+    result = run("staff", "revoke-key", "nonexist")
+
+    assert result.exit_code == 2
+    assert "no API key named 'nonexist'; the keys in use are till-7" in result.output
 
 
 def test_a_scoped_key_is_made_and_a_key_revoked(run, db):

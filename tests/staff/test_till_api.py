@@ -89,6 +89,21 @@ def test_a_partial_refund_takes_back_points_pro_rata_and_more_than_was_bought_is
     assert balance(api) == 415
 
 
+def test_a_refund_answers_its_amount_in_yuan_to_the_cent_first_and_on_replay(api):
+    first = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 30})
+    again = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 30})
+    assert first.json()["amount"] == again.json()["amount"] == "30.00"
+
+
+def test_refunding_an_order_refunded_in_full_already_says_so(api):
+    api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1"})
+    answer = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-2"})
+    assert answer.status_code == 409 and answer.json()["error"] == "over_refund"
+    assert answer.json()["message"] == (
+        "order DEMO-0101 was refunded in full already (420.00 of 420.00)"
+    )
+
+
 def test_a_refund_id_reused_with_another_amount_is_409(api):
     api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 10})
     answer = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 20})
@@ -109,6 +124,8 @@ def test_points_already_spent_become_a_debt_the_next_purchase_repays(api, db, co
 
     refunded = api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1"}).json()
     assert (refunded["points"], refunded["debt"], refunded["balance"]) == (120, 300, 0)
+    member = api.get("/api/members/M000002").json()
+    assert (member["points"], member["debt"]) == (0, 300)
 
     bought = api.post(
         "/api/purchases",
@@ -128,6 +145,13 @@ def test_the_member_is_told_of_the_refund_in_a_service_message(api, db):
         assert len(told) == 1
         assert told[0].category == "service" and told[0].status == "queued"
         assert "DEMO-0101" in told[0].text and "42 points" in told[0].text  # Alice: English
+
+
+def test_a_refund_of_one_point_tells_the_member_in_the_singular(api, db):
+    api.post("/api/purchases/DEMO-0101/refunds", json={"refund_id": "R-1", "amount": 1})
+    with db.unit_of_work(write=False) as session:
+        told = session.scalar(select(OutboundMessage.text))
+    assert "1 point was taken back" in told
 
 
 # -- vouchers -----------------------------------------------------------------------------
@@ -164,6 +188,44 @@ def test_an_expired_or_void_voucher_is_refused_with_the_reason_and_unknown_is_40
     assert api.get(f"/api/vouchers/{expired}").json()["status"] == "expired"
     assert api.get("/api/vouchers/ABCDE-FGHJK").status_code == 404
     assert api.post("/api/vouchers/ABCDE-FGHJK/use").status_code == 404
+
+
+def test_a_voucher_names_its_last_valid_day_and_an_expired_one_says_that_day(api, db, config):
+    code = coffee_voucher(db, config)
+    seen = api.get(f"/api/vouchers/{code}").json()
+    # Issued 2026-06-01 in Shanghai: valid through the 30th day after, ending at local midnight.
+    assert (seen["valid_until"], seen["expires_at"]) == ("2026-07-01", "2026-07-01T16:00:00Z")
+
+    with db.unit_of_work() as session:
+        voucher = session.scalar(select(Voucher).where(Voucher.code == code))
+        voucher.expires_at = NOW.replace(hour=0)  # the end of 2026-05-31 in Shanghai
+        session.commit()
+    refused = api.post(f"/api/vouchers/{code}/use").json()
+
+    assert refused["message"] == f"voucher {code} has expired: it was valid until 2026-05-31"
+    assert refused["voucher"]["valid_until"] == "2026-05-31"
+
+
+def test_a_used_voucher_says_when_by_which_order_and_store_and_whether_this_order_used_it(
+    api, db, config
+):
+    code = coffee_voucher(db, config)
+    api.post(f"/api/vouchers/{code}/use", json={"order_id": "POS-9", "store": "SH-01"})
+
+    retried = api.post(f"/api/vouchers/{code}/use", json={"order_id": "pos-9", "store": "SH-01"})
+    other = api.post(f"/api/vouchers/{code}/use", json={"order_id": "POS-10"})
+
+    assert retried.status_code == 409 and retried.json()["error"] == "used"
+    assert retried.json()["same_order"] is True
+    assert retried.json()["message"] == (
+        f"voucher {code} was used already "
+        "(on 2026-06-01 10:00 +0800, this very order POS-9, store SH-01)"
+    )
+    assert other.status_code == 409 and other.json()["same_order"] is False
+    assert other.json()["message"] == (
+        f"voucher {code} was used already (on 2026-06-01 10:00 +0800, order POS-9, store SH-01)"
+    )
+    assert other.json()["voucher"]["order_id"] == "POS-9"
 
 
 # -- scopes -------------------------------------------------------------------------------

@@ -64,9 +64,9 @@ def add_benefit(db, code="coffee", cost=200, stock=None, tiers=ALL_TIERS, limit=
         session.commit()
 
 
-def give(db, config, member_id, points, at=T0, key=None, expires_at=None):
-    """Opening points in a lot of their own, with a chosen expiry."""
-    key = key or f"opening:{member_id}:{points}:{at.isoformat()}:{expires_at}"
+def give(db, config, member_id, points, at=T0, key=None, valid_until=None):
+    """Opening points in a lot of their own, with a chosen last day."""
+    key = key or f"opening:{member_id}:{points}:{at.isoformat()}:{valid_until}"
     return post(
         db,
         config,
@@ -79,7 +79,7 @@ def give(db, config, member_id, points, at=T0, key=None, expires_at=None):
             reason="test",
             actor="test",
             at=at,
-            expires_at=expires_at,
+            valid_until=valid_until,
         ),
     )
 
@@ -193,6 +193,19 @@ def test_a_purchase_earns_once_per_order_number(db, config):
     assert again.entry.id == first.entry.id
     assert balance(db, someone) == 100
     assert len(entries(db, someone)) == 1
+
+
+def test_an_order_number_kept_in_lower_case_before_is_found_in_any_case(db, config):
+    someone = join(db, config)
+    buy(db, config, someone, "a-1", "100")  # written before order numbers were upper-cased
+    claw(db, config, "a-1", "R-1", "40")
+
+    again = buy(db, config, someone, "A-1", "100")
+    refund_again = claw(db, config, "A-1", "R-1", "40")
+
+    assert (again.created, refund_again.created) == (False, False)
+    assert balance(db, someone) == 60
+    assert len(entries(db, someone)) == 2
 
 
 def test_a_purchase_of_an_amount_that_is_not_a_sane_positive_number_is_refused(db, config):
@@ -358,9 +371,9 @@ def test_a_benefit_may_set_its_own_voucher_validity(db, config):
 
 def test_redeeming_spends_the_lots_that_expire_first(db, config):
     someone = join(db, config)
-    give(db, config, someone, 200, expires_at=T0 + timedelta(days=90))
-    give(db, config, someone, 200, expires_at=T0 + timedelta(days=10))
-    give(db, config, someone, 200, expires_at=T0 + timedelta(days=40))
+    give(db, config, someone, 200, valid_until=(T0 + timedelta(days=90)).date())
+    give(db, config, someone, 200, valid_until=(T0 + timedelta(days=10)).date())
+    give(db, config, someone, 200, valid_until=(T0 + timedelta(days=40)).date())
     add_benefit(db, "coffee", cost=250)
 
     spend_on(db, config, someone, "coffee")
@@ -490,8 +503,8 @@ def reverse(db, config, redemption_id, at=T0 + timedelta(hours=1)):
 
 def test_reversing_a_redemption_returns_points_to_the_same_lots_restocks_and_voids(db, config):
     someone = join(db, config)
-    give(db, config, someone, 200, expires_at=T0 + timedelta(days=90))
-    give(db, config, someone, 200, expires_at=T0 + timedelta(days=10))
+    give(db, config, someone, 200, valid_until=(T0 + timedelta(days=90)).date())
+    give(db, config, someone, 200, valid_until=(T0 + timedelta(days=10)).date())
     add_benefit(db, "lounge", cost=250, stock=2)
     done = spend_on(db, config, someone, "lounge")
 
@@ -537,7 +550,7 @@ def test_a_redemption_whose_voucher_was_used_cannot_be_reversed(db, config):
 
 def test_points_returned_to_a_lot_that_has_since_expired_expire_again(db, config):
     someone = join(db, config)
-    give(db, config, someone, 300, expires_at=T0 + timedelta(days=10))
+    give(db, config, someone, 300, valid_until=(T0 + timedelta(days=10)).date())
     add_benefit(db, "coffee", cost=200)
     done = spend_on(db, config, someone)
     later = T0 + timedelta(days=20)
@@ -608,7 +621,7 @@ def test_a_refund_without_an_amount_refunds_the_rest_of_the_order(db, config):
 
 def test_a_clawback_draws_the_refunded_purchases_own_lot_first(db, config):
     someone = join(db, config)
-    give(db, config, someone, 500, expires_at=T0 + timedelta(days=5))
+    give(db, config, someone, 500, valid_until=(T0 + timedelta(days=5)).date())
     buy(db, config, someone, "A-1", "100")
 
     claw(db, config, "A-1", "R-1", "100")
@@ -746,7 +759,7 @@ def test_a_lot_expiring_exactly_now_expires_now(db, config):
 
 def test_only_the_remaining_points_of_a_partly_spent_lot_expire(db, config):
     someone = join(db, config)
-    give(db, config, someone, 500, expires_at=T0 + timedelta(days=30))
+    give(db, config, someone, 500, valid_until=(T0 + timedelta(days=30)).date())
     add_benefit(db, "coffee", cost=200)
     spend_on(db, config, someone)
 
@@ -774,8 +787,8 @@ def test_a_lot_with_no_expiry_never_expires(db, config):
 
 def test_rerunning_the_expiry_changes_nothing(db, config):
     someone = join(db, config)
-    give(db, config, someone, 100, expires_at=T0 + timedelta(days=1))
-    give(db, config, someone, 50, expires_at=T0 + timedelta(days=2))
+    give(db, config, someone, 100, valid_until=(T0 + timedelta(days=1)).date())
+    give(db, config, someone, 50, valid_until=(T0 + timedelta(days=2)).date())
     later = T0 + timedelta(days=3)
 
     assert expire(db, config, someone, later) == 2
@@ -788,8 +801,8 @@ def test_rerunning_the_expiry_changes_nothing(db, config):
 
 def test_expired_points_cannot_be_spent_even_before_the_expiry_job_ran(db, config):
     someone = join(db, config)
-    give(db, config, someone, 200, expires_at=T0 + timedelta(days=1))
-    give(db, config, someone, 100, expires_at=T0 + timedelta(days=90))
+    give(db, config, someone, 200, valid_until=(T0 + timedelta(days=1)).date())
+    give(db, config, someone, 100, valid_until=(T0 + timedelta(days=90)).date())
     add_benefit(db, "coffee", cost=200)
     assert balance(db, someone) == 300
 
@@ -883,7 +896,7 @@ def test_the_cached_balance_equals_the_ledger_and_the_lots_after_every_operation
     later = T0 + timedelta(days=400)
     steps = [
         lambda: buy(db, config, someone, "A-1", "1800"),
-        lambda: give(db, config, someone, 300, expires_at=T0 + timedelta(days=5)),
+        lambda: give(db, config, someone, 300, valid_until=(T0 + timedelta(days=5)).date()),
         lambda: spend_on(db, config, someone, key="tap-1", quantity=2),
         lambda: post(
             db,

@@ -27,12 +27,12 @@ ALL_TIERS = ["silver", "gold", "platinum", "diamond"]
 
 
 def join(db, config, points, *more_lots) -> int:
-    """A member with an opening lot of `points`, and more lots of (points, expires_at)."""
+    """A member with an opening lot of `points`, and more lots of (points, valid_until)."""
     with db.unit_of_work() as session:
         new = NewMember(name="Racer", phone=None, birthday=None)
         member = open_membership(session, config, new, T0, source="test", welcome_bonus=False)
         ledger = Ledger(session, config, clock=lambda: T0)
-        for n, (lot, expires_at) in enumerate([(points, None), *more_lots]):
+        for n, (lot, valid_until) in enumerate([(points, None), *more_lots]):
             ledger.earn_bonus(
                 member.id,
                 "opening",
@@ -40,7 +40,7 @@ def join(db, config, points, *more_lots) -> int:
                 lot,
                 reason="test",
                 actor="test",
-                expires_at=expires_at,
+                valid_until=valid_until,
             )
         session.commit()
         return member.id
@@ -192,7 +192,7 @@ def test_a_unit_of_work_that_read_the_lots_before_redeeming_draws_them_as_they_a
     postgres_db, config
 ):
     db = postgres_db
-    someone = join(db, config, 300, (300, T0 + timedelta(days=5)))
+    someone = join(db, config, 300, (300, (T0 + timedelta(days=5)).date()))
     add_benefit(db, cost=200)
 
     with db.unit_of_work() as session:

@@ -26,6 +26,7 @@ from storage.models import (
     LotAllocation,
     Member,
     OutboundMessage,
+    PointsLot,
     TicketEvent,
 )
 
@@ -145,6 +146,19 @@ def test_the_demo_member_who_bought_ten_days_ago_is_a_member_today(db, config):
 # -- one expiry day --------------------------------------------------------------------
 
 
+def test_every_lot_of_the_demo_data_expires_at_a_local_midnight(db, config):
+    demo.seed(db, config, T0)
+    demo.seed_generated(db, config, T0, 20)
+
+    with db.unit_of_work(write=False) as session:
+        ends = session.scalars(select(PointsLot.expires_at)).all()
+        soon = views.expiring(session, by_number(session, "M000001").id, T0, 30, SHANGHAI)
+
+    local = [end.astimezone(SHANGHAI) for end in ends]
+    assert local and all(end.time() == datetime.min.time() for end in local), local
+    assert [(x.points, x.last_day) for x in soon] == [(300, date(2026, 3, 30))]
+
+
 def test_points_expiring_at_1_june_midnight_are_named_31_may_by_every_door(db, config):
     member = join(db, config, "M100001")
     at = datetime(2026, 5, 10, 10, 0, tzinfo=SHANGHAI)
@@ -157,7 +171,7 @@ def test_points_expiring_at_1_june_midnight_are_named_31_may_by_every_door(db, c
             "test",
             "test",
             at=at,
-            expires_at=datetime(2026, 6, 1, tzinfo=SHANGHAI),
+            valid_until=date(2026, 5, 31),
         )
         session.commit()
 

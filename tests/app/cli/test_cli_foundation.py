@@ -84,6 +84,7 @@ def demo(tmp_path_factory):
     second_seed = memberbot(workdir, "demo", "seed")
     yield {
         "db": db,
+        "workdir": workdir,
         "upgraded": upgraded,
         "seeds": [first_seed, second_seed],
         "after_first_seed": after_first_seed,
@@ -91,9 +92,11 @@ def demo(tmp_path_factory):
     db.dispose()
 
 
-def test_db_upgrade_creates_the_schema_on_the_configured_database(demo):
+def test_db_upgrade_creates_the_schema_on_the_configured_database_and_says_so(demo):
     assert demo["upgraded"].returncode == 0, demo["upgraded"].stderr
-    assert "schema is up to date" in demo["upgraded"].stdout
+    assert demo["upgraded"].stdout.startswith("schema created at revision ")
+    again = memberbot(demo["workdir"], "db", "upgrade")
+    assert again.stdout.startswith("schema is up to date (revision "), again.stdout
 
 
 def test_demo_seed_succeeds_every_time_it_runs(demo):

@@ -3,12 +3,13 @@ progress, eligible benefits and vouchers."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from core.validity import end_of_day
 from handlers.desk import member_views as views
 from storage.ledger import Ledger
 from storage.members import NewMember, open_membership
@@ -46,7 +47,7 @@ def give(db, config, member_id, points, expires_in_days, key):
             points,
             reason="test",
             actor="test",
-            expires_at=T0 + timedelta(days=expires_in_days),
+            valid_until=(T0 + timedelta(days=expires_in_days)).date(),
         ),
     )
 
@@ -91,8 +92,8 @@ def test_points_expiring_within_n_days_are_summed_per_date_soonest_first(db, con
     expiring = show(db, lambda s: views.expiring(s, someone, T0, days=30, zone=SHANGHAI))
 
     assert [(e.points, e.expires_at, e.last_day) for e in expiring] == [
-        (50, T0 + timedelta(days=5), (T0 + timedelta(days=5)).date()),
-        (170, T0 + timedelta(days=20), (T0 + timedelta(days=20)).date()),
+        (50, end_of_day(date(2026, 3, 15), SHANGHAI), date(2026, 3, 15)),
+        (170, end_of_day(date(2026, 3, 30), SHANGHAI), date(2026, 3, 30)),
     ]
 
 
