@@ -313,7 +313,11 @@ def press(ctx: Context, pressed: Pressed) -> None:
     else:
         ctx.handler, ctx.outcome = "button.stale", "stale"
         ctx.say("button.stale")
-        smalltalk.menu(ctx, intro=False)
+        form = FORMS.get(ctx.state.flow or "")
+        if form is not None and ctx.state.step in form.states:
+            form.states[ctx.state.step].ask(ctx)  # the question still open, with live buttons
+        else:
+            smalltalk.menu(ctx, intro=False)
 
 
 def _with_the_offers_entities(ctx: Context) -> None:
