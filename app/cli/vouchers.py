@@ -27,5 +27,7 @@ def extend(app, code: str, days: int, username: str | None) -> None:
         seen = desk_vouchers.extend(app.database, app.config, code, days, actor, now())
     except VoucherRefused as exc:
         raise (Failed if exc.code in ("used", "void") else BadInput)(str(exc)) from None
-    until = seen.expires_at.astimezone(app.config.zone).strftime("%Y-%m-%d %H:%M")
-    click.echo(f"voucher {seen.code} ({seen.benefit}, {seen.member_no}) now expires {until}")
+    click.echo(
+        f"voucher {seen.code} ({seen.benefit}, {seen.member_no}) "
+        f"now valid until {seen.until.isoformat()}"
+    )

@@ -8,14 +8,14 @@ extension request on the workbench (which then resolves the request ticket)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import catalogue
+from core import catalogue, validity
 from core.config import Config
+from core.send_window import member_zone
 from handlers.desk import member_notices
 from handlers.desk import ticket_lifecycle as lifecycle
 from handlers.desk.staff_accounts import at_least
@@ -33,6 +33,17 @@ class VoucherRefused(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+
+
+@dataclass(frozen=True)
+class Extended:
+    """An extended voucher as staff are told: the last valid day is the one the member's
+    message names."""
+
+    code: str
+    benefit: str
+    member_no: str
+    until: date
 
 
 @dataclass(frozen=True)
@@ -83,14 +94,16 @@ def use(db: Database, code: str, order_id: str | None, store: str | None, at: da
         return seen
 
 
-def extend(db: Database, config: Config, code: str, days: int, actor: Actor, at: datetime) -> Seen:
+def extend(
+    db: Database, config: Config, code: str, days: int, actor: Actor, at: datetime
+) -> Extended:
     """Extend a voucher by `days` (command line); the member is told by a service message."""
     with db.unit_of_work() as session:
         voucher = _extended(session, code, days, actor, at)
-        _tell(session, config, voucher, at)
+        until = _tell(session, config, voucher, at)
         seen = look_up(session, code, at)
         session.commit()
-        return seen
+        return Extended(seen.code, seen.benefit, seen.member_no, until)
 
 
 def extend_on_ticket(
@@ -189,18 +202,20 @@ def _extended(session: Session, code: str, days: int, actor: Actor, at: datetime
 def _fields(session: Session, config: Config, voucher: Voucher, member: Member) -> dict:
     """The voucher as the member reads it: its name, code and last valid local day."""
     benefit = session.get_one(Benefit, voucher.benefit_id)
-    zone = ZoneInfo(member.timezone) if member.timezone else config.zone
-    last_day = (voucher.expires_at - timedelta(microseconds=1)).astimezone(zone).date()
+    last_day = validity.last_day(voucher.expires_at, member_zone(member.timezone, config))
     return {"name": benefit.name(member.language), "code": voucher.code, "until": last_day}
 
 
-def _tell(session: Session, config: Config, voucher: Voucher, at: datetime) -> None:
+def _tell(session: Session, config: Config, voucher: Voucher, at: datetime) -> date:
+    """Queue the member's message; the last valid day it names."""
     member = session.get_one(Member, voucher.member_id)
+    fields = _fields(session, config, voucher, member)
     member_notices.tell(
         session,
         member,
         "vouchers.extended",
         f"voucher:{voucher.code}:extended:{voucher.expires_at.isoformat()}",
         at,
-        **_fields(session, config, voucher, member),
+        **fields,
     )
+    return fields["until"]

@@ -116,10 +116,11 @@ def test_a_supervisor_extends_a_voucher_and_the_member_is_told(run, db, config):
         # valid to the end of the 30th day after issue, then 14 days more (core/validity)
         assert extended.expires_at == end_of_day((NOW + timedelta(days=30 + 14)).date(), SHANGHAI)
         told = session.scalars(select(OutboundMessage.text)).all()
+    last_day = (NOW + timedelta(days=44)).date().isoformat()
     assert told == [
-        f"Your voucher Coffee voucher {code} has been extended; it is valid until "
-        f"{(NOW + timedelta(days=44)).date().isoformat()}."
+        f"Your voucher Coffee voucher {code} has been extended; it is valid until {last_day}."
     ]
+    assert result.output.strip().endswith(f"now valid until {last_day}")  # the member's day
     assert ("sam", "voucher_extended", code) in audit(db)
 
 
