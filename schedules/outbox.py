@@ -40,6 +40,8 @@ REASONS = {
     "quiet_hours": "deferred to the end of the quiet hours (deferred)",
     "holiday": "marketing deferred past a public holiday (deferred)",
     "stale": "a put-off reply still unsent long after the message it answers (cancelled)",
+    "superseded": "a newer notice on the same subject was queued before it went out "
+    "(cancelled; handlers/desk/member_notices.py)",
 }
 
 
