@@ -41,6 +41,8 @@ REASONS = {
     "holiday": "marketing deferred past a public holiday (deferred)",
     "missed": "a campaign message that could not go out on the campaign's day (cancelled)",
     "stale": "a put-off reply still unsent long after the message it answers (cancelled)",
+    "superseded": "a newer notice on the same subject was queued before it went out "
+    "(cancelled; handlers/desk/member_notices.py)",
 }
 
 

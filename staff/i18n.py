@@ -73,6 +73,26 @@ def words(lang: str):
     return t
 
 
+def event_label(kind: str, data: dict | None, t) -> str:
+    """A ticket history entry in words (`t` from `words`): the workbench's history and
+    `tickets show` read the same."""
+    data = data or {}
+    if kind == "status":
+        return t("event.status", to=t(f"status.{data.get('to')}"))
+    if kind == "category":
+        return t("event.category", to=t(f"complaint.category.{data.get('to')}"))
+    if kind == "assigned":
+        return t("event.assigned", to=data.get("to") or t("unassigned"))
+    return t(
+        f"event.{kind}",
+        to=data.get("to"),
+        rating=data.get("rating"),
+        count=data.get("points"),
+        points=data.get("points"),
+        missing=", ".join(data.get("missing") or []),
+    )
+
+
 def span(seconds: float, lang: str) -> str:
     """2h 15m / 2小时15分; days past 48 hours."""
     minutes = int(abs(seconds) // 60)

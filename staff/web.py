@@ -18,8 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core import validity
 from core.clock import now
 from core.config import Config
+from core.send_window import member_zone
 from handlers.desk.ticket_lifecycle import Actor
 from handlers.ports import Sender
 from staff import i18n
@@ -80,10 +82,19 @@ def create(app: Setup, senders: Mapping[str, Sender], secret: str | None = None)
         lambda ctx, moment: i18n.when(moment, ctx["lang"], app.config.zone) if moment else "-"
     )
     templates.env.filters["day"] = pass_context(lambda ctx, d: i18n.day(d, ctx["lang"]))
+    # A voucher's expiry as the member reads it: the last valid day in their zone.
+    templates.env.filters["last_day"] = pass_context(
+        lambda ctx, expires_at, timezone: i18n.day(
+            validity.last_day(expires_at, member_zone(timezone, app.config)), ctx["lang"]
+        )
+    )
     templates.env.filters["month_day"] = pass_context(lambda ctx, d: i18n.month_day(d, ctx["lang"]))
     templates.env.filters["number"] = pass_context(lambda ctx, n: i18n.number(n or 0, ctx["lang"]))
     templates.env.filters["money"] = pass_context(lambda ctx, n: i18n.money(n or 0, ctx["lang"]))
     templates.env.filters["names"] = pass_context(lambda ctx, n: i18n.names(n, ctx["lang"]))
+    templates.env.filters["event"] = pass_context(
+        lambda ctx, e: i18n.event_label(e.kind, e.data, ctx["t"])
+    )
     workbench.state.desk = Desk(app, senders, Sessions(app.database, secret), templates)
     workbench.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     workbench.include_router(pages.router)

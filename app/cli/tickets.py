@@ -16,6 +16,7 @@ from handlers.desk import ticket_lifecycle as lifecycle
 from handlers.desk import ticket_views as views
 from handlers.desk.ticket_delivery import Delivered, Senders
 from handlers.desk.ticket_lifecycle import STATUSES
+from staff.i18n import event_label, words
 
 STATUS_CHOICES = ["open", "all", *STATUSES]
 
@@ -57,7 +58,7 @@ def listing(app, as_json: bool, **options: Any) -> None:
             else "-"
         )
         flags = ("URGENT " if r.urgent else "") + ("LATE" if r.late else "")
-        who = f"{r.member_name} {r.member_no}" if r.member_no else "-"
+        who = _member(r.member_name, r.member_no)
         click.echo(
             f"{r.number}  {r.priority:<7} {r.status:<15} due {due}  {r.category:<17} "
             f"{who}  {flags}".rstrip()
@@ -87,7 +88,8 @@ def show(app, ticket, as_json) -> None:
         click.echo(f"{r.number}  {r.kind} · {r.category} · {r.priority} · {r.status}")
         if seen.member:
             click.echo(
-                f"member    {seen.member.name} {seen.member.member_no} ({seen.member.tier}), {seen.balance} points"
+                f"member    {_member(seen.member.name, seen.member.member_no)} "
+                f"({seen.member.tier}), {seen.balance} points"
             )
         click.echo(f"opened    {when(r.created_at)}")
         if r.next_deadline_at:
@@ -99,10 +101,16 @@ def show(app, ticket, as_json) -> None:
         for said in seen.transcript:
             click.echo(f"  {when(said.at)} {said.who:>6}: {said.text}")
         click.echo("")
+        t = words("en")  # the command line's language
         for event in seen.events:
             body = f": {event.body}" if event.body else ""
-            data = f" {event.data}" if event.data else ""
-            click.echo(f"  {when(event.created_at)} {event.kind} by {event.actor}{data}{body}")
+            label = event_label(event.kind, event.data, t)
+            click.echo(f"  {when(event.created_at)} {label} ({event.actor}){body}")
+
+
+def _member(name: str | None, member_no: str | None) -> str:
+    """ "Alice Chen M000002"; an erased member has no name left, only the number."""
+    return " ".join(part for part in (name, member_no) if part) or "-"
 
 
 def _to_member(app, ticket: str, what: str, work: Callable[[Senders], Delivered]) -> None:

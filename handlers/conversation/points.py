@@ -18,7 +18,16 @@ def check_points(ctx: Context) -> None:
     window = ctx.config.reminders.points_expiry_window_days
     balance = views.balance(ctx.session, member.id)
     soon = views.expiring(ctx.session, member.id, ctx.now, window, ctx.zone)
-    if not soon:
+    later = None if soon else views.next_expiring(ctx.session, member.id, ctx.now, ctx.zone)
+    if later is not None:
+        ctx.say(
+            "points.balance_later",
+            points=balance,
+            days=window,
+            soonest=later.points,
+            date=later.last_day.isoformat(),
+        )
+    elif not soon:
         ctx.say("points.balance", points=balance, days=window)
     else:
         lines = "\n".join(

@@ -129,7 +129,7 @@ def _rate(ctx: Context, ticket: Ticket, score: int) -> None:
         return
     ctx.outcome = "rated"
     ctx.say(
-        "ticket.rated_low" if rated.reopened else "ticket.rated_typed",
+        f"ticket.{rated.reopened_text}" if rated.reopened else "ticket.rated_typed",
         number=rated.number,
         rating=score,
     )

@@ -185,7 +185,7 @@ def got_confirm(ctx: Context) -> str | None:
         kind="request",
         category="points_benefits",
         description=f"voucher extension: {voucher.code} ({_name(ctx, voucher)}), "
-        f"expires {voucher.expires_at.isoformat()}",
+        f"valid until {ctx.last_day(voucher.expires_at)}",
         at=ctx.now,
         member=ctx.member,
         identity=ctx.identity,

@@ -74,7 +74,10 @@ def check(
         near = or_(_unanswered_by(at + warn), Ticket.resolution_due <= at + warn)
         for ticket in _batch(session, Ticket.escalated_at.is_(None), near):
             which, due = _soonest(ticket)
-            supervisor = escalate(session, config, ticket, f"near_{which}", "system", at)
+            # A check coming after the deadline (the scheduler was down) escalates all the
+            # same, and says the deadline was missed rather than near.
+            reason = f"near_{which}" if due > at else f"missed_{which}"
+            supervisor = escalate(session, config, ticket, reason, "system", at)
             if due > at:
                 staff_notices.queue(
                     session,

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from core.ticket_rules import OPEN_STATUSES
 from storage.models import MessageLog, Ticket, TicketEvent
 
+ASSIGNING = ("assigned", "escalated")  # an escalation hands the ticket to a supervisor
+
 
 @dataclass(frozen=True)
 class Cursor:
@@ -63,7 +65,7 @@ def changes(session: Session, cursor: Cursor) -> tuple[list[Change], Cursor]:
     moved = session.execute(
         select(TicketEvent.id, Ticket.number)
         .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-        .where(TicketEvent.id > cursor.event, TicketEvent.kind == "assigned")
+        .where(TicketEvent.id > cursor.event, TicketEvent.kind.in_(ASSIGNING))
         .order_by(TicketEvent.id)
     ).all()
     found += [Change("assigned", number) for _, number in moved]

@@ -56,6 +56,32 @@ def expiring(
     lots = session.scalars(
         EXPIRING, {"member": member_id, "at": at, "until": at + timedelta(days=days)}
     )
+    return _per_day(lots, zone)
+
+
+def next_expiring(
+    session: Session, member_id: int, at: datetime, zone: ZoneInfo
+) -> Expiring | None:
+    """The unspent points expiring first, however far off (their last valid day may hold
+    several lots); None when none ever do."""
+    first = session.scalar(
+        select(PointsLot.expires_at)
+        .where(
+            PointsLot.member_id == member_id,
+            PointsLot.remaining > 0,
+            PointsLot.expires_at > at,
+        )
+        .order_by(PointsLot.expires_at)
+        .limit(1)
+    )
+    if first is None:
+        return None
+    until = validity.end_of_day(validity.last_day(first, zone), zone)
+    lots = session.scalars(EXPIRING, {"member": member_id, "at": at, "until": until})
+    return _per_day(lots, zone)[0]
+
+
+def _per_day(lots, zone: ZoneInfo) -> list[Expiring]:
     totals: dict[date, Expiring] = {}
     for lot in lots:
         if lot.expires_at is None:  # excluded by the query; a lot without a date never expires

@@ -61,7 +61,7 @@ def queue(
     text = TEXTS[kind][lang].format(
         number=ticket.number,
         category=ticket.category,
-        member=f"{member.name} {member.member_no}" if member else "",
+        member=" ".join(p for p in (member.name, member.member_no) if p) if member else "",
         summary=" ".join(ticket.description.split())[:120],
         **fields,
     )

@@ -59,6 +59,13 @@ class Rated:
     rating: int
     reopened: bool
     already: bool = False
+    escalated: bool = False  # a supervisor has the reopened ticket
+
+    @property
+    def reopened_text(self) -> str:
+        """The catalogue key telling the member their ticket is open again: a supervisor is
+        promised only when one has it."""
+        return "rated_low" if self.escalated else "rated_reopened"
 
 
 # -- rules, free of I/O --------------------------------------------------------------------
@@ -157,9 +164,17 @@ def pick_supervisor(session: Session) -> StaffUser | None:
 def escalate(
     session: Session, config: Config, ticket: Ticket, reason: str, actor: str, at: datetime
 ) -> StaffUser | None:
+    """Hand the ticket to the least-loaded supervisor: it becomes theirs, so it is in their
+    queue (and the member's "a supervisor will contact you" is true). With no supervisor
+    nor admin it stays where it is."""
     supervisor = pick_supervisor(session)
     ticket.escalated_at = at
     ticket.escalated_to_id = supervisor.id if supervisor else None
+    before = _username(session, ticket.assignee_id)
+    if supervisor is not None:
+        ticket.assignee_id = supervisor.id
+        if ticket.status == "new":
+            ticket.status = "assigned"
     _event(
         session,
         ticket,
@@ -168,6 +183,7 @@ def escalate(
         at,
         to=supervisor.username if supervisor else None,
         reason=reason,
+        before=before,
     )
     return supervisor
 
@@ -388,7 +404,7 @@ def record_rating(
         rating=rating,
         supervisor=supervisor.display_name if supervisor else "-",
     )
-    return Rated(ticket.number, rating, reopened=True)
+    return Rated(ticket.number, rating, reopened=True, escalated=supervisor is not None)
 
 
 def rate(db: Database, config: Config, ref: str, rating: int, at: datetime) -> Rated:
@@ -416,7 +432,7 @@ def on_rating_button(ctx) -> None:
         ctx.say_text(text("rated_already", ctx.lang, number=number))
         return
     ctx.outcome = "rated"
-    kind = "rated_already" if rated.already else "rated_low" if rated.reopened else "rated"
+    kind = "rated_already" if rated.already else rated.reopened_text if rated.reopened else "rated"
     ctx.say_text(text(kind, ctx.lang, number=rated.number))
 
 

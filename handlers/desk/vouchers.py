@@ -105,7 +105,9 @@ def use(
         return seen
 
 
-def extend(db: Database, config: Config, code: str, days: int, actor: Actor, at: datetime) -> Seen:
+def extend(
+    db: Database, config: Config, code: str, days: int, actor: Actor, at: datetime
+) -> Seen:
     """Extend a voucher by `days` (command line); the member is told by a service message."""
     with db.unit_of_work() as session:
         voucher = _extended(session, config, code, days, actor, at)
@@ -149,9 +151,9 @@ def extend_on_ticket(
         message = catalogue.text(
             member.language, "vouchers.extended", **_fields(session, config, voucher, member)
         )
-        ticket_id, number = ticket.id, ticket.number
+        ticket_id, number, key = ticket.id, ticket.number, _notice_key(voucher)
         session.commit()
-    deliver(db, senders, ticket_id, message, f"ticket:{ticket_id}:voucher_extended", at)
+    deliver(db, senders, ticket_id, message, key, at)
     return lifecycle.resolve(db, config, senders, number, actor, at, f"+{days} days")
 
 
@@ -205,6 +207,11 @@ def _extended(
             "would still leave it expired; give more days",
         )
     voucher.expires_at, voucher.extension_requested_at = after, None
+    # The member hears of this extension next; an earlier one's notice, still unsent,
+    # would name a day that is no longer the last.
+    member_notices.supersede(
+        session, voucher.member_id, _notice_prefix(voucher), "the voucher was extended again"
+    )
     session.add(
         AuditEvent(
             actor=actor.username,
@@ -217,6 +224,15 @@ def _extended(
     )
     session.flush()
     return voucher
+
+
+def _notice_prefix(voucher: Voucher) -> str:
+    return f"voucher:{voucher.code}:extended:"
+
+
+def _notice_key(voucher: Voucher) -> str:
+    """One notice per extension, whichever way it was granted: the new expiry is its key."""
+    return f"{_notice_prefix(voucher)}{voucher.expires_at.isoformat()}"
 
 
 def _fields(session: Session, config: Config, voucher: Voucher, member: Member) -> dict:
@@ -236,7 +252,7 @@ def _tell(session: Session, config: Config, voucher: Voucher, at: datetime) -> N
         session,
         member,
         "vouchers.extended",
-        f"voucher:{voucher.code}:extended:{voucher.expires_at.isoformat()}",
+        _notice_key(voucher),
         at,
         **_fields(session, config, voucher, member),
     )

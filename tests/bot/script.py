@@ -187,7 +187,7 @@ class Script:
             identity = self._identity(session, user)
             member = identity.member if identity else None
             found = CHECKS[name](self, session, identity, member, user)
-        if name == "outbox_says":  # a part of any message sent to the member outside a turn
+        if name in ("outbox_says", "ticket_says"):  # a part of any of those texts
             found = wanted if any(wanted in text for text in found) else found
         if isinstance(wanted, dict) and isinstance(found, dict):
             found = {k: found.get(k) for k in wanted}
@@ -347,6 +347,7 @@ CHECKS = {
     },
     "ticket_events": _ticket_events,
     "member_messages": _member_messages,
+    "ticket_says": lambda s, session, i, m, u: [s._latest_ticket(session, u).description],
     "outbox_says": lambda s, session, i, m, u: list(
         session.scalars(select(OutboundMessage.text).where(OutboundMessage.member_id == m.id))
     ),

@@ -137,11 +137,44 @@ def test_a_supervisor_extends_a_voucher_and_the_member_is_told(run, db, config):
         # valid to the end of the 30th day after issue, then 14 days more (core/validity)
         assert extended.expires_at == end_of_day((NOW + timedelta(days=30 + 14)).date(), SHANGHAI)
         told = session.scalars(select(OutboundMessage.text)).all()
+    last_day = (NOW + timedelta(days=44)).date().isoformat()
     assert told == [
-        f"Your voucher Coffee voucher {code} has been extended; it is valid until "
-        f"{(NOW + timedelta(days=44)).date().isoformat()}."
+        f"Your voucher Coffee voucher {code} has been extended; it is valid until {last_day}."
     ]
+    assert result.output.strip().endswith(f"now valid until {last_day}")  # the member's day
     assert ("sam", "voucher_extended", code) in audit(db)
+
+
+def test_a_second_extension_cancels_the_first_ones_unsent_notice(run, db, config):
+    code = voucher(db, config)
+
+    run("vouchers", "extend", code, "--days", "14", "--as", "sam")
+    run("vouchers", "extend", code, "--days", "14", "--as", "sam")
+
+    with db.unit_of_work(write=False) as session:
+        notices = session.execute(
+            select(
+                OutboundMessage.status, OutboundMessage.last_error, OutboundMessage.text
+            ).order_by(OutboundMessage.id)
+        ).all()
+    first, second = notices
+    assert first.status == "cancelled" and first.last_error.startswith("superseded: ")
+    assert second.status == "queued"
+    assert (NOW + timedelta(days=30 + 28)).date().isoformat() in second.text
+
+
+def test_a_notice_already_sent_is_left_as_it_is_by_a_later_extension(run, db, config):
+    code = voucher(db, config)
+    run("vouchers", "extend", code, "--days", "14", "--as", "sam")
+    with db.unit_of_work() as session:
+        session.scalar(select(OutboundMessage)).status = "sent"
+        session.commit()
+
+    run("vouchers", "extend", code, "--days", "14", "--as", "sam")
+
+    with db.unit_of_work(write=False) as session:
+        statuses = session.scalars(select(OutboundMessage.status).order_by(OutboundMessage.id))
+        assert list(statuses) == ["sent", "queued"]
 
 
 def test_an_agent_cannot_extend_and_a_used_voucher_is_not_extended(run, db, config):

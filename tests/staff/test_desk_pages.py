@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from core.validity import end_of_day
 from handlers.desk import tickets
+from staff import i18n
 from storage.ledger import Ledger
 from storage.members import by_number, identity
 from storage.models import AuditEvent, LedgerEntry, Member, Ticket, Voucher
@@ -143,7 +144,12 @@ def test_a_supervisor_extends_the_requested_voucher_and_the_ticket_is_resolved(
 ):
     code, number = extension_request(db, config)
     sign_in(client, "sam")
-    assert code in client.get(f"/staff/tickets/{number}").text
+    page = client.get(f"/staff/tickets/{number}").text
+    assert code in page
+    # the last valid day, as the member is told it: the 30th day after issue, not the
+    # midnight after it
+    last_day = i18n.day((NOW + timedelta(days=30)).date(), "zh")
+    assert f"有效期至 {last_day}" in page
 
     answer = post(
         client, f"/staff/tickets/{number}", f"/staff/tickets/{number}/extend-voucher", days="14"

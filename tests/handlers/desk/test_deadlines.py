@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from handlers.desk import deadlines
 from handlers.desk import ticket_lifecycle as lifecycle
+from handlers.desk import ticket_views as views
 from handlers.desk.staff_notices import StaffNotifier
 from handlers.ports import Outcome
-from storage.models import StaffAlert, StaffUser, Ticket
+from storage.models import StaffAlert, StaffUser, Ticket, TicketEvent
 from tests.handlers.desk.conftest import AMY, NOW, PASSWORD_HASH, RecordingSender, open_ticket
 
 STAFF_CHAT = -100123
@@ -78,6 +79,18 @@ def test_a_ticket_near_its_first_response_deadline_escalates_to_a_supervisor(des
     assert _alerts(desk) == [("near_deadline", "queued")]
 
 
+def test_an_escalated_ticket_is_in_the_supervisors_queue(desk, config):
+    number = open_ticket(desk, config)
+    lifecycle.assign(desk, number, "amy", AMY, NOW)
+    deadlines.check(desk, config, NOW + timedelta(hours=23, minutes=5))
+    with desk.unit_of_work(write=False) as session:
+        sams = views.listing(session, config, NOW, assignee="sam").rows
+        amys = views.listing(session, config, NOW, assignee="amy").rows
+        event = session.scalar(select(TicketEvent.data).where(TicketEvent.kind == "escalated"))
+    assert [r.number for r in sams] == [number] and amys == []
+    assert event == {"to": "sam", "reason": "near_first_response", "before": "amy"}
+
+
 def test_escalations_go_to_the_supervisor_with_the_fewest(desk, config):
     with desk.unit_of_work() as session:
         session.add(
@@ -105,6 +118,9 @@ def test_a_missed_first_response_deadline_is_flagged_once(desk, config):
     again = deadlines.check(desk, config, late + timedelta(minutes=1))
     assert (first.breached, again.breached) == (1, 0)
     assert first.escalated == 1  # missed without a warning first: escalated all the same
+    with desk.unit_of_work(write=False) as session:
+        event = session.scalar(select(TicketEvent.data).where(TicketEvent.kind == "escalated"))
+    assert event["reason"] == "missed_first_response"
     assert _ticket(desk, number).response_breached_at == late
     assert _alerts(desk) == [("breach", "queued")]
 

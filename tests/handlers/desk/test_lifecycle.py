@@ -235,15 +235,15 @@ def test_a_good_rating_closes_the_ticket(desk, config, senders):
     assert (ticket.status, ticket.rating) == ("closed", 4)
 
 
-def test_a_rating_of_two_reopens_the_ticket_and_tells_a_supervisor(desk, config, senders):
+def test_a_rating_of_two_reopens_the_ticket_and_hands_it_to_a_supervisor(desk, config, senders):
     number = open_ticket(desk, config)
     lifecycle.assign(desk, number, "amy", SAM, NOW)
     lifecycle.resolve(desk, config, senders, number, AMY, NOW)
     later = NOW + timedelta(hours=1)
     rated = lifecycle.rate(desk, config, number, 2, later)
-    assert rated.reopened
+    assert rated.reopened and rated.escalated
     ticket = _ticket(desk, number)
-    assert ticket.status == "in_progress"  # still Amy's, back on her desk
+    assert ticket.status == "in_progress"
     assert ticket.resolved_at is None
     assert ticket.resolution_due == later + timedelta(hours=config.service_levels.resolution)
     with desk.unit_of_work(write=False) as session:
@@ -251,11 +251,25 @@ def test_a_rating_of_two_reopens_the_ticket_and_tells_a_supervisor(desk, config,
         kind, status, text = session.execute(
             select(StaffAlert.kind, StaffAlert.status, StaffAlert.text)
         ).one()
-    assert ticket.escalated_to_id == sam
+    assert ticket.escalated_to_id == ticket.assignee_id == sam  # in Sam's queue, not Amy's
     assert (kind, status) == ("low_rating", "queued")
     assert number in text and "Sam Li" in text
     kinds = [kind for kind, _ in _events(desk, number)]
     assert kinds[-3:] == ["rated", "reopened", "escalated"]
+
+
+def test_a_low_rating_promises_no_supervisor_when_the_desk_has_none(desk, config, senders):
+    with desk.unit_of_work() as session:
+        for user in session.scalars(select(StaffUser).where(StaffUser.role != "agent")):
+            user.active = False
+        session.commit()
+    number = open_ticket(desk, config)
+    lifecycle.assign(desk, number, "amy", AMY, NOW)
+    lifecycle.resolve(desk, config, senders, number, AMY, NOW)
+    rated = lifecycle.rate(desk, config, number, 1, NOW + timedelta(hours=1))
+    assert rated.reopened and not rated.escalated
+    assert rated.reopened_text == "rated_reopened"
+    assert _ticket(desk, number).assignee_id is not None  # still Amy's
 
 
 def test_a_rating_after_the_ticket_was_rated_changes_nothing(desk, config, senders):
@@ -288,8 +302,8 @@ def test_the_rating_button_in_the_chat_records_the_members_rating(desk, config, 
         lifecycle.on_rating_button(ctx)
         session.commit()
     assert ctx.outcome == "rated"
-    assert "open again" in said[0]
-    assert _ticket(desk, number).status == "new"
+    assert "open again" in said[0] and "supervisor" in said[0]
+    assert _ticket(desk, number).status == "assigned"  # to the supervisor
 
 
 def test_a_member_cannot_rate_someone_elses_ticket(desk, config, senders):

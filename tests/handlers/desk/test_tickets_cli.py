@@ -9,6 +9,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from app.cli import _register, cli
+from handlers.desk import erasure
+from handlers.desk.ticket_lifecycle import Actor
 from storage.models import MessageLog, OutboundMessage
 from tests.conftest import ROOT
 from tests.handlers.desk.conftest import NOW, open_ticket, seed_desk
@@ -48,6 +50,32 @@ def test_tickets_show_prints_the_ticket_and_its_history(run, sqlite_db, config):
     assert result.exit_code == 0, result.output
     assert number in result.output and "张伟 M000001" in result.output
     assert json.loads(run("tickets", "show", number, "--json").output)["number"] == number
+
+
+def test_tickets_show_reads_the_history_in_the_workbenchs_words(run, sqlite_db, config):
+    number = open_ticket(sqlite_db, config, channel="console", external_id="demo")
+    run("tickets", "assign", number, "bob", "--as", "sam")
+    run("tickets", "reply", number, "我们在处理", "--as", "bob")
+
+    shown = run("tickets", "show", number).output
+
+    assert "Opened (member)" in shown
+    assert "Assigned to bob (sam)" in shown
+    assert "Status set to Waiting for member (bob)" in shown
+    assert "Replied (bob): 我们在处理" in shown
+    assert "{" not in shown  # no raw event data
+
+
+def test_an_erased_members_tickets_list_by_number_alone(run, sqlite_db, config):
+    number = open_ticket(sqlite_db, config, channel="console", external_id="demo")
+    erasure.erase(sqlite_db, "M000001", Actor("ada", "admin"), NOW)
+
+    listed = run("tickets", "list").output
+    shown = run("tickets", "show", number).output
+
+    category = f"{'delivery_delay':<17}"
+    assert f"{category} M000001" in listed and f"{category}  M000001" not in listed
+    assert "\nmember    M000001 (" in shown
 
 
 def test_a_staff_member_assigns_replies_and_resolves_from_the_command_line(run, sqlite_db, config):

@@ -97,6 +97,18 @@ def test_points_expiring_within_n_days_are_summed_per_date_soonest_first(db, con
     ]
 
 
+def test_the_next_points_to_expire_are_found_however_far_off(db, config):
+    someone = join(db, config)
+    assert show(db, lambda s: views.next_expiring(s, someone, T0, SHANGHAI)) is None
+    give(db, config, someone, 900, 200, "later")
+    give(db, config, someone, 100, 90, "a")
+    give(db, config, someone, 50, 90, "b")
+
+    first = show(db, lambda s: views.next_expiring(s, someone, T0, SHANGHAI))
+
+    assert (first.points, first.last_day) == (150, (T0 + timedelta(days=90)).date())
+
+
 def test_points_already_expired_or_spent_are_not_shown_as_expiring(db, config):
     someone = join(db, config)
     give(db, config, someone, 100, 1, "gone by now")
