@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core import catalogue, validity
 from core.config import Config
 from core.send_window import member_zone
+from core.ticket_rules import OPEN_STATUSES
 from handlers.desk import member_notices
 from handlers.desk import ticket_lifecycle as lifecycle
 from handlers.desk.purchases import order_number
@@ -24,7 +25,7 @@ from handlers.desk.staff_accounts import at_least
 from handlers.desk.ticket_delivery import Senders, deliver
 from handlers.desk.ticket_lifecycle import Actor, TicketError
 from storage.db import Database
-from storage.models import AuditEvent, Benefit, Member, TicketEvent, Voucher
+from storage.models import AuditEvent, Benefit, Member, Ticket, TicketEvent, Voucher
 
 MAX_EXTENSION_DAYS = 365
 
@@ -105,16 +106,43 @@ def use(
         return seen
 
 
-def extend(
-    db: Database, config: Config, code: str, days: int, actor: Actor, at: datetime
-) -> Seen:
-    """Extend a voucher by `days` (command line); the member is told by a service message."""
+def extend(db: Database, config: Config, code: str, days: int, actor: Actor, at: datetime) -> Seen:
+    """Extend a voucher by `days` (command line); the member is told by a service message.
+    The member's open request to extend it is granted with it: closed, or it stayed in the
+    queue, late, while the member had been told the voucher was extended."""
     with db.unit_of_work() as session:
         voucher = _extended(session, config, code, days, actor, at)
         _tell(session, config, voucher, at)
+        _close_requests(session, voucher, days, actor, at)
         seen = look_up(session, config, code, at)
         session.commit()
         return seen
+
+
+def _close_requests(
+    session: Session, voucher: Voucher, days: int, actor: Actor, at: datetime
+) -> None:
+    requests = session.scalars(
+        select(Ticket)
+        .where(Ticket.voucher_id == voucher.id, Ticket.status.in_(OPEN_STATUSES))
+        .with_for_update()
+    ).all()
+    for ticket in requests:
+        for kind, data in (
+            ("voucher_extended", {"code": voucher.code, "days": days}),
+            ("status", {"before": ticket.status, "to": "closed"}),
+        ):
+            session.add(
+                TicketEvent(
+                    ticket_id=ticket.id,
+                    kind=kind,
+                    actor=actor.username,
+                    body="granted on the command line" if kind == "status" else None,
+                    data=data,
+                    created_at=at,
+                )
+            )
+        ticket.status, ticket.updated_at = "closed", at
 
 
 def extend_on_ticket(

@@ -145,6 +145,28 @@ def test_a_supervisor_extends_a_voucher_and_the_member_is_told(run, db, config):
     assert ("sam", "voucher_extended", code) in audit(db)
 
 
+def test_an_extension_on_the_command_line_closes_the_members_request_for_it(run, db, config):
+    code = voucher(db, config)
+    number = open_ticket(
+        db, config, "请帮我把咖啡券延期", "points_benefits", "M000002", kind="request"
+    )
+    with db.unit_of_work() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.number == number))
+        ticket.voucher_id = session.scalar(select(Voucher.id).where(Voucher.code == code))
+        session.commit()
+
+    result = run("vouchers", "extend", code, "--days", "14", "--as", "sam")
+
+    assert result.exit_code == 0, result.output
+    with db.unit_of_work(write=False) as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.number == number))
+        kinds = session.scalars(
+            select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id)
+        ).all()
+        assert ticket.status == "closed"
+    assert "voucher_extended" in kinds
+
+
 def test_a_second_extension_cancels_the_first_ones_unsent_notice(run, db, config):
     code = voucher(db, config)
 
