@@ -98,19 +98,9 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
     return understood, None, None
 
 
-# Requests answered at once that change nothing: a message may string several together.
-ANSWERED_AT_ONCE = frozenset(
-    {
-        "check_points",
-        "points_history",
-        "tier_info",
-        "list_benefits",
-        "my_vouchers",
-        "membership_status",
-        "ask_rules",
-        "ticket_status",
-    }
-)
+# Requests answered at once that change nothing (the questions a form answers aside): a
+# message may string several together.
+ANSWERED_AT_ONCE = digressions.QUESTIONS
 # A clause counts as a request of its own only when it is read with this confidence.
 _CLAUSE_CONFIDENCE = 0.9
 

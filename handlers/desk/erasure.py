@@ -19,7 +19,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.ticket_rules import OPEN_STATUSES
-from handlers.desk.ticket_lifecycle import Actor, close_on_erasure
+from handlers.desk.ticket_lifecycle import Actor, close_now
 from storage.db import Database
 from storage.members import by_number, set_marketing_consent
 from storage.models import (
@@ -119,7 +119,7 @@ def erase_personal_data(session: Session, member: Member, source: str, at: datet
     actor = source.removeprefix("staff:")
     still_open = select(Ticket).where(Ticket.id.in_(tickets), Ticket.status.in_(OPEN_STATUSES))
     for ticket in session.scalars(still_open).all():
-        close_on_erasure(session, ticket, actor, at)
+        close_now(session, ticket, actor, at, "closed: the member's personal data was erased")
     _blank(
         session, update(Compensation).where(Compensation.member_id == member.id).values(reason="")
     )

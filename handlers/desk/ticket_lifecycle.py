@@ -128,11 +128,11 @@ def refuse_if_erased(session: Session, ticket: Ticket) -> None:
         )
 
 
-def close_on_erasure(session: Session, ticket: Ticket, actor: str, at: datetime) -> None:
-    """Inside the erasure's unit of work: an open ticket of an erased member closes, as
-    nobody is left to answer."""
+def close_now(session: Session, ticket: Ticket, actor: str, at: datetime, why: str) -> None:
+    """Inside the caller's unit of work, an open ticket closes for a reason said in its
+    history: its member was erased (nobody is left to answer), or what it asked for was
+    granted another way (a voucher extended on the command line)."""
     before, ticket.status = ticket.status, "closed"
-    why = "closed: the member's personal data was erased"
     _event(session, ticket, "status", actor, at, body=why, before=before, to="closed")
     tickets.hand_back(session, ticket, actor, at)
 

@@ -128,21 +128,16 @@ def _close_requests(
         .with_for_update()
     ).all()
     for ticket in requests:
-        for kind, data in (
-            ("voucher_extended", {"code": voucher.code, "days": days}),
-            ("status", {"before": ticket.status, "to": "closed"}),
-        ):
-            session.add(
-                TicketEvent(
-                    ticket_id=ticket.id,
-                    kind=kind,
-                    actor=actor.username,
-                    body="granted on the command line" if kind == "status" else None,
-                    data=data,
-                    created_at=at,
-                )
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                kind="voucher_extended",
+                actor=actor.username,
+                data={"code": voucher.code, "days": days},
+                created_at=at,
             )
-        ticket.status, ticket.updated_at = "closed", at
+        )
+        lifecycle.close_now(session, ticket, actor.username, at, "granted on the command line")
 
 
 def extend_on_ticket(
