@@ -262,16 +262,26 @@ def cancelled(ctx: Context) -> None:
 
 
 # `不用转人工了，我自己查` while waiting for a person: back to the bot, as "菜单" would, or the
-# bot said nothing to this and to everything after. A bare `不用了` may answer the agent.
-_A_PERSON = re.compile(r"人工|真人|客服|\b(?:human|person|agent|staff|operator)\b")
+# bot said nothing to this and to everything after. A bare `不用了` may answer the agent,
+# once one has written; before that it can only call the person off.
+_A_PERSON = re.compile(r"人工|真人|客服|找人|\b(?:human|person|agent|staff|operator)\b")
+_CALLS_OFF = re.compile(
+    r"没事了|不用了|不需要了|(?:搞定|解决|弄好)了|唔使|\b(?:nvm|never ?mind|forget it|no need"
+    r"|sorted it|figured it out|all good now)\b"
+)
 
 
 def _drops_the_person(ctx: Context) -> bool:
-    return (
-        ctx.understood.intent in ("deny", "cancel")
-        and ctx.understood.confident(ctx.config.nlu.digression_threshold)
-        and _A_PERSON.search(answers.folded(ctx.text)) is not None
+    said = answers.folded(ctx.text)
+    refuses = ctx.understood.intent in ("deny", "cancel") and ctx.understood.confident(
+        ctx.config.nlu.digression_threshold
     )
+    if refuses and _A_PERSON.search(said):
+        return True
+    unanswered = ctx.state.ticket_id is not None and not tickets.staff_replied(
+        ctx.session, ctx.state.ticket_id
+    )
+    return unanswered and (refuses or _CALLS_OFF.search(said) is not None)
 
 
 def to_staff(ctx: Context) -> None:

@@ -217,6 +217,10 @@ def staff_spoke_since(session: Session, expecting: list[Ticket], since: datetime
     return [t for t in expecting if t.id in spoke]
 
 
+def staff_replied(session: Session, ticket_id: int) -> bool:
+    return session.get_one(Ticket, ticket_id).first_responded_at is not None
+
+
 def member_left(
     session: Session, state: ConversationState, at: datetime, withdraws: bool = False
 ) -> Ticket | None:
