@@ -70,7 +70,7 @@ def hears(ctx: Context, new_task: bool, since: datetime | None = None) -> bool:
         ctx.handler = "ticket.status"  # `so what happens now?` after answering staff
         describe(ctx, waiting)
         return True
-    if waiting is None or new_task or _new_complaint(ctx, waiting):
+    if waiting is None or _new_complaint(ctx, waiting) or (new_task and not _answers_staff(ctx)):
         return False
     tickets.add_member_message(ctx.session, waiting, ctx.text, ctx.now)
     ctx.handler, ctx.outcome = "ticket.member_message", "to_ticket"
@@ -90,6 +90,21 @@ _ASKS_WHATS_NEXT = re.compile(
     r"|\bwhat(?:'s| is)? (?:happens |comes )?(?:now|next)\b|\bhow long (?:will|does|until|do i)\b"
     r"|\bwhen will (?:i|you|someone|it)\b|\bany (?:news|update)\b"
 )
+
+
+# A date or a number answering staff (`11月20日`, `下单日期是2026-11-20`) reads as a profile
+# change or linking; those are asked for in words (`改生日`, `link my account`).
+_ASKED_IN_WORDS = {"update_profile", "bind_account", "register", "unlink_account"}
+_NAMES_THE_TASK = re.compile(
+    r"改|换|修改|更新|绑定|解绑|注册|加入|入会|\b(?:change|update|link|bind|unlink|register|join|sign up)\b"
+)
+
+
+def _answers_staff(ctx: Context) -> bool:
+    return (
+        ctx.understood.intent in _ASKED_IN_WORDS
+        and _NAMES_THE_TASK.search(answers.folded(ctx.text)) is None
+    )
 
 
 # A complaint said in so many words: `我要complain 那个order…`.
