@@ -424,9 +424,40 @@ _CHASES = re.compile(
 )
 
 
+# `补充一下，杯子颜色也发错了`, `one more thing about my complaint`: more for a complaint
+# already filed, which started a second one.
+_ADDS_TO = re.compile(
+    r"补充|追加|\b(?:add(?:ing)? (?:this |that |more )?to (?:my|the) (?:complaint|ticket)"
+    r"|one more thing|forgot to (?:say|mention)|more (?:details|info) (?:for|on|about))\b"
+)
+
+
+def adds_to_a_ticket(ctx: Context) -> bool:
+    """More for an open complaint (the one named, else the latest) goes on it: True when
+    said there."""
+    if not _ADDS_TO.search(answers.folded(ctx.text)):
+        return False
+    open_ones = [
+        t
+        for t in tickets.for_member(ctx.session, ctx.member, ctx.identity)
+        if t.kind == "complaint"
+    ]
+    named = (ctx.entity("ticket_id") or "").upper()
+    ticket = next((t for t in open_ones if t.number == named), None) if named else None
+    ticket = ticket or (open_ones[0] if open_ones and not named else None)
+    if ticket is None:
+        return False
+    tickets.add_member_message(ctx.session, ticket, ctx.text or "", ctx.now)
+    ctx.handler, ctx.outcome = "ticket.added", "to_ticket"
+    ctx.say("complaint.added_to", number=ticket.number)
+    return True
+
+
 def begin(ctx: Context) -> str | None:
-    """A chase of an open complaint is said to its ticket (staff see it there); anything
-    else starts the form."""
+    """A chase of an open complaint, or more for it, is said to its ticket (staff see it
+    there); anything else starts the form."""
+    if adds_to_a_ticket(ctx):
+        return None
     if _CHASES.search(answers.folded(ctx.text)):
         complaint = next(
             (
@@ -482,6 +513,8 @@ COMPLAINT = Form(
 
 
 def ticket_status(ctx: Context) -> None:
+    if adds_to_a_ticket(ctx):  # `是补充刚才T000001那个`
+        return
     wanted = (ctx.entity("ticket_id") or "").upper()
     if wanted:
         ticket = ctx.session.scalar(select(Ticket).where(Ticket.number == wanted))

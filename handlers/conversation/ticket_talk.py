@@ -113,13 +113,21 @@ _COMPLAINS = re.compile(r"投诉|\bcomplain", re.IGNORECASE)
 
 def _new_complaint(ctx: Context, waiting: Ticket) -> bool:
     """A complaint about another order, or one said in so many words while a hand-off
-    or a request waits: a new complaint, not a message on that ticket."""
+    or a request waits, or about another kind of trouble: a new complaint, not a message
+    on that ticket."""
     if ctx.understood.intent != "file_complaint":
         return False
     order = ctx.entity("order_id")
     if order and order != waiting.order_id:
         return True
-    return waiting.kind != "complaint" and _COMPLAINS.search(ctx.text or "") is not None
+    if _COMPLAINS.search(ctx.text or "") is None:
+        return False
+    # `我要投诉门店店员态度差` while a leaking cup's ticket waits: another trouble.
+    categories = ctx.config.complaints.categories
+    category = answers.complaint_category(
+        ctx.text or "", categories, ctx.entity("complaint_category")
+    )
+    return waiting.kind != "complaint" or (category is not None and category != waiting.category)
 
 
 def _reopen(ctx: Context, ticket: Ticket) -> bool:
