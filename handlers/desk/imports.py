@@ -186,8 +186,14 @@ def _add_member(
     """True when the member was opened, False when the same member was there already."""
     new, problems = _member(row, config, at.astimezone(config.zone).date())
     existing = by_number(session, row["member_no"])
+    if existing is not None and existing.erased_at is not None:
+        raise RowError(
+            [
+                f"member {existing.member_no} was erased at their request: an import does not bring them back"
+            ]
+        )
     if existing is not None:
-        others = _differences(session, existing, new, row)
+        others = _differences(existing, new)
         clash = (
             f"member {existing.member_no} is already there with another {', '.join(others)}: "
             "an import only adds members"
@@ -212,21 +218,17 @@ def _add_member(
     return True
 
 
-def _differences(
-    session: Session, member: Member, new: NewMember, row: dict[str, str]
-) -> list[str]:
+def _differences(member: Member, new: NewMember) -> list[str]:
     """The columns in which the row says otherwise than the member on record; an empty
-    join date (today, on the first import) and an absent referrer column say nothing. What
-    members change themselves in chat (phone, language, consent) is not compared: the same
-    file imported again after an unsubscribe is no conflict, and the member's choice stays."""
+    join date (today, on the first import) says nothing. What changes after an import
+    without the operator (phone, language and consent in chat; a referrer link an erasure
+    cleared) is not compared: the same file imported again is no conflict, and what
+    changed stays."""
     stated = {
         "name": (member.name, new.name),
         "birthday": (member.birthday, new.birthday),
         "join_date": (member.join_date, new.join_date or member.join_date),
     }
-    if "referrer" in row:
-        referrer = session.get(Member, member.referrer_id) if member.referrer_id else None
-        stated["referrer"] = (referrer.member_no if referrer else "", row["referrer"].upper())
     return [column for column, (kept, said) in stated.items() if kept != said]
 
 
@@ -266,6 +268,11 @@ def _add_refund(
         raise RowError([str(refused)]) from None
 
 
+def _folded(row: dict[str, str]) -> dict[str, str]:
+    """A row as compared with another: `m100015` is `M100015`."""
+    return {column: value.strip().casefold() for column, value in row.items()}
+
+
 def _reasons(
     exc: RowError, key: str, row: dict[str, str], earlier: tuple[int, dict[str, str]] | None
 ) -> str:
@@ -274,7 +281,7 @@ def _reasons(
     if not (exc.clash and earlier):
         return str(exc)
     line, first = earlier
-    others = [column for column, value in row.items() if value != first.get(column)]
+    others = [c for c, value in _folded(row).items() if value != _folded(first).get(c)]
     repeat = f"is repeated in the file at line {line} with another {', '.join(others)}"
     return "; ".join(exc.problems + [f"{key} {repeat}"])
 
@@ -342,6 +349,11 @@ def import_file(
             try:
                 if shape:
                     raise RowError(shape)
+                first = good.get(chosen.key(row))
+                if first is not None and _folded(first[1]) != _folded(row):
+                    # The file repeats itself otherwise: every column counts, even those the
+                    # database comparison leaves to the member (consent, language, phone).
+                    raise RowError([], clash="repeated")
                 with session.begin_nested():  # a bad row rolls back to here
                     added = chosen.add(session, config, row, at, f"import:{path.name}")
             except RowError as exc:

@@ -557,3 +557,40 @@ def test_the_same_file_imported_after_a_member_unsubscribed_in_chat_is_no_confli
     assert (again.imported, again.skipped, again.errors) == (0, 1, [])
     with db.unit_of_work(write=False) as session:
         assert by_number(session, "M100020").marketing_consent is False
+
+
+def test_a_member_repeated_in_one_file_with_another_consent_is_a_bad_row(db, config, tmp_path):
+    csv_file = write(
+        tmp_path,
+        "members.csv",
+        "member_no,name,phone,birthday,join_date,language,marketing_consent\n"
+        "M100023,Gus,13900000023,1990-01-01,2026-01-01,en,yes\n"
+        "M100023,Gus,13900000023,1990-01-01,2026-01-01,en,no\n",
+    )
+
+    report = imports.import_file("members", db, config, csv_file, T0, partial=True)
+
+    assert report.errors == [
+        (3, "member M100023 is repeated in the file at line 2 with another marketing_consent")
+    ]
+
+
+def test_an_erased_member_and_the_ones_they_referred_are_no_conflict_but_not_brought_back(
+    db, config, tmp_path
+):
+    csv_file = write(
+        tmp_path,
+        "members.csv",
+        "member_no,name,phone,birthday,join_date,language,marketing_consent,referrer\n"
+        "M100030,王芳,13900000030,1990-01-01,2026-01-01,zh,yes,\n"
+        "M100031,李雷,13900000031,1991-01-01,2026-01-01,zh,yes,M100030\n",
+    )
+    imports.import_file("members", db, config, csv_file, T0)
+    erasure.erase(db, "M100030", Actor("ada", "admin"), T0)
+
+    again = imports.import_file("members", db, config, csv_file, T0, partial=True)
+
+    assert again.errors == [
+        (2, "member M100030 was erased at their request: an import does not bring them back")
+    ]
+    assert again.skipped == 1  # M100031: its referrer link, cleared by the erasure, is no clash
