@@ -67,8 +67,11 @@ def hears(ctx: Context, new_task: bool, since: datetime | None = None) -> bool:
             return True
     waiting = next((t for t in expecting if t.status != "resolved"), None)
     if waiting is not None and _ASKS_WHATS_NEXT.search(answers.folded(ctx.text)):
-        ctx.handler = "ticket.status"  # `so what happens now?` after answering staff
-        describe(ctx, waiting)
+        # `so what happens now?`, `还是没有解决，你们到底什么时候处理`: staff see it, the
+        # member hears where the ticket stands.
+        ctx.handler = "ticket.status"
+        tickets.add_member_message(ctx.session, waiting, ctx.text or "", ctx.now)
+        describe(ctx, waiting, said_on_it=True)
         return True
     if waiting is None or _new_complaint(ctx, waiting) or (new_task and not _answers_staff(ctx)):
         return False
@@ -168,9 +171,9 @@ def promised(ticket: Ticket) -> datetime:
     return ticket.resolution_due if ticket.first_responded_at else ticket.first_response_due
 
 
-def describe(ctx: Context, ticket: Ticket) -> None:
+def describe(ctx: Context, ticket: Ticket, said_on_it: bool = False) -> None:
     """A ticket's status with the promise that still holds; past it, an apology, and the
-    member's asking is put on the ticket so staff see it."""
+    member's asking is put on the ticket so staff see it (unless `said_on_it` already)."""
     fields = {
         "number": ticket.number,
         "kind": ctx.t(f"ticket.kind.{ticket.kind}"),
@@ -182,7 +185,7 @@ def describe(ctx: Context, ticket: Ticket) -> None:
         return
     due = promised(ticket)
     if due < ctx.now:
-        if ctx.text:
+        if ctx.text and not said_on_it:
             tickets.add_member_message(ctx.session, ticket, ctx.text, ctx.now)
         ctx.say("ticket.status_late", due=ctx.when(due), **fields)
         return

@@ -393,6 +393,9 @@ def record_rating(
         _event(session, ticket, "status", "system", at, before="resolved", to="closed")
         return Rated(ticket.number, rating, reopened=False)
     _reopen(session, config, ticket, "system", at, f"rated {rating}")
+    # What the member says next (`the new cup never arrived`) is for this ticket, not a
+    # second complaint: it counts as having written on it.
+    ticket.member_wrote_at = at
     supervisor = escalate(session, config, ticket, "low_rating", "system", at)
     staff_notices.queue(
         session,
