@@ -37,9 +37,19 @@ class App:
 
     @cached_property
     def database(self) -> Database:
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        from core.config import ConfigError
         from storage.db import Database
 
-        return Database(self.config.database_url())
+        try:
+            return Database(self.config.database_url())
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            # `DATABASE_URL=garbage`, or a database whose driver is not installed.
+            raise ConfigError(
+                f"DATABASE_URL is not a database this can use ({type(exc).__name__}: {exc}): "
+                "give sqlite:///FILE or postgresql+psycopg://USER@HOST:5432/DB"
+            ) from None
 
     @cached_property
     def parser(self) -> Parser:

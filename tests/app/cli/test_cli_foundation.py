@@ -199,3 +199,22 @@ def test_a_bad_memberbot_now_exits_2_with_one_line_saying_what_is_expected(tmp_p
     assert "MEMBERBOT_NOW='next tuesday' is not ISO 8601" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("url", ["garbage", "mysql://x/y"])
+def test_a_database_url_that_cannot_be_used_exits_2_with_one_line(tmp_path, url):
+    env = {**os.environ, "DATABASE_URL": url}
+    env.pop("MEMBERBOT_CONFIG", None)
+    result = subprocess.run(
+        [memberbot_command(), "tickets", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+    assert result.returncode == 2
+    assert "DATABASE_URL is not a database this can use" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
