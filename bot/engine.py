@@ -179,8 +179,10 @@ class Engine:
             and not state.language_chosen
             and state.messages_in < self.config.dialogue.language_guess_messages
         ):
-            state.messages_in += 1
+            # Only a message that tells (not `👍` or `。。。`) uses up one of the guesses.
             guessed = language.guess(message.text)
+            if guessed:
+                state.messages_in += 1
             if guessed and guessed != identity.language:
                 identity.language = guessed
         member = identity.member

@@ -601,7 +601,8 @@ _LANGUAGE_WORDS = {
     "en": r"英文|英语|\benglish\b",
 }
 _REFUSED = re.compile(
-    r"(?:不要|不用|别|不想|唔要|唔好|唔使|冇|\b(?:no|not|don't|dont|do not|stop|without)\b)"
+    r"(?:不要|不用|别|不想|不懂|看不懂|不会|听不懂|唔要|唔好|唔使|唔识|冇|\b(?:no|not|don't|dont|do not|stop"
+    r"|without|can't read|cannot read|can't understand|cannot understand)\b)"
     r"[^,.;!?，。；！？]{0,16}$"
 )
 
