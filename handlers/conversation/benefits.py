@@ -269,6 +269,13 @@ def _confirmed(ctx: Context) -> str | None:
         codes=codes,
         balance=views.balance(ctx.session, ctx.bound_member.id),
     )
+    # `点错了`, `undo` next: what taking a redemption back means, and a person.
+    ctx.offered = {
+        "intent": "ask_rules",
+        "entities": {"topic": "returning"},
+        "by_yes": False,
+        "undo": True,
+    }
     return None
 
 
