@@ -86,7 +86,7 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
         understood = replace(understood, intent=complaints.COMPLAINT_INTENT, confidence=1.0)
     elif form is None and rules.asks_to_return(text):
         understood = replace(understood, intent="ask_rules", confidence=1.0)
-    elif form is None and rest is None and understood.intent in ANSWERED_AT_ONCE:
+    elif form is None and rest is None and understood.intent in ANSWERED_AT_ONCE | STARTED_LAST:
         understood = _every_request(text, understood, parser)
     if form is complaints.COMPLAINT and not understood.entity("complaint_category"):
         # Inside the complaint form a message is read as a complaint: `my coffee was cold`
@@ -105,24 +105,45 @@ ANSWERED_AT_ONCE = digressions.QUESTIONS
 _CLAUSE_CONFIDENCE = 0.9
 
 
+# A request that starts something, asked last after questions answered first: `券有几张？
+# 另外我想投诉`, `积分多少，然后帮我转人工`.
+STARTED_LAST = frozenset({"human_handoff", "file_complaint"})
+
+
 def _every_request(text: str, understood: Understanding, parser) -> Understanding:
     """`帮我查下积分，顺便看看我的券`: the first request, with the others to answer after
-    it. Only when every clause read as a request of its own answers at once, and the whole
-    message reads as one of them; otherwise the message is one request."""
+    it. Only when every clause reads confidently as a request of its own that is answered
+    at once (or, last, a bare request for a person or to complain, after questions), and
+    the whole message reads as one of them; otherwise the message is one request: `积分怎么
+    少了，我要投诉` is a complaint whose description asks a question."""
     parts = clauses(text)
     if len(parts) < 2:
         return understood
     found: list[Understanding] = []
-    for part in parts:
+    for number, part in enumerate(parts):
         clause = Understanding.from_parse(parser.parse(part))
+        if complaints.asks_to_complain(part):
+            clause = replace(clause, intent=complaints.COMPLAINT_INTENT, confidence=1.0)
+        started_last = (
+            number == len(parts) - 1
+            and clause.intent in STARTED_LAST
+            and bool(found)
+            and all(answers.is_question(seen.text) for seen in found)
+            and (
+                clause.intent != complaints.COMPLAINT_INTENT
+                or complaints.asks_only_to_complain(part)
+            )
+        )
         if (
-            clause.intent in ANSWERED_AT_ONCE
+            (clause.intent in ANSWERED_AT_ONCE or started_last)
             and (clause.confidence or 0.0) >= _CLAUSE_CONFIDENCE
             and all(clause.intent != seen.intent for seen in found)
         ):
             found.append(clause)
     if len(found) < 2 or all(clause.intent != understood.intent for clause in found):
         return understood
+    if found[-1].intent == complaints.COMPLAINT_INTENT:  # the questions may be what went wrong
+        found[-1] = replace(found[-1], text=text)
     return replace(found[0], then=tuple(found[1:]))
 
 
