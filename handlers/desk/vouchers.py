@@ -128,16 +128,22 @@ def _close_requests(
         .with_for_update()
     ).all()
     for ticket in requests:
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                kind="voucher_extended",
-                actor=actor.username,
-                data={"code": voucher.code, "days": days},
-                created_at=at,
-            )
-        )
+        _note_extension(session, ticket, voucher, days, actor, at)
         lifecycle.close_now(session, ticket, actor.username, at, "granted on the command line")
+
+
+def _note_extension(
+    session: Session, ticket: Ticket, voucher: Voucher, days: int, actor: Actor, at: datetime
+) -> None:
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            kind="voucher_extended",
+            actor=actor.username,
+            data={"code": voucher.code, "days": days},
+            created_at=at,
+        )
+    )
 
 
 def extend_on_ticket(
@@ -161,15 +167,7 @@ def extend_on_ticket(
         except VoucherRefused as exc:
             code = "forbidden" if exc.code == "forbidden" else "bad_move"
             raise TicketError(code, str(exc)) from None
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                kind="voucher_extended",
-                actor=actor.username,
-                data={"code": voucher.code, "days": days},
-                created_at=at,
-            )
-        )
+        _note_extension(session, ticket, voucher, days, actor, at)
         member = session.get_one(Member, voucher.member_id)
         message = catalogue.text(
             member.language, "vouchers.extended", **_fields(session, config, voucher, member)
