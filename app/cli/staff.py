@@ -8,6 +8,7 @@ import sys
 import click
 
 from app.cli import cli, pass_app
+from app.composition import App
 from core.clock import now
 from handlers.desk import staff_accounts
 from handlers.desk.staff_accounts import ROLES, SCOPES
@@ -48,8 +49,23 @@ def _password(from_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
+CLI_ACTOR = "cli"  # the operator at the server's command line, who also adds the first admin
+
+
+def _checked_by(ctx: click.Context, _param: click.Parameter, actor: str) -> str:
+    """`--by` names an active admin (an agent had deactivated the only admin), or is left
+    out: the command line's own operator."""
+    if actor != CLI_ACTOR:
+        staff_accounts.require_admin(ctx.ensure_object(App).database, actor)
+    return actor
+
+
 by_option = click.option(
-    "--by", "actor", default="cli", help="Who asks (for the audit log of admin actions)."
+    "--by",
+    "actor",
+    default=CLI_ACTOR,
+    callback=_checked_by,
+    help="The admin who asks (for the audit log); left out: the command line's operator.",
 )
 
 

@@ -172,12 +172,40 @@ def deactivate(db: Database, username: str, actor: str, at: datetime) -> int:
             raise StaffError("you cannot deactivate your own account")
         if not user.active:
             raise StaffError(f"the staff account {user.username!r} is deactivated already")
+        if user.role == "admin" and not _other_admins(session, user):
+            raise StaffError(
+                f"{user.username!r} is the last active admin: add another admin first, or "
+                "nobody could manage the accounts"
+            )
         user.active = False
         _end_sessions(session, user, at)
         returned = _return_tickets(session, user, actor, at)
         _audit(session, actor, "staff_deactivated", "staff_user", user.username, at)
         session.commit()
         return returned
+
+
+def _other_admins(session: Session, user: StaffUser) -> bool:
+    return (
+        session.scalar(
+            select(StaffUser.id).where(
+                StaffUser.role == "admin", StaffUser.active.is_(True), StaffUser.id != user.id
+            )
+        )
+        is not None
+    )
+
+
+def require_admin(db: Database, username: str) -> None:
+    """Who an admin action is recorded as must be an active admin."""
+    with db.unit_of_work(write=False) as session:
+        user = by_username(session, username)
+        if user is None or not user.active or user.role != "admin":
+            what = "no active staff account" if user is None or not user.active else user.role
+            raise StaffError(
+                f"--by {username}: {what}; admin actions are recorded as an active admin's, "
+                "or leave --by out to record them as the command line's"
+            )
 
 
 def require_account(db: Database, username: str) -> None:

@@ -234,6 +234,23 @@ def test_a_deactivated_account_signs_in_no_more_its_session_ends_and_as_refuses_
     assert ("ada", "staff_deactivated", "sam") in audit(db)
 
 
+def test_an_admin_action_recorded_as_an_agent_or_a_stranger_is_refused(run, db):
+    by_an_agent = run("staff", "deactivate", "ada", "--by", "amy")
+    by_nobody = run("staff", "api-key", "pos-x", "--by", "ghost")
+
+    assert by_an_agent.exit_code == 2 and "--by amy: agent" in by_an_agent.output
+    assert by_nobody.exit_code == 2 and "--by ghost: no active staff account" in by_nobody.output
+    with db.unit_of_work(write=False) as session:
+        assert staff_accounts.by_username(session, "ada").active
+
+
+def test_the_last_active_admin_cannot_be_deactivated(run, db):
+    result = run("staff", "deactivate", "ada")
+
+    assert result.exit_code == 2
+    assert "'ada' is the last active admin" in result.output
+
+
 def test_a_deactivated_agents_open_tickets_go_back_to_the_queue_with_the_reason(run, db, config):
     waiting = open_ticket(db, config, external_id="chat-1")
     assigned = open_ticket(db, config, external_id="chat-2")
