@@ -299,10 +299,13 @@ def _drops_the_person(ctx: Context) -> bool:
     )
     if refuses and _A_PERSON.search(said):
         return True
-    unanswered = ctx.state.ticket_id is not None and not tickets.staff_replied(
-        ctx.session, ctx.state.ticket_id
+    calls_off = refuses or _CALLS_OFF.search(said) is not None
+    # Only then is the ticket read: every message to staff passes here.
+    return (
+        calls_off
+        and ctx.state.ticket_id is not None
+        and not tickets.staff_replied(ctx.session, ctx.state.ticket_id)
     )
-    return unanswered and (refuses or _CALLS_OFF.search(said) is not None)
 
 
 def to_staff(ctx: Context) -> None:

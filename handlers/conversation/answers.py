@@ -302,6 +302,14 @@ def meant(text: str | None) -> str | None:
     return rest or None
 
 
+# A complaint said in so many words: `积分还没到账，我要投诉`, `我要complain 那个order…`.
+_NAMES_A_COMPLAINT = re.compile(r"投诉|客诉|complain")
+
+
+def names_a_complaint(text: str | None) -> bool:
+    return _NAMES_A_COMPLAINT.search(folded(text)) is not None
+
+
 # Carrying on with the open form: `ok back to it`, `let's continue`, `继续吧`. Read as a
 # cancel (`back`), it dropped a half-written complaint.
 _RESUMES = re.compile(

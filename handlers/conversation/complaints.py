@@ -432,19 +432,25 @@ _ADDS_TO = re.compile(
 )
 
 
-def adds_to_a_ticket(ctx: Context) -> bool:
-    """More for an open complaint (the one named, else the latest) goes on it: True when
-    said there."""
-    if not _ADDS_TO.search(answers.folded(ctx.text)):
-        return False
+def _open_complaint(ctx: Context) -> Ticket | None:
+    """The member's open complaint a message names (`T000001`), else their latest."""
     open_ones = [
         t
         for t in tickets.for_member(ctx.session, ctx.member, ctx.identity)
         if t.kind == "complaint"
     ]
     named = (ctx.entity("ticket_id") or "").upper()
-    ticket = next((t for t in open_ones if t.number == named), None) if named else None
-    ticket = ticket or (open_ones[0] if open_ones and not named else None)
+    if named:
+        return next((t for t in open_ones if t.number == named), None)
+    return open_ones[0] if open_ones else None
+
+
+def adds_to_a_ticket(ctx: Context) -> bool:
+    """More for an open complaint (the one named, else the latest) goes on it: True when
+    said there."""
+    if not _ADDS_TO.search(answers.folded(ctx.text)):
+        return False
+    ticket = _open_complaint(ctx)
     if ticket is None:
         return False
     tickets.add_member_message(ctx.session, ticket, ctx.text or "", ctx.now)
@@ -458,22 +464,13 @@ def begin(ctx: Context) -> str | None:
     there); anything else starts the form."""
     if adds_to_a_ticket(ctx):
         return None
-    if _CHASES.search(answers.folded(ctx.text)):
-        complaint = next(
-            (
-                t
-                for t in tickets.for_member(ctx.session, ctx.member, ctx.identity)
-                if t.kind == "complaint"
-            ),
-            None,
-        )
-        if complaint is not None:
-            tickets.add_member_message(ctx.session, complaint, ctx.text or "", ctx.now)
-            ctx.outcome = "to_ticket"
-            due = ticket_talk.promised(complaint)
-            late = "complaint.chased_late" if due < ctx.now else "complaint.chased"
-            ctx.say(late, number=complaint.number, due=ctx.when(due))
-            return None
+    if _CHASES.search(answers.folded(ctx.text)) and (complaint := _open_complaint(ctx)):
+        tickets.add_member_message(ctx.session, complaint, ctx.text or "", ctx.now)
+        ctx.outcome = "to_ticket"
+        due = ticket_talk.promised(complaint)
+        late = "complaint.chased_late" if due < ctx.now else "complaint.chased"
+        ctx.say(late, number=complaint.number, due=ctx.when(due))
+        return None
     return fill(ctx)
 
 

@@ -3,8 +3,6 @@ distance to the next one. Read-only: nothing here changes the ledger."""
 
 from __future__ import annotations
 
-import re
-
 from handlers.conversation import answers
 from handlers.conversation.context import Context
 from handlers.desk import member_views as views
@@ -66,19 +64,14 @@ def _kind(ctx: Context, entry: LedgerEntry) -> str:
     return ctx.t(f"ledger.{entry.kind}")
 
 
-# A member who says so wants the form: `积分还没到账，我要投诉`.
-_ASKS_TO_COMPLAIN = re.compile(r"投诉|客诉|complain")
-
-
 def asks_where_points_went(text: str | None) -> bool:
     """`积分咋还没到账呢` and `why were 200 points taken?` read as complaints are questions:
     the history answers them, with the offer of a complaint (`_offer_a_complaint_if_disputed`),
     and the member sees the figures before anyone is asked to look."""
-    said = answers.folded(text)
     return (
         answers.is_question(text)
         and answers.says_points_are_wrong(text)
-        and not _ASKS_TO_COMPLAIN.search(said)
+        and not answers.names_a_complaint(text)  # a member who says so wants the form
     )
 
 

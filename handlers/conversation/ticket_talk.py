@@ -110,10 +110,6 @@ def _answers_staff(ctx: Context) -> bool:
     )
 
 
-# A complaint said in so many words: `我要complain 那个order…`.
-_COMPLAINS = re.compile(r"投诉|\bcomplain", re.IGNORECASE)
-
-
 def _new_complaint(ctx: Context, waiting: Ticket) -> bool:
     """A complaint about another order, or one said in so many words while a hand-off
     or a request waits, or about another kind of trouble: a new complaint, not a message
@@ -123,7 +119,7 @@ def _new_complaint(ctx: Context, waiting: Ticket) -> bool:
     order = ctx.entity("order_id")
     if order and order != waiting.order_id:
         return True
-    if _COMPLAINS.search(ctx.text or "") is None:
+    if not answers.names_a_complaint(ctx.text):
         return False
     # `我要投诉门店店员态度差` while a leaking cup's ticket waits: another trouble.
     categories = ctx.config.complaints.categories
