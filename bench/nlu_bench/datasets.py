@@ -15,6 +15,12 @@ import yaml
 from nlu_bench import BENCHMARKS
 
 HELDOUT = Path(__file__).resolve().parent / "heldout.jsonl"
+KEPT_HERE = Path(__file__).resolve().parent.parent / "data"  # public sets the repository carries
+TITLES = {
+    "banking77": "BANKING77",
+    "clinc150": "CLINC150",
+    "smp2017": "SMP2017-ECDT task 1 (Chinese)",
+}
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
 
@@ -144,8 +150,9 @@ def _project_split(
 
 
 def public_split(work: Path, name: str, per_intent: int, seed: int, folder_name: str = "") -> Split:
-    """A public set: its own test set whole; at most `per_intent` training examples per intent."""
-    source = BENCHMARKS / name
+    """A public set (from the shared benchmarks, or bench/data): its own test set whole; at
+    most `per_intent` training examples per intent."""
+    source = BENCHMARKS / name if (BENCHMARKS / name).exists() else KEPT_HERE / name
     by_intent: dict[str, list[str]] = defaultdict(list)
     for line in (source / "train.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -174,7 +181,7 @@ def public_split(work: Path, name: str, per_intent: int, seed: int, folder_name:
         if per_intent and n_train < full
         else f"full train set ({full})"
     )
-    title = {"banking77": "BANKING77", "clinc150": "CLINC150"}.get(name, name)
+    title = TITLES.get(name, name)
     return Split(
         name,
         title,

@@ -63,7 +63,7 @@ def score(gold_names: list[str], predicted_names: list[str | None]) -> dict:
 
 def scores_of(gold: list[str], report: dict) -> dict:
     """Accuracy and the rest; the calibration error when the predictions carry the top-ranked
-    intent; for the baseline (which gives the runner-up too) its accuracy under our fallback
+    intent and its confidence; for the baseline (which gives the runner-up too) its accuracy under our fallback
     rule."""
     predictions = report["predictions"]
     figures = score(gold, [p["intent"] for p in predictions])
@@ -72,6 +72,7 @@ def scores_of(gold: list[str], report: dict) -> dict:
     if all(p.get("top") for p in predictions):
         top = score(gold, [p["top"] for p in predictions])
         figures["top"] = {k: top[k] for k in ("accuracy", "in_scope_accuracy")}
+    if figures["top"] and all(p.get("confidence") is not None for p in predictions):
         right = [_label(p["top"]) == _label(g) for p, g in zip(predictions, gold, strict=True)]
         figures["ece"] = expected_calibration_error([p["confidence"] for p in predictions], right)
     if all("second" in p for p in predictions):
