@@ -8,7 +8,8 @@ or even in number, mark the clause's polarity, alone and paired with its other w
 that `我不想退订` and `我想退订` differ in more than one character; a condition (`如果`, `if`)
 has a mark of its own, so that a question about what would follow is not the request, and so
 does another company's points (`信用卡积分`), which are not the member's own, and another
-company or person named as the one who failed (`淘宝买的卫衣还没发货`). Each block
+company or person named as the one who failed (`淘宝买的卫衣还没发货`; not when the member
+quotes an order number: that order is the brand's). Each block
 is L2-normalised on its own, then the two are side by side in one vector; the text's
 pretrained token vector (embeddings.py) is the third block.
 """
@@ -168,10 +169,14 @@ def analyse(text: str, parties: OtherParties = NONE) -> Counter:
     """Counts of the character and word n-grams of a normalised text, of its clauses'
     polarities, and its marks (a condition, another programme, another party named)."""
     end = len(text)
-    for order in sorted(find_orders(text), key=lambda o: -o.start):  # from the end: offsets hold
+    orders = find_orders(text)
+    for order in sorted(orders, key=lambda o: -o.start):  # from the end: offsets hold
         if order.end <= end:
             text, end = text[: order.start] + ORDER_MARK + text[order.end :], order.start
-    other_party = parties.named_in(text)  # before digits fold: `12306`
+    # An order number quoted to the brand's desk is an order placed with the brand, on its
+    # marketplace stores and sent by its couriers: `京东订单号 290123456789 还没到货` and `SF
+    # waybill SF1234567890123 stuck` are complaints to answer, not another company's failure.
+    other_party = not orders and parties.named_in(text)  # before digits fold: `12306`
     text = _DIGITS.sub("0", text)
     counts = _grams(text)
     if other_party:
