@@ -91,6 +91,8 @@ def show(app, ticket, as_json) -> None:
                 f"member    {_member(seen.member.name, seen.member.member_no)} "
                 f"({seen.member.tier}), {seen.balance} points"
             )
+        if found.order_id:
+            click.echo(f"order     {found.order_id}")
         click.echo(f"opened    {when(r.created_at)}")
         if r.next_deadline_at:
             click.echo(

@@ -52,6 +52,13 @@ def test_tickets_show_prints_the_ticket_and_its_history(run, sqlite_db, config):
     assert json.loads(run("tickets", "show", number, "--json").output)["number"] == number
 
 
+def test_tickets_show_prints_the_order_number_the_member_gave(run, sqlite_db, config):
+    number = open_ticket(
+        sqlite_db, config, channel="console", external_id="demo", order_id="A20261102"
+    )
+    assert "order     A20261102" in run("tickets", "show", number).output
+
+
 def test_tickets_show_reads_the_history_in_the_workbenchs_words(run, sqlite_db, config):
     number = open_ticket(sqlite_db, config, channel="console", external_id="demo")
     run("tickets", "assign", number, "bob", "--as", "sam")
