@@ -11,6 +11,10 @@ number outranks every other extractor, so the date, phone or amount inside it is
 extracted separately. Without a cue only unmistakable shapes count: a run of ten or more
 digits that is not a mobile phone number, digit groups with thirteen digits or more, or a
 mix of letters and at least six digits.
+After a cue, groups pasted with spaces between them are one number (`订单号 3512 3456 7890 1234
+567`, `单号 SF 1234567890123`, `订单号 A2026 1101`): taking the first group alone recorded
+`A2026`, a wrong order the member never sees. A group that a unit follows (`2 件`, `3 天`,
+`11月`, `200 dollars`) or a mobile number is no part of it.
 Member numbers (`M000001`) and ticket numbers (`T000123`) are never order numbers.
 Works on normalised text (lower case, half-width, Simplified Chinese).
 """
@@ -49,6 +53,65 @@ _DATE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}")
 _NUMBERED = re.compile(r"号|\b(?:no|number|num|id|ref|reference)\b|\w\s*#")  # not a bare `#`
 _ANY_DIGIT = re.compile(r"\d")
 _SPLIT_MIXED = re.compile(r"[a-z][-/_]\d|\d[-/_][a-z]")  # `a-7781`, `7781-b`
+# One more group after a space (not a date's or a time's first part: `2026-11-05`), and
+# what follows it: the end, punctuation, a Chinese character or a word.
+_NEXT_GROUP = re.compile(
+    r" +(?P<group>[a-z0-9]+)(?![a-z0-9]|[-/_.:][a-z0-9])"
+    r"(?= *(?P<after>$|[^\sa-z0-9]|(?P<word>[a-z]+)|[0-9]))"
+)
+# An answer in groups: a short prefix of letters or a group with digits, then groups with digits.
+_SPACED_ANSWER = re.compile(r"(?:[a-z]{1,3}|[a-z0-9]*[0-9][a-z0-9]*)(?: [a-z0-9]*[0-9][a-z0-9]*)+")
+_UNITS = set("年月日号点时分秒件个只双条元块角毛次天周张台杯盒瓶包箱支份套位人斤克米寸码积")
+MAX_PREFIX = 3  # letters: a courier's or a shop's prefix, `sf`, `ems`, `a`
+_SHORT_WORDS = frozenset(
+    [
+        "is",
+        "was",
+        "no",
+        "for",
+        "the",
+        "and",
+        "on",
+        "of",
+        "my",
+        "at",
+        "in",
+        "to",
+        "by",
+        "it",
+        "me",
+        "we",
+        "you",
+        "has",
+        "had",
+    ]
+)
+_UNIT_WORDS = frozenset(
+    [
+        "points",
+        "pts",
+        "point",
+        "dollars",
+        "usd",
+        "hkd",
+        "sgd",
+        "rmb",
+        "yuan",
+        "items",
+        "item",
+        "pieces",
+        "pcs",
+        "days",
+        "weeks",
+        "hours",
+        "times",
+        "boxes",
+        "cups",
+        "bottles",
+        "x",
+    ]
+)
+MIN_GROUP_BEFORE_A_WORD = 4  # `order 12345678 200 dollars`: three digits before a word count
 
 
 def _digits(token: str) -> int:
@@ -86,10 +149,32 @@ def _is_bare_order(token: str) -> bool:
     return _digits(token) >= MIN_BARE_MIXED_DIGITS
 
 
+def _with_groups(text: str, token: str, end: int) -> tuple[str, int]:
+    """The cued token and the groups pasted after it with spaces, joined; and where it ends.
+    Letters alone start a number only as a short prefix (`sf`, `jd`, `a`), not as a word
+    (`my order from 2026 is late`)."""
+    if not _ANY_DIGIT.search(token) and (len(token) > MAX_PREFIX or token in _SHORT_WORDS):
+        return token, end
+    while (more := _NEXT_GROUP.match(text, end)) and _continues(more):
+        token, end = token + more["group"], more.end("group")
+    return token, end
+
+
+def _continues(more: re.Match) -> bool:
+    group, after, word = more["group"], more["after"], more["word"]
+    if not _ANY_DIGIT.search(group) or _MOBILE.fullmatch(group) or _OTHER_NUMBERS.fullmatch(group):
+        return False
+    if after and after[0] in _UNITS:
+        return False
+    return not word or (len(group) >= MIN_GROUP_BEFORE_A_WORD and word not in _UNIT_WORDS)
+
+
 def order_in_answer(text: str) -> str | None:
     """The order number a reply to "what is the order number?" consists of: the question is
     its cue, so `ab12cd34ef` or `88123456` alone counts. Normalised text."""
     token = text.strip(" \t\n.,;:!?#()[]\"'")
+    if _SPACED_ANSWER.fullmatch(token):  # `3512 3456 7890 1234 567`, `SF 1234 5678 9012 3`
+        token = token.replace(" ", "")
     if re.fullmatch(_TOKEN, token) and _is_cued_order(token, numbered=False):
         return token.upper()
     return None
@@ -100,17 +185,18 @@ def find_orders(text: str) -> tuple[Candidate, ...]:
     if not _ANY_DIGIT.search(text):  # most messages: every order number has digits
         return ()
     found = []
-    cued = set()
+    cued: list[tuple[int, int]] = []
     for match in _CUE.finditer(text):
-        token = match["token"]
-        numbered = _NUMBERED.search(text, match.start(), match.start("token")) is not None
+        start, end = match.span("token")
+        token, end = _with_groups(text, match["token"], end)
+        numbered = _NUMBERED.search(text, match.start(), start) is not None
         if _is_cued_order(token, numbered):
-            start, end = match.span("token")
-            cued.add(start)
+            cued.append((start, end))
             found.append(Candidate(start, end, "order_id", token.upper(), EXTRACTOR, CUED_PRIORITY))
     for match in _BARE.finditer(text):
         token = match.group(0)
-        if match.start() not in cued and _is_bare_order(token):
+        inside = any(start <= match.start() < end for start, end in cued)
+        if not inside and _is_bare_order(token):
             found.append(
                 Candidate(
                     match.start(), match.end(), "order_id", token.upper(), EXTRACTOR, BARE_PRIORITY

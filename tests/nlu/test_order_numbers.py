@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from nlu.entities.orders import order_in_answer
+from nlu.normalise import normalise
+
 
 def found(parser, text):
     return [
@@ -135,6 +138,58 @@ def test_nothing_else_is_extracted_from_inside_an_order_number(nlu_parser):
     assert ("order_id", "SO-2026-88123", "SO-2026-88123") in entities
     assert ("amount", "¥50", "50") in entities
     assert all(e[0] in {"order_id", "amount", "complaint_category"} for e in entities)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("订单号 A2026 1101 还没到", "A20261101"),
+        ("订单号 A 20261101 坏了", "A20261101"),
+        ("单号 SF 1234567890123 没到", "SF1234567890123"),
+        ("順豐運單號 SF 1234 5678 9012 3 三天沒動", "SF1234567890123"),
+        ("订单号 3512 3456 7890 1234 567 东西坏了", "3512345678901234567"),
+        ("order 302 1234567 7654321 missing", "30212345677654321"),
+        ("订单号A2026 1101还没到", "A20261101"),
+    ],
+)
+def test_an_order_number_pasted_in_groups_with_spaces_is_one_number(nlu_parser, text, number):
+    entities = found(nlu_parser, text)
+
+    assert [e[2] for e in entities if e[0] == "order_id"] == [number]
+    assert not [e for e in entities if e[0] in {"date", "quantity", "number"}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "订单号 A20261101 2 件坏了",
+        "订单号 A20261101 11月5号下的单",
+        "订单号 A20261101 2026-11-05下的单",
+        "订单 A20261101 2000 积分没到",
+        "订单号 A20261101 13812345678 联系我",
+        "order 12345678 5000 points missing",
+        "order 12345678 200 dollars",
+    ],
+)
+def test_a_quantity_date_phone_or_amount_after_an_order_number_is_no_part_of_it(nlu_parser, text):
+    orders = [e[2] for e in found(nlu_parser, text) if e[0] == "order_id"]
+
+    assert orders in (["A20261101"], ["12345678"])
+
+
+@pytest.mark.parametrize(
+    ("answer", "number"),
+    [
+        ("3512 3456 7890 1234 567", "3512345678901234567"),
+        ("SF 1234 5678 9012 3", "SF1234567890123"),
+    ],
+)
+def test_an_order_number_answered_in_groups_is_taken_whole(answer, number):
+    assert order_in_answer(normalise(answer).text) == number
+
+
+def test_two_order_numbers_answered_together_are_not_one():
+    assert order_in_answer(normalise("A20261101 and A20261102").text) is None
 
 
 def test_a_date_written_with_slashes_inside_an_order_number_is_not_a_date(nlu_parser):

@@ -50,6 +50,24 @@ def test_a_failure_told_to_us_is_a_complaint_whoever_else_it_names(nlu_parser, t
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "京东订单 290123456789 的面霜过期了",
+        "天貓訂單2145678901234567890，收到的杯子是碎的",
+        "拼多多订单231105-123456789012345到现在还没发货",
+        "中通单号 78123456789012 一周没动了",
+        "my Shopee order 231105ABCD1234 arrived damaged",
+        "Amazon order 302-1234567-7654321 still hasn't shown up",
+    ],
+)
+def test_an_order_number_quoted_beside_a_marketplace_or_courier_is_the_brands_order(
+    nlu_parser, text
+):
+    assert nlu_parser.parse(text)["intent"]["name"] == "file_complaint"
+    assert not marked(text)
+
+
+@pytest.mark.parametrize(
     "text", ["积分能换腾讯视频会员吗", "can i use points for a starbucks gift card"]
 )
 def test_a_partner_brand_after_the_points_is_a_reward_not_another_party(nlu_parser, text):
