@@ -233,8 +233,9 @@ def _amends(ctx: Context, amend: dict) -> bool:
     """The message names only another quantity or reward for the request kept in
     `amend` (`ok just 2 then`, `fine. the coffee then`)."""
     understood = ctx.understood
+    quantity = answers.quantity(understood.entity("quantity")) and answers.only_a_quantity(ctx.text)
     return bool(
-        (answers.quantity(understood.entity("quantity")) or understood.entity("benefit"))
+        (quantity or understood.entity("benefit"))
         and (
             understood.intent in _CARRIES_A_CHANGE | {amend["intent"]}
             or not understood.confident(ctx.config.nlu.fallback_threshold)

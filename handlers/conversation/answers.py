@@ -574,6 +574,21 @@ def quantity(entity: str | None) -> int | None:
     return min(number, MAX_QUANTITY) if number >= 1 else None
 
 
+# What `ok just 2 then`, `那就两张吧` and `make it 2 instead` say besides the number: a message
+# with anything more (`我还有2个问题想问`, `I have 1 more question`) is not a new quantity.
+_ONLY_A_QUANTITY = re.compile(
+    r"[\s\W\d_]|[零一二两三四五六七八九十]|[张個个份只杯]|那就|那|就|吧|要|换成|改成|只要|给我|来|好吧|好的|好"
+    r"|嗯|算了|还是|了|啊|呀|呢|行|\b(?:ok|okay|fine|just|then|only|make|it|what|how|about|instead"
+    r"|please|pls|the|one|ones|vouchers?|alright|sure|so|maybe|let's|lets|do|go|with|i'll"
+    r"|take|get|me|actually|hmm|x|pcs|two|three|four|five|six|seven|eight|nine|ten)\b"
+)
+
+
+def only_a_quantity(text: str) -> bool:
+    """Whether the message says nothing but a number of something already named."""
+    return not _ONLY_A_QUANTITY.sub("", folded(text))
+
+
 # "the first one", "第二个", "the last": a place in the list of buttons just shown.
 _ORDINALS = re.compile(
     r"\b(?:(first|1st)|(second|2nd)|(third|3rd)|(fourth|4th)|(fifth|5th))\b|\b(last)\b"
