@@ -361,10 +361,17 @@ _COURTESY = re.compile(
 def yes_or_no(text: str | None) -> bool | None:
     for candidate in (text, _COURTESY.sub("", folded(text).strip())):
         if said(candidate, YES):
-            return True
+            return None if hesitates(text) else True
         if said(candidate, NO):
             return False
     return None
+
+
+def hesitates(text: str | None) -> bool:
+    """A yes asked back, held back or taken back is no yes: `ok?`, `嗯？`, `ok wait`, `好，等一下`,
+    `yes no` each spent the points at a confirmation."""
+    words = set(re.findall(r"\w+", folded(text)))
+    return is_question(text) or not_yet(text) or bool(words & YES and words & NO)
 
 
 # A message this long already says what happened, not just "我要投诉".

@@ -177,10 +177,10 @@ class Context:
         word = answers.yes_or_no(self.text)
         if word is not None:
             return word
-        # A question is no yes, whatever the NLU guesses: `确定吗？` and `are you sure?` at a
-        # confirmation read as affirm, and the points were spent.
+        # A question or a hesitation is no yes, whatever the NLU guesses: `确定吗？`, `are you
+        # sure?` and `ok wait` at a confirmation read as affirm, and the points were spent.
         if self.intent_is("affirm"):
-            return True if guess_yes and not answers.is_question(self.text) else None
+            return True if guess_yes and not answers.hesitates(self.text) else None
         if self.intent_is("deny", "cancel"):
             return False
         return None
