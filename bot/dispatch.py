@@ -597,6 +597,7 @@ def _route_one(ctx: Context) -> None:
 def fallback(ctx: Context) -> None:
     ctx.handler, ctx.outcome = "fallback", "fallback"
     ctx.state.misses += 1
+    smalltalk.keeps_a_trouble(ctx)  # its complaint button files what was said, as out of scope
     if ctx.state.misses >= ctx.config.dialogue.fallback_misses:
         ctx.state.misses = 0
         ctx.say("fallback.give_up")

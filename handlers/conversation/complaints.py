@@ -133,11 +133,14 @@ def describes(ctx: Context) -> bool:
 
 def tells_more(ctx: Context) -> bool:
     """More of the trouble, told where the form asked for something else: `11月20日那笔只给
-    了280分，应该是560分` at "which order?". A long statement that is no confident other
-    request; a complaint reading is filled as the form's own intent, a question is answered
-    aside."""
+    了280分，应该是560分` at "which order?", or which order it was by its day or amount when
+    the member has no number at hand (`就是11月5号那单，金额199元`). A long statement, or one
+    with a date or an amount, that is no confident other request; a complaint reading is
+    filled as the form's own intent, a question is answered aside."""
     text = (ctx.text or "").strip()
-    if answers.is_question(text) or asks_only_to_complain(text) or not answers.long_text(text):
+    if answers.is_question(text) or asks_only_to_complain(text):
+        return False
+    if not (answers.long_text(text) or ctx.entity("date") or ctx.entity("amount")):
         return False
     understood = ctx.understood
     return understood.intent in (COMPLAINT_INTENT, FALLBACK, "out_of_scope") or not (
@@ -222,6 +225,8 @@ def answers_order(ctx: Context) -> bool:
 def got_order(ctx: Context) -> str | Reask:
     _take(ctx, asked="order_id")
     if "order_id" in ctx.slots:
+        if _says_more_than_the_order(ctx):  # `订单A20261102的咖啡机插上电就跳闸，赶紧给我退钱`
+            _keep_more(ctx)
         return _next(ctx)
     # A "no" means no order number; `不投诉了` (cancel) drops the complaint instead, as a
     # digression once the step has not taken it.
@@ -239,6 +244,27 @@ def got_order(ctx: Context) -> str | Reask:
         _keep_more(ctx)
         return "order"
     return ctx.reask("complaint.bad_order")
+
+
+# What a reply to "which order?" may say around its answer without telling anything more:
+# `好的，我的订单号是 A20261104，谢谢`, `it's order no. SO-2026-88123` (a request to complain,
+# `我要投诉，订单号A20261103`, is stripped by asks_only_to_complain).
+_ORDER_TALK = re.compile(
+    r"订单(?:号码|编号|号)?|单号|交易(?:单)?号|小票(?:号码|号)?|号码|编号|就是|这个|是|为|嗯|哦|噢"
+    r"|好的|好|谢谢|麻烦|在这|这里|发你|给你"
+    r"|\b(?:it's|its|it|is|was|here's|here|this|that|one|my|order|number|no|num|id|ref|reference"
+    r"|receipt|ok|okay|sure|yes|yeah|yep|thanks|thank|thx|um|oh|so|sorry)\b"
+)
+
+
+def _says_more_than_the_order(ctx: Context) -> bool:
+    """The answer to "which order?" (its number, or none after all) tells more besides: the
+    rest joins the description, as at the other steps, instead of being dropped."""
+    said = answers.folded(ctx.text)
+    if order := ctx.slots["order_id"]:
+        said = said.replace(order.lower(), " ")
+    rest = _ORDER_TALK.sub(" ", _NO_ORDER_AFTER_ALL.sub(" ", said))
+    return not asks_only_to_complain(rest)
 
 
 # `等下，我先查下订单号`, `hold on, let me find it`: the number is coming. Read as a "no"

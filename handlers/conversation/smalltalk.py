@@ -61,15 +61,23 @@ def out_of_scope(ctx: Context) -> None:
         ctx.say("smalltalk.out_of_scope")
     if ctx.state.flow:  # inside a form the step is asked again instead
         return
-    if ctx.understood.typed and tells_a_trouble(ctx.text):
-        # Another company's, maybe, or ours told without naming us (`顺丰送来的蛋糕压坏了`):
-        # the menu's complaint button, or a typed `投诉`, files what was said, not asked
-        # again. Not a question, so a yes after it (`好吧`) acknowledges, it does not file.
+    if keeps_a_trouble(ctx):
+        # Another company's, maybe, or ours told without naming us (`顺丰送来的蛋糕压坏了`).
         ctx.say("smalltalk.trouble_maybe_ours", *menu_buttons(ctx))
-        entities = {"description": ctx.text}
-        ctx.offered = {"intent": "file_complaint", "entities": entities, "by_yes": False}
     else:
         menu(ctx, intro=False)
+
+
+def keeps_a_trouble(ctx: Context) -> bool:
+    """A trouble the bot could not place or did not understand (`我在11/05买的，单号
+    A20261105，少发了3件`) is what the complaint button under it, or a typed `投诉`, files:
+    the description and the order number it names, not asked again. No question was
+    asked, so a yes after it (`好吧`) acknowledges, it does not file. True when kept."""
+    if not (ctx.understood.typed and tells_a_trouble(ctx.text)):
+        return False
+    entities = {"description": ctx.text}
+    ctx.offered = {"intent": "file_complaint", "entities": entities, "by_yes": False}
+    return True
 
 
 def tells_a_trouble(text: str | None) -> bool:
