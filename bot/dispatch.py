@@ -425,7 +425,7 @@ def step(ctx: Context) -> None:
         digress(ctx, form, kind)
         return
     if _stale_yes(ctx):
-        # `好的` hours after "redeem 3 vouchers?" may answer a staff reply, or nothing.
+        # `好的` hours after "redeem 3 vouchers?", or after staff wrote, may answer them.
         ctx.outcome = "reask"
         ctx.say("confirm.stale", when=ctx.when(ctx.state.updated_at))
         ctx.state.confirmation, ctx.state.updated_at = None, ctx.now
@@ -461,13 +461,17 @@ def step(ctx: Context) -> None:
 
 
 def _stale_yes(ctx: Context) -> bool:
-    """A typed yes to a confirmation asked longer ago than the dialogue allows."""
-    if not ctx.state.confirmation or ctx.payload is not None or ctx.state.updated_at is None:
+    """A typed yes to a confirmation asked longer ago than the dialogue allows, or before
+    staff last replied on or resolved one of the member's tickets."""
+    asked = ctx.state.updated_at
+    if not ctx.state.confirmation or ctx.payload is not None or asked is None:
         return False
-    waited = ctx.now - ctx.state.updated_at
-    return waited > timedelta(minutes=ctx.config.dialogue.confirmation_minutes) and bool(
-        ctx.yes_no()
-    )
+    if not ctx.yes_no():
+        return False
+    waited = ctx.now - asked
+    return waited > timedelta(
+        minutes=ctx.config.dialogue.confirmation_minutes
+    ) or ticket_talk.staff_spoke_since(ctx, asked)
 
 
 # Help asked in so many words; `不知道` is a wrong answer, which the step's hint answers.

@@ -85,6 +85,13 @@ def hears(ctx: Context, new_task: bool, since: datetime | None = None) -> bool:
     return True
 
 
+def staff_spoke_since(ctx: Context, since: datetime) -> bool:
+    """Staff replied on or resolved one of the member's tickets after `since`: a `好的` now
+    may answer them, not a confirmation the bot asked before."""
+    expecting = tickets.talking(ctx.session, ctx.member, ctx.identity)
+    return bool(expecting and tickets.staff_spoke_since(ctx.session, expecting, since))
+
+
 # What comes next for the open ticket: `so what happens now?`, `然后呢`, `大概多久能处理`.
 _ASKS_WHATS_NEXT = re.compile(
     r"^(?:那|所以)?(?:然后呢|接下来(?:呢|怎么办|会怎样)|现在(?:呢|怎么办)|下一步(?:呢|是什么)?)"
