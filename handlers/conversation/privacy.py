@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from handlers.conversation.context import Context
 from handlers.conversation.forms import Form, State, asked_plainly, confirmation
+from handlers.desk import tickets
 from handlers.desk.erasure import erase_personal_data
 
 
@@ -63,7 +64,11 @@ def got_unlink(ctx: Context) -> None:
 
 
 def _unlink(ctx: Context) -> None:
-    member_no = ctx.bound_member.member_no
+    member = ctx.bound_member
+    tickets.chat_unlinked(ctx.session, member, ctx.identity)
+    if ctx.state.owner == "staff":  # the person was the member's: this chat is the bot's now
+        ctx.state.owner, ctx.state.ticket_id = "bot", None
+    member_no = member.member_no
     ctx.identity.member_id, ctx.identity.member, ctx.member = None, None, None
     ctx.say("unlink.done", member_no=member_no)
 

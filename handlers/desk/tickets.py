@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core import ticket_rules
@@ -201,6 +201,17 @@ def talking(session: Session, member: Member | None, identity: ChatIdentity) -> 
     (resolved, not rated yet)."""
     member_id = member.id if member is not None else None
     return list(session.scalars(TALKING, {"identity": identity.id, "member": member_id}))
+
+
+def chat_unlinked(session: Session, member: Member, identity: ChatIdentity) -> None:
+    """A chat unlinked from its member no longer speaks for the member's tickets: staff
+    replies go to the member's other chats (ticket_delivery.recipient), and the chat's
+    next words are the bot's (a shared phone must not receive the member's complaints)."""
+    session.execute(
+        update(Ticket)
+        .where(Ticket.member_id == member.id, Ticket.identity_id == identity.id)
+        .values(identity_id=None)
+    )
 
 
 def staff_spoke_since(session: Session, expecting: list[Ticket], since: datetime) -> list[Ticket]:
