@@ -101,6 +101,9 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
 # Requests answered at once that change nothing (the questions a form answers aside): a
 # message may string several together.
 ANSWERED_AT_ONCE = digressions.QUESTIONS
+# Done at once beside them, with no confirmation to wait for: in `退订，另外我有多少积分` and
+# `what's my balance? also I want to unsubscribe` only one of the two was done.
+DONE_AT_ONCE = frozenset({"unsubscribe"})
 # A clause counts as a request of its own only when it is read with this confidence.
 _CLAUSE_CONFIDENCE = 0.9
 
@@ -135,7 +138,7 @@ def _every_request(text: str, understood: Understanding, parser) -> Understandin
             )
         )
         if (
-            (clause.intent in ANSWERED_AT_ONCE or started_last)
+            (clause.intent in ANSWERED_AT_ONCE | DONE_AT_ONCE or started_last)
             and (clause.confidence or 0.0) >= _CLAUSE_CONFIDENCE
             and all(clause.intent != seen.intent for seen in found)
         ):
