@@ -362,7 +362,12 @@ def _ask_again(ctx: Context, wrong: str) -> str:
 
 # `it's a damaged item not late delivery`, `不是配送的问题`: the category not meant.
 _NEGATED = re.compile(r"(?:\bnot\b|\bisn'?t\b|\bwasn'?t\b|不是|并非|而非)[^,.;!?，。；！？]{0,24}")
-_NAMES_A_CATEGORY = re.compile(r"类型|类别|分类|问题是|\b(?:category|type|kind)\b")
+_NAMES_A_CATEGORY = re.compile(
+    r"类型|类别|分类|问题是|\b(?:category|type|kind)\b"
+    # What it was "really" about: `其实是质量问题，买的杯子裂了`, `actually it was about a
+    # wrong charge on my bill` (both joined the description and kept the type).
+    r"|其实是|实际上是|应该是|\bactually (?:it'?s|it was|about|is)\b|\bit(?:'s| was) (?:actually|really)\b"
+)
 
 
 def _named_category(ctx: Context) -> str | None:
