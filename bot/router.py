@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from handlers.conversation import (
+    answers,
     benefits,
     binding,
     complaints,
@@ -68,6 +69,7 @@ ROUTES: dict[str, Route] = {
 REFINED: dict[str, tuple[Callable[[str | None], bool], str]] = {
     "my_vouchers": (vouchers.asks_extension, "extend_voucher"),
     "file_complaint": (points.asks_where_points_went, "points_history"),
+    "bind_account": (answers.tells_of_an_order_gone_wrong, "file_complaint"),
 }
 
 FORMS: dict[str, Form] = {

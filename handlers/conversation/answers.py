@@ -14,7 +14,7 @@ import cn2an
 
 from core import complaint_words
 from core.global_words import normalise
-from nlu.entities.orders import order_in_answer
+from nlu.entities.orders import find_orders, order_in_answer
 from nlu.normalise import normalise as normalised_text
 from nlu.normalise import to_simplified
 
@@ -402,6 +402,12 @@ WRONG_WORDS = tuple(word for line in _WRONG_LINES for word in line.split())
 def says_something_is_wrong(text: str | None) -> bool:
     said = folded(text)
     return any(word in said for word in WRONG_WORDS)
+
+
+def tells_of_an_order_gone_wrong(text: str | None) -> bool:
+    """`13812345678 A20261101 没到`: an order number beside what went wrong, whatever else
+    (a phone) the message holds. Nobody links an account with an order number."""
+    return bool(find_orders(normalised_text(text or "").text)) and says_something_is_wrong(text)
 
 
 # The points are wrong: docked, short, missing. Narrower than WRONG_WORDS, which would
