@@ -101,5 +101,30 @@ def tier_info(ctx: Context) -> None:
         ctx.say("tier.vip")
     if progress.next_tier is None:
         ctx.say("tier.top")
-    else:
-        ctx.say("tier.next", points=progress.to_next, tier=progress.next_tier.label.get(ctx.lang))
+        return
+    ctx.say("tier.next", points=progress.to_next, tier=progress.next_tier.label.get(ctx.lang))
+    named = _named_tier(ctx)
+    if named is not None and named.threshold > progress.next_tier.threshold:
+        # `离钻石还差多少分` was answered with the gap to Platinum alone.
+        ctx.say(
+            "tier.next", points=named.threshold - progress.earned, tier=named.label.get(ctx.lang)
+        )
+
+
+def _named_tier(ctx: Context):
+    """The tier the message names (`钻石`, `diamond`), if any."""
+    said = answers.folded(ctx.text)
+    return next(
+        (
+            tier
+            for tier in reversed(ctx.config.tiers)
+            if any(_short(name) in said for name in (tier.name, tier.label.zh, tier.label.en))
+        ),
+        None,
+    )
+
+
+def _short(name: str) -> str:
+    """`钻石卡` is said `钻石`; `金卡` stays whole (`金` is in 金额)."""
+    name = answers.folded(name)
+    return name.removesuffix("卡") if len(name) > 2 else name
