@@ -597,7 +597,7 @@ _ONLY_A_QUANTITY = re.compile(
 )
 
 
-def only_a_quantity(text: str) -> bool:
+def only_a_quantity(text: str | None) -> bool:
     """Whether the message says nothing but a number of something already named."""
     return not _ONLY_A_QUANTITY.sub("", folded(text))
 
