@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from nlu_bench import ENTRY, ROOT
-from nlu_bench.datasets import Split
+from nlu_bench.datasets import Split, training_data
 from nlu_bench.processes import Run, measured, tail
 from nlu_bench.scoring import result_of
 
@@ -52,10 +52,10 @@ def baseline_run(kind: str, train_file: str, test_file: str, out_file: str) -> i
     """Train a baseline and predict the test file, in one process (it keeps no model file)."""
     started = time.perf_counter()
     vectoriser, model = _model(kind)
-    from nlu.training_data import load_training_data
+    from nlu.training import intent_examples
 
     imported = time.perf_counter()
-    train = load_training_data(train_file).examples
+    train = intent_examples(training_data(train_file))
     matrix = vectoriser.fit_transform([e.text for e in train])
     model.fit(matrix, [e.intent for e in train])
     trained = time.perf_counter()

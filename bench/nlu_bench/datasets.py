@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,12 @@ import yaml
 from nlu_bench import BENCHMARKS
 
 HELDOUT = Path(__file__).resolve().parent / "heldout.jsonl"
+# The complaint-category texts (nlu/data/complaint_categories.yml) go beside every project
+# split's training file: the bot learns each as a complaint too (nlu.training.intent_examples),
+# so the embedded engine and the baselines train on them as the bot does. Rasa reads no such
+# key, and so trains without them.
+CATEGORIES_KEY = "complaint_categories"
+CATEGORIES_FOLDER = "categories"  # beside train.yml
 KEPT_HERE = Path(__file__).resolve().parent.parent / "data"  # public sets the repository carries
 TITLES = {
     "banking77": "BANKING77",
@@ -83,6 +90,7 @@ def own_split(work: Path, data_dir: Path, seed: int, test_share: float) -> Split
     rows = [{"text": _plain(t), "intent": i} for i in sorted(test) for t in test[i]]
     return _project_split(
         work / "own",
+        data_dir,
         train,
         rows,
         "own",
@@ -101,7 +109,14 @@ def heldout_split(work: Path, data_dir: Path) -> Split:
     rows = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line]
     note = f"all of nlu/data; {HELDOUT.name}, written apart from the data ({len(rows)} texts)"
     return _project_split(
-        work / "heldout", by_intent, rows, "heldout", "memberbot held-out texts", note, extra
+        work / "heldout",
+        data_dir,
+        by_intent,
+        rows,
+        "heldout",
+        "memberbot held-out texts",
+        note,
+        extra,
     )
 
 
@@ -126,6 +141,7 @@ def _project_data(data_dir: Path) -> tuple[dict[str, list[str]], str]:
 
 def _project_split(
     folder: Path,
+    data_dir: Path,
     train: dict[str, list[str]],
     rows: list[dict],
     name: str,
@@ -136,6 +152,13 @@ def _project_split(
     folder.mkdir(parents=True, exist_ok=True)
     _write_rasa_nlu(folder / "train.yml", train, extra)
     _write_jsonl(folder / "test.jsonl", rows)
+    beside = folder / CATEGORIES_FOLDER
+    beside.mkdir(exist_ok=True)
+    for path in sorted(data_dir.glob("*.yml")):
+        if CATEGORIES_KEY in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}):
+            shutil.copy(path, beside / path.name)
+    texts = len(training_data(folder / "train.yml").categories)
+    note += f"; with the {texts} complaint-category texts beside it, as the bot trains"
     return Split(
         name,
         title,
@@ -193,3 +216,15 @@ def public_split(work: Path, name: str, per_intent: int, seed: int, folder_name:
         f"{sample}; standard test set ({len(rows)})",
         [r["intent"] for r in rows],
     )
+
+
+def training_data(train_file: Path | str):
+    """What the bot would learn from a split's training file: its examples, and the
+    complaint-category texts beside it (project splits), each also a complaint example."""
+    from nlu.training_data import load_training_data
+
+    data = load_training_data(train_file)
+    beside = Path(train_file).with_name(CATEGORIES_FOLDER)
+    if beside.is_dir():
+        data.extend(load_training_data(beside))
+    return data

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from nlu_bench import ENTRY, ROOT
-from nlu_bench.datasets import Split
+from nlu_bench.datasets import Split, training_data
 from nlu_bench.processes import measured, tail
 from nlu_bench.scoring import fallback_settings, result_of
 
@@ -36,9 +36,8 @@ def run_embedded(split: Split, folder: Path) -> dict:
 
 def embedded_train(train_file: str, model_file: str) -> int:
     from nlu.training import train_model
-    from nlu.training_data import load_training_data
 
-    model = train_model(load_training_data(train_file))
+    model = train_model(training_data(train_file))
     model.save(model_file)
     return 0
 
