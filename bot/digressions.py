@@ -53,6 +53,9 @@ RESTARTS = {"human_handoff", "cancel", "set_language"}
 # sure it is another request: `my coffee was cold` is a complaint's description, though
 # read as `my_vouchers` at 0.55; `兑换咖啡券` (0.99) is a request.
 SURE_OF_A_STATEMENT = 0.9
+# Where the step's answer was not understood, a statement is another request at this
+# confidence (a question at the digression threshold).
+CLEAR_REQUEST = 0.6
 
 
 def kind(ctx: Context, form: Form, current: State, before: bool) -> str | None:
@@ -86,6 +89,10 @@ def kind(ctx: Context, form: Form, current: State, before: bool) -> str | None:
         )
         if not (swallowed or answers.is_question(text)):
             return None
+    elif not (answers.is_question(text) or understood.confident(CLEAR_REQUEST)):
+        # `the one from last week` at "which order?" read as points_history at 0.46: a
+        # statement that is no answer is another request only when clearly one.
+        return None
     if understood.intent in RESTARTS:
         return "restart"
     needs_binding = ROUTES[understood.intent].needs_member and ctx.member is None

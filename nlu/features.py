@@ -31,6 +31,12 @@ from nlu.other_parties import NONE, OtherParties
 LONGEST_CHAR_GRAM = 4  # characters 1-4, words 1-2
 WORD_MARK = "\x01"  # word features share the vocabulary with character ones
 ORDER_MARK = " \x02 "  # an order number, whatever its format
+# A day written with slashes (`11/05`, `11/5`, `2026/11/05`): folded to `00/00` it read as a
+# score (`4/5`, `10/10`), and `11/05买的 A20261105 少了3件` was rate_service at 0.99. A
+# score is out of 5, 10 or 100 and not above it, without a leading zero.
+DATE_MARK = " \x0f "
+_SLASHED = re.compile(r"(?<![0-9a-z/])(\d{1,4})/(\d{1,2})(?:/(\d{1,4}))?(?![0-9a-z/])")
+_OUT_OF = {"5", "10", "100"}
 _WORDS = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d")
 
@@ -177,7 +183,7 @@ def analyse(text: str, parties: OtherParties = NONE) -> Counter:
     # marketplace stores and sent by its couriers: `京东订单号 290123456789 还没到货` and `SF
     # waybill SF1234567890123 stuck` are complaints to answer, not another company's failure.
     other_party = not orders and parties.named_in(text)  # before digits fold: `12306`
-    text = _DIGITS.sub("0", text)
+    text = _DIGITS.sub("0", _SLASHED.sub(_dated, text))
     counts = _grams(text)
     if other_party:
         counts[WORD_MARK + OTHER_PARTY_MARK] = _FLIP_COUNT
@@ -189,6 +195,17 @@ def analyse(text: str, parties: OtherParties = NONE) -> Counter:
     if _names_another_programme(text):
         counts[WORD_MARK + OTHER_PROGRAMME_MARK] = _FLIP_COUNT
     return counts
+
+
+def _dated(slashed: re.Match) -> str:
+    first, second, third = slashed.groups()
+    score = (
+        third is None
+        and second in _OUT_OF
+        and not first.startswith("0")
+        and int(first) <= int(second)
+    )
+    return slashed[0] if score else DATE_MARK
 
 
 def _polarity(clause: str) -> Counter:

@@ -19,7 +19,7 @@ from nlu.embeddings import NAME as VECTORS
 from nlu.features import TextFeatures, features_of
 from nlu.other_parties import NONE, OtherParties
 
-FORMAT_VERSION = 14  # bump when the file layout or the features change: old files retrain
+FORMAT_VERSION = 15  # bump when the file layout or the features change: old files retrain
 _INTENT, _CATEGORY = "", "category_"  # array name prefixes in the file
 
 

@@ -227,3 +227,15 @@ def test_a_complaint_that_names_an_order_number_is_not_read_as_a_phone_number(nl
 )
 def test_returning_an_order_is_not_unsubscribing(nlu_parser, text, intent):
     assert nlu_parser.parse(text)["intent"]["name"] == intent
+
+
+@pytest.mark.parametrize(
+    "text", ["11/05买的 A20261105 少了3件", "我在11/05买的，单号 A20261105，少发了3件"]
+)
+def test_a_day_written_with_slashes_is_not_read_as_a_score(nlu_parser, text):
+    assert nlu_parser.parse(text)["intent"]["name"] == "file_complaint"
+
+
+@pytest.mark.parametrize("text", ["4/5", "给个10/10", "rate 3/5"])
+def test_a_score_out_of_five_or_ten_is_still_a_rating(nlu_parser, text):
+    assert nlu_parser.parse(text)["intent"]["name"] == "rate_service"
