@@ -420,6 +420,11 @@ def step(ctx: Context) -> None:
         ctx.say("form.back", task=ctx.t(f"form.task.{form.name}"))
         current.ask(ctx)
         return
+    if _greets(ctx):  # `hi` a week later was "That doesn't look like an order number"
+        ctx.outcome = "form"
+        ctx.say("form.greeted", task=ctx.t(f"form.task.{form.name}"))
+        current.ask(ctx)
+        return
     if ctx.payload is None and form.drops is not None and form.drops(ctx.text) is not None:
         dropped(ctx, form)
         return
@@ -461,6 +466,21 @@ def step(ctx: Context) -> None:
         ctx.say(result.hint or "form.reask", **result.fields)
         current.ask(ctx)
         ctx.outcome = "reask"
+
+
+def _greets(ctx: Context) -> bool:
+    """A bare greeting (`hi`, `你好呀`), not an answer with a greeting in front of it."""
+    text = ctx.text or ""
+    return (
+        ctx.payload is None
+        and _says(ctx, "greet")
+        and not any(char.isdigit() for char in text)
+        and not answers.long_text(text)
+        and len(text.split()) <= _GREETING_WORDS
+    )
+
+
+_GREETING_WORDS = 3
 
 
 def _stale_yes(ctx: Context) -> bool:
