@@ -208,7 +208,7 @@ def answer_offer(ctx: Context) -> None:
         ctx.understood = Understanding.pressed(amend["intent"], {**amend["entities"], **named})
         route(ctx)
         return
-    if entities and offered and ctx.intent_is(offered):
+    if entities and offered and ctx.intent_is(offered) and not _tells_its_own(ctx, offered):
         kept = {name: [value] for name, value in entities.items()}
         ctx.understood = replace(ctx.understood, entities={**kept, **ctx.understood.entities})
         route(ctx)
@@ -225,6 +225,12 @@ def answer_offer(ctx: Context) -> None:
         ctx.say("offer.declined")
     elif not ticket_talk.hears(ctx, new_task=_new_task(ctx)):
         route(ctx)
+
+
+def _tells_its_own(ctx: Context, offered: str) -> bool:
+    """A complaint that tells its own trouble is a new one: the trouble the offer kept (told
+    of a courier, not filed) was merged into it, with the first one's order."""
+    return offered == complaints.COMPLAINT_INTENT and not complaints.asks_only_to_complain(ctx.text)
 
 
 # What changes a refused or dropped request, whatever else the NLU hears in
