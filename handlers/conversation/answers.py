@@ -371,7 +371,20 @@ def hesitates(text: str | None) -> bool:
     """A yes asked back, held back or taken back is no yes: `ok?`, `嗯？`, `ok wait`, `好，等一下`,
     `yes no` each spent the points at a confirmation."""
     words = set(re.findall(r"\w+", folded(text)))
-    return is_question(text) or not_yet(text) or bool(words & YES and words & NO)
+    return (
+        is_question(text)
+        or not_yet(text)
+        or _HOLDS_BACK.search(folded(text)) is not None
+        or bool(words & YES and words & NO)
+    )
+
+
+# A yes with a but, a later or a maybe: `好 但是先不换`, `好的，明天再说`, `yes but later`, `yes
+# tomorrow`, `yes if it doesn't expire soon`, `maybe` each spent the points.
+_HOLDS_BACK = re.compile(
+    r"但是|但|不过|可是|明天|改天|再说|以后|回头|晚点|先不|也许|可能|或许|如果|要是"
+    r"|\b(?:but|though|later|tomorrow|maybe|perhaps|if|unless|not now|another time|next time)\b"
+)
 
 
 # A message this long already says what happened, not just "我要投诉".
@@ -488,6 +501,11 @@ RATING_WORDS: tuple[tuple[str, int], ...] = (
     ("perfect", 5),
     ("amazing", 5),
     ("full marks", 5),
+    ("satisfied", 4),
+    ("dissatisfied", 2),
+    ("unsatisfied", 2),
+    ("could be better", 3),
+    ("meh", 3),
 )
 NUMBER_WORDS = {
     "一": 1,
@@ -523,9 +541,19 @@ def rating(text: str | None) -> int | None:
         return int(number) if number.isdigit() else NUMBER_WORDS[number]
     longest = sorted(RATING_WORDS, key=lambda pair: -len(pair[0]))
     for word, value in longest:
-        if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", said):
+        if found := re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", said):
+            if _NEGATED_VERDICT.search(said[: found.start()]):
+                return NOT_GOOD if value >= NEUTRAL else NEUTRAL  # `not great`, `not bad`
             return value
     return None
+
+
+# A verdict negated just before it: `not great`, `不太满意`, `唔係幾滿意` (each read as 4 or 5
+# and closed the ticket), `not bad`.
+_NEGATED_VERDICT = re.compile(
+    r"(?:\bnot|n't|\bnever|不|唔|冇|没)\s*(?:very|so|that|too|really|quite|\S{0,2})\s*$"
+)
+NOT_GOOD, NEUTRAL = 2, 3
 
 
 # A date said the Chinese way, in figures or words, the year perhaps in two digits:

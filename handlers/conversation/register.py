@@ -26,7 +26,9 @@ REFERRER_COMING = "referrer_coming"  # the member said a member referred them
 # A name said anywhere: `my name is Anna Smith`, `我叫王小明，手机139…`. `I'm` and `我是`
 # only open a reply to "what's your name?": elsewhere `i'm not sure` is no name.
 _NAME_CUE = re.compile(
-    r"(?:^|[\s,，.。])(?:my name is|my name's|name is|call me|我叫|我的名字是|名字是|名字叫|叫我"
+    r"(?:^|[\s,，.。])(?:my name is|my name's|name is|我叫|我的名字是|名字是|名字叫|叫我"
+    # `call me on 13912345678` asks for a call: its name was "on"
+    r"|call me(?!\s+(?:on|at|back|later|tomorrow|asap|now|when|if|please|pls|anytime)\b)"
     # a correction: `等下 名字打错了 是王小明不是王晓明`, `my name should be Bob Lee`
     r"|名字(?:打|写|输)?错了[\s,，]*(?:应该)?(?:是|叫)?|(?:把)?名字改(?:成|为)"
     r"|name (?:should be|is actually)|(?:wrong|misspelt|misspelled) name[\s,:]*(?:it'?s|it is)?)"
