@@ -101,8 +101,9 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
 # Requests answered at once that change nothing (the questions a form answers aside): a
 # message may string several together.
 ANSWERED_AT_ONCE = digressions.QUESTIONS
-# Done at once beside them, with no confirmation to wait for: in `退订，另外我有多少积分` and
-# `what's my balance? also I want to unsubscribe` only one of the two was done.
+# Done first, whatever else the message asks, with no confirmation to wait for: in
+# `退订，另外我有多少积分`, `what's my balance? also I want to unsubscribe` and `退订，顺便投诉一下
+# 你们推送太多了` the unsubscribe or the rest was left undone.
 DONE_AT_ONCE = frozenset({"unsubscribe"})
 # A clause counts as a request of its own only when it is read with this confidence.
 _CLAUSE_CONFIDENCE = 0.9
@@ -122,6 +123,8 @@ def _every_request(text: str, understood: Understanding, parser) -> Understandin
     parts = clauses(text)
     if len(parts) < 2:
         return understood
+    if done := _done_at_once(parts, parser):
+        return done
     found: list[Understanding] = []
     for number, part in enumerate(parts):
         clause = Understanding.from_parse(parser.parse(part))
@@ -138,7 +141,7 @@ def _every_request(text: str, understood: Understanding, parser) -> Understandin
             )
         )
         if (
-            (clause.intent in ANSWERED_AT_ONCE | DONE_AT_ONCE or started_last)
+            (clause.intent in ANSWERED_AT_ONCE or started_last)
             and (clause.confidence or 0.0) >= _CLAUSE_CONFIDENCE
             and all(clause.intent != seen.intent for seen in found)
         ):
@@ -148,6 +151,27 @@ def _every_request(text: str, understood: Understanding, parser) -> Understandin
     if found[-1].intent == complaints.COMPLAINT_INTENT:  # the questions may be what went wrong
         found[-1] = replace(found[-1], text=text)
     return replace(found[0], then=tuple(found[1:]))
+
+
+# `如果我退订，积分还在吗` asks what unsubscribing would do: nothing is done.
+_SUPPOSES = re.compile(r"如果|要是|假如|假设|万一|的话|\b(?:if|suppose|what happens|when)\b")
+
+
+def _done_at_once(parts: list[str], parser) -> Understanding | None:
+    """The clause done at once, then the rest of the message read as a message of its own."""
+    for number, part in enumerate(parts):
+        clause = Understanding.from_parse(parser.parse(part))
+        if (
+            clause.intent in DONE_AT_ONCE
+            and (clause.confidence or 0.0) >= _CLAUSE_CONFIDENCE
+            and not answers.is_question(part)
+            and not _SUPPOSES.search(answers.folded(part))
+        ):
+            others = [p for i, p in enumerate(parts) if i != number]
+            rest = ("，" if any(not p.isascii() for p in others) else ", ").join(others)
+            then = _every_request(rest, Understanding.from_parse(parser.parse(rest)), parser)
+            return replace(clause, then=(replace(then, then=()), *then.then))
+    return None
 
 
 def respond(ctx: Context, pressed: Pressed | None, word: str | None) -> None:

@@ -76,6 +76,8 @@ def hears(ctx: Context, new_task: bool, since: datetime | None = None) -> bool:
     if waiting is None or _new_complaint(ctx, waiting) or (new_task and not _answers_staff(ctx)):
         return False
     tickets.add_member_message(ctx.session, waiting, ctx.text, ctx.now)
+    if waiting.order_id is None and (order := ctx.entity("order_id")):
+        waiting.order_id = order  # `订单号找到了 SO-2026-77001`: staff asked which order
     ctx.handler, ctx.outcome = "ticket.member_message", "to_ticket"
     ctx.say(
         "ticket.passed_on",
@@ -124,8 +126,8 @@ def _new_complaint(ctx: Context, waiting: Ticket) -> bool:
     if ctx.understood.intent != "file_complaint":
         return False
     order = ctx.entity("order_id")
-    if order and order != waiting.order_id:
-        return True
+    if order and waiting.order_id and order != waiting.order_id:
+        return True  # the order number of a ticket that had none answers it
     if not answers.names_a_complaint(ctx.text):
         return False
     # `我要投诉门店店员态度差` while a leaking cup's ticket waits: another trouble.
