@@ -131,7 +131,7 @@ def describes(ctx: Context) -> bool:
     return _category(ctx, text) is not None and answers.says_something_is_wrong(text)
 
 
-def tells_more(ctx: Context) -> bool:
+def tells_more(ctx: Context, at_summary: bool = False) -> bool:
     """More of the trouble, told where the form asked for something else: `11月20日那笔只给
     了280分，应该是560分` at "which order?", or which order it was by its day or amount when
     the member has no number at hand (`就是11月5号那单，金额199元`). A long statement, or one
@@ -140,7 +140,12 @@ def tells_more(ctx: Context) -> bool:
     text = (ctx.text or "").strip()
     if answers.is_question(text) or asks_only_to_complain(text):
         return False
-    if not (answers.long_text(text) or ctx.entity("date") or ctx.entity("amount")):
+    if at_summary:
+        # At the summary any detail that is no yes, no or "wait" is more of the trouble:
+        # `大概下午三点左右`, `I have photos`, `仲有個盒爛咗` were "please tap Confirm or Cancel".
+        if ctx.yes_no() is not None or answers.not_yet(text) or not any(c.isalpha() for c in text):
+            return False
+    elif not (answers.long_text(text) or ctx.entity("date") or ctx.entity("amount")):
         return False
     understood = ctx.understood
     return understood.intent in (COMPLAINT_INTENT, FALLBACK, "out_of_scope") or not (
@@ -309,7 +314,7 @@ def got_confirm(ctx: Context) -> str | Reask | None:
             return _ask_again(ctx, wrong)
         if _asks_the_categories(ctx):
             return "category"
-        if tells_more(ctx):  # `仲有佢哋收銀嗰個仲鬧我`: more of the trouble, shown again
+        if tells_more(ctx, at_summary=True):  # `仲有佢哋收銀嗰個仲鬧我`: more, shown again
             _keep_more(ctx)
             return "confirm"
     return _file_confirmed(ctx)
