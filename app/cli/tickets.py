@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from app.cli import Failed, as_option, cli, pass_app, staff_actor
+from app.cli import BadInput, Failed, as_option, cli, pass_app, staff_actor
 from core.clock import now
-from handlers.desk import ticket_detail
+from handlers.desk import staff_accounts, ticket_detail
 from handlers.desk import ticket_lifecycle as lifecycle
 from handlers.desk import ticket_views as views
 from handlers.desk.ticket_delivery import Delivered, Senders
@@ -43,6 +43,10 @@ def tickets() -> None:
 def listing(app, as_json: bool, **options: Any) -> None:
     """The queue: urgent first, then priority, then the soonest deadline."""
     with app.database.unit_of_work(write=False) as session:
+        assignee = options.get("assignee")
+        if assignee not in (None, "none") and staff_accounts.by_username(session, assignee) is None:
+            # `--assignee ghost` listed the unassigned queue as if it were ghost's.
+            raise BadInput(f"no staff account {assignee!r} (--assignee takes a username or none)")
         page = views.listing(session, app.config, now(), **options)
     if as_json:
         click.echo(_json([r.summary().model_dump() for r in page.rows]))

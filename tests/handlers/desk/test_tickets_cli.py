@@ -157,3 +157,12 @@ def test_an_erased_members_ticket_leaves_the_queue_and_a_reply_exits_2_queueing_
     assert "closed: the member's personal data was erased" in shown
     with sqlite_db.unit_of_work(write=False) as session:
         assert session.scalars(select(OutboundMessage)).all() == []
+
+
+def test_tickets_list_for_an_unknown_assignee_says_so(run, sqlite_db, config):
+    open_ticket(sqlite_db, config, channel="console", external_id="demo")
+
+    result = run("tickets", "list", "--assignee", "ghost")
+
+    assert result.exit_code == 2
+    assert "no staff account 'ghost'" in result.output
