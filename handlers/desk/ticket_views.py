@@ -55,6 +55,7 @@ class TicketSummary(BaseModel):
     urgent: bool
     status: str
     description: str
+    order_id: str | None = Field(default=None, description="The order the member named")
     member_no: str | None
     member_name: str | None
     tier: str | None
@@ -91,7 +92,6 @@ class HistoryEvent(BaseModel):
 class TicketHistory(TicketSummary):
     """One ticket for the REST API and `tickets show --json`: internal notes left out."""
 
-    order_id: str | None
     events: list[HistoryEvent] = Field(description="The ticket's history, internal notes left out")
 
 
@@ -255,6 +255,7 @@ def _row(ticket: Ticket, member_no, name, tier, assignee, at: datetime, warn) ->
         urgent=ticket.urgent,
         status=ticket.status,
         description=ticket.description,
+        order_id=ticket.order_id,
         member_no=member_no,
         member_name=name,
         tier=tier,
@@ -296,7 +297,6 @@ def history(session: Session, ticket: Ticket, at: datetime, config: Config) -> T
     )
     return TicketHistory(
         **ticket_row(session, ticket, at, config).summary().model_dump(),
-        order_id=ticket.order_id,
         events=[
             HistoryEvent(kind=e.kind, actor=e.actor, body=e.body, data=e.data, at=e.created_at)
             for e in events

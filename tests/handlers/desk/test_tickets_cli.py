@@ -166,3 +166,11 @@ def test_tickets_list_for_an_unknown_assignee_says_so(run, sqlite_db, config):
 
     assert result.exit_code == 2
     assert "no staff account 'ghost'" in result.output
+
+
+def test_tickets_list_json_carries_the_order_number(run, sqlite_db, config):
+    open_ticket(sqlite_db, config, channel="console", external_id="demo", order_id="A20261102")
+
+    listed = json.loads(run("tickets", "list", "--json").output)
+
+    assert listed[0]["order_id"] == "A20261102"
