@@ -251,9 +251,9 @@ def create(app) -> FastAPI:
                 app.database, app.config, body, f"api:{request.state.api_key}", now()
             )
         except PurchaseRefused as refused:
-            if refused.code == "in_future":
+            if refused.field == "purchased_at":
                 raise _field_error("purchased_at", str(refused)) from None
-            status = {"not_found": 404, "conflict": 409}.get(refused.code, 422)
+            status = {"not_found": 404, "conflict": 409, "erased": 409}.get(refused.code, 422)
             raise ApiError(status, refused.code, str(refused)) from None
         body_out = PurchaseOut(**vars(out)).model_dump(mode="json")
         return JSONResponse(body_out, status_code=201 if out.created else 200)

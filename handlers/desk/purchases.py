@@ -17,10 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.config import Config
+from core.points import lot_expiry
+from core.validity import last_day
 from handlers.desk import member_views
 from storage.db import Database
 from storage.ledger import Ledger, LedgerError
 from storage.members import by_number
+from storage.models import Member
 
 MEMBER_NO = r"^[A-Za-z][0-9]{6,9}$"
 ORDER_ID = r"^[A-Za-z0-9_.:-]{1,40}$"
@@ -72,8 +75,9 @@ class Posted:
 
 
 class PurchaseRefused(Exception):
-    """Why a purchase cannot be posted: `code` is not_found, conflict, in_future or a
-    ledger code (bad_amount); `field` names the input at fault, when one is."""
+    """Why a purchase cannot be posted: `code` is not_found, conflict, erased, in_future,
+    points_expired or a ledger code (bad_amount); `field` names the input at fault, when one
+    is."""
 
     def __init__(self, code: str, message: str, field: str | None = None):
         super().__init__(message)
@@ -97,6 +101,24 @@ def post(
     raise AssertionError("unreachable")
 
 
+def _check_member_and_day(member: Member, when: datetime, config: Config, at: datetime) -> None:
+    """An erased member's account takes nothing more; a purchase so old that its points
+    would have expired already earns nothing (a 2024 purchase showed 500 points in the
+    balance that the next redemption could not spend, and they expired unannounced)."""
+    if member.erased_at is not None:
+        raise PurchaseRefused(
+            "erased", f"member {member.member_no} was erased on request and takes no purchases"
+        )
+    expiry = lot_expiry(when, config)
+    if expiry is not None and expiry <= at:
+        last = last_day(expiry, config.zone)
+        raise PurchaseRefused(
+            "points_expired",
+            f"too old: its points would have expired on {last}",
+            "purchased_at",
+        )
+
+
 def record(
     session: Session, config: Config, purchase: Purchase, actor: str, at: datetime
 ) -> Posted:
@@ -109,6 +131,7 @@ def record(
     member = by_number(session, purchase.member_no)
     if member is None:
         raise PurchaseRefused("not_found", f"no member {purchase.member_no.upper()}")
+    _check_member_and_day(member, when, config, at)
     ledger = Ledger(session, config, clock=lambda: at)
     try:
         result = ledger.earn_purchase(

@@ -6,6 +6,8 @@ import pytest
 
 from handlers.desk import staff_accounts
 from handlers.desk import ticket_lifecycle as lifecycle
+from handlers.desk.erasure import erase_personal_data
+from storage.members import by_number
 from tests.handlers.desk.conftest import AMY, NOW, open_ticket
 
 
@@ -200,6 +202,35 @@ def test_a_purchase_for_an_unknown_member_is_404(api):
         "/api/purchases", json={"order_id": "X1", "member_no": "M999999", "amount": "5"}
     )
     assert answer.status_code == 404
+
+
+def test_a_purchase_whose_points_would_have_expired_already_is_422(api):
+    before = api.get("/api/members/M000001").json()["points"]
+    answer = api.post(
+        "/api/purchases",
+        json={
+            "order_id": "OLD2",
+            "member_no": "M000001",
+            "amount": "500",
+            "purchased_at": "2024-06-01T10:00:00",
+        },
+    )
+
+    assert answer.status_code == 422
+    assert "would have expired" in answer.json()["message"]
+    assert api.get("/api/members/M000001").json()["points"] == before
+
+
+def test_a_purchase_for_an_erased_member_is_409(api, sqlite_db):
+    with sqlite_db.unit_of_work() as session:
+        erase_personal_data(session, by_number(session, "M000003"), "test", NOW)
+        session.commit()
+
+    answer = api.post(
+        "/api/purchases", json={"order_id": "E1", "member_no": "M000003", "amount": "5"}
+    )
+
+    assert (answer.status_code, answer.json()["error"]) == (409, "erased")
 
 
 def test_tickets_are_listed_urgent_first_and_filtered(api, sqlite_db, config):
