@@ -1,6 +1,6 @@
 """Corrections: a supervisor or admin adds or takes away points by hand, with a reason,
 through the ledger (an `adjust` entry with who and why, shown in the member's history).
-Agents are refused, and so is a correction beyond `points.max_adjustment` either way (a
+Agents are refused, so is a correction to an erased member's account, and so is one beyond `points.max_adjustment` either way (a
 typing mistake, which the ledger's sums could not hold) or one that takes away more than
 the balance. The request key makes a repeated submission post once."""
 
@@ -55,6 +55,10 @@ def adjust(
         member = by_number(session, member_no.strip())
         if member is None:
             raise AdjustmentRefused("not_found", f"no member {member_no.strip().upper()}")
+        if member.erased_at is not None:
+            raise AdjustmentRefused(
+                "bad_input", f"member {member.member_no} was erased on request: nothing to correct"
+            )
         try:
             posted = Ledger(session, config, clock=lambda: at).adjust(
                 member.id, points, actor.username, reason.strip()[:500], key

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from handlers.desk import adjustments, refunds
+from handlers.desk.erasure import erase_personal_data
 from handlers.desk.refunds import Refund
 from handlers.desk.ticket_lifecycle import Actor
+from storage.members import by_number
 from tests.bot.conftest import SEEDED_AT
 from tests.bot.script import Script
 
@@ -84,3 +88,15 @@ def test_a_member_in_debt_is_told_the_debt_with_the_balance(sqlite_db, config, p
         },
         "balance",
     )
+
+
+def test_an_erased_members_account_takes_no_correction(sqlite_db, config, seeded):
+    database = seeded(sqlite_db)
+    with database.unit_of_work() as session:
+        erase_personal_data(session, by_number(session, "M000002"), "test", SEEDED_AT)
+        session.commit()
+
+    with pytest.raises(adjustments.AdjustmentRefused, match="erased"):
+        adjustments.adjust(
+            database, config, "M000002", 50, "x", Actor("sam", "supervisor"), SEEDED_AT, "k-2"
+        )
