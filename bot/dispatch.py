@@ -632,8 +632,11 @@ def _route_one(ctx: Context) -> None:
     if not understood.confident(ctx.config.nlu.fallback_threshold):
         fallback(ctx)
         return
-    if understood.intent in REFINED and REFINED[understood.intent][0](ctx.text):
-        understood = ctx.understood = replace(understood, intent=REFINED[understood.intent][1])
+    refined = next(
+        (to for asks, to in REFINED.get(understood.intent or "", ()) if asks(ctx.text)), None
+    )
+    if refined:
+        understood = ctx.understood = replace(understood, intent=refined)
     chosen = ROUTES.get(understood.intent or "") or ROUTES["out_of_scope"]
     if understood.intent != "out_of_scope" and ctx.state.misses:
         ctx.state.misses = 0  # only when set: a changed state costs a flush

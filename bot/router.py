@@ -66,10 +66,13 @@ ROUTES: dict[str, Route] = {
 }
 
 # Intents the NLU may confuse, told apart by what the member typed: (test, the intent).
-REFINED: dict[str, tuple[Callable[[str | None], bool], str]] = {
-    "my_vouchers": (vouchers.asks_extension, "extend_voucher"),
-    "file_complaint": (points.asks_where_points_went, "points_history"),
-    "bind_account": (answers.tells_of_an_order_gone_wrong, "file_complaint"),
+REFINED: dict[str, tuple[tuple[Callable[[str | None], bool], str], ...]] = {
+    "my_vouchers": ((vouchers.asks_extension, "extend_voucher"),),
+    "file_complaint": (
+        (points.asks_where_points_went, "points_history"),
+        (answers.praises, "thanks"),
+    ),
+    "bind_account": ((answers.tells_of_an_order_gone_wrong, "file_complaint"),),
 }
 
 FORMS: dict[str, Form] = {

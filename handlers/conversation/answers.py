@@ -184,6 +184,11 @@ YES = frozenset(
         "can",
         "can can",
         "ok can",
+        "我要",
+        "我要的",
+        "np",
+        "no problem",
+        "no prob",
     }
 )
 NO = frozenset(
@@ -421,6 +426,30 @@ def tells_of_an_order_gone_wrong(text: str | None) -> bool:
     """`13812345678 A20261101 没到`: an order number beside what went wrong, whatever else
     (a phone) the message holds. Nobody links an account with an order number."""
     return bool(find_orders(normalised_text(text or "").text)) and says_something_is_wrong(text)
+
+
+# Praise, with nothing said to be wrong: `Just wanted to say the staff at the Jing'an store were
+# amazing!` and `服务太棒了👍` were filed as complaints about the staff.
+_PRAISE = re.compile(
+    r"表扬|点赞|赞|棒|真好|很好|好评|感谢|谢谢|辛苦|满意|👍|❤|"
+    r"\b(?:amazing|great|awesome|excellent|love|loved|lovely|wonderful|fantastic|brilliant|thank"
+    r"|thanks|compliment|praise|kudos|shout ?out|well done|helpful|friendly|nice|superb)\b"
+)
+
+
+def praises(text: str | None) -> bool:
+    return _PRAISE.search(folded(text)) is not None and not says_something_is_wrong(text)
+
+
+# `are you a bot?`, `你是机器人吗`: who is answering (it was "I can't help with that").
+_ASKS_WHO_ANSWERS = re.compile(
+    r"你是(?:机器人|真人|人工|ai|谁)|是机器人吗|是不是机器人|是真人吗"
+    r"|\bare you (?:a |an )?(?:bot|robot|human|real person|real|ai|person)\b|\bwho are you\b"
+)
+
+
+def asks_who_answers(text: str | None) -> bool:
+    return _ASKS_WHO_ANSWERS.search(folded(text)) is not None
 
 
 # The points are wrong: docked, short, missing. Narrower than WRONG_WORDS, which would

@@ -53,6 +53,9 @@ def out_of_scope(ctx: Context) -> None:
     """Politely decline; it still counts as a miss, so a member going in circles
     is offered a person."""
     ctx.outcome = "out_of_scope"
+    if answers.asks_who_answers(ctx.text):
+        ctx.say("smalltalk.who_answers")
+        return
     ctx.state.misses += 1
     if ctx.state.misses >= ctx.config.dialogue.fallback_misses:
         ctx.state.misses = 0
