@@ -441,6 +441,22 @@ def praises(text: str | None) -> bool:
     return _PRAISE.search(folded(text)) is not None and not says_something_is_wrong(text)
 
 
+# Where an order is, or when it comes: `订单A20261101到哪里了？`, `when will my online order be
+# delivered?` got the generic "can't help". The bot cannot track orders, and says so.
+_ORDER_WORDS = re.compile(
+    r"订单|单号|快递|包裹|物流|\b(?:order|parcel|package|delivery|shipment)\b"
+)
+_WHERE_OR_WHEN = re.compile(
+    r"到哪|在哪|哪里|几时|什么时候|多久|何时|发货了吗|发了吗|出货|到了吗|物流信息|查(?:一下|下)?物流"
+    r"|\b(?:where|when|how long|track|tracking|status|shipped|delivered|arrive)\b"
+)
+
+
+def asks_where_an_order_is(text: str | None) -> bool:
+    said = folded(text)
+    return bool(_ORDER_WORDS.search(said) and _WHERE_OR_WHEN.search(said))
+
+
 # `are you a bot?`, `你是机器人吗`: who is answering (it was "I can't help with that").
 _ASKS_WHO_ANSWERS = re.compile(
     r"你是(?:机器人|真人|人工|ai|谁)|是机器人吗|是不是机器人|是真人吗"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from core import catalogue, payloads
-from handlers.conversation import answers
+from handlers.conversation import answers, points
 from handlers.conversation.context import Context, Reask
 from handlers.conversation.forms import Form, State, confirmation
 from handlers.desk import member_views as views
@@ -36,6 +36,10 @@ def _chosen(ctx: Context) -> Benefit:
 
 
 def list_benefits(ctx: Context) -> None:
+    if points.asks_what_a_tier_takes(ctx):  # `白金要多少分`: the tier's points, not rewards
+        ctx.handler = "points.tier_info"
+        points.tier_info(ctx)
+        return
     balance = views.balance(ctx.session, ctx.bound_member.id)
     offered = views.eligible_benefits(ctx.session, ctx.bound_member)
     if not offered:

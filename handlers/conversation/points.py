@@ -3,6 +3,8 @@ distance to the next one. Read-only: nothing here changes the ledger."""
 
 from __future__ import annotations
 
+import re
+
 from handlers.conversation import answers
 from handlers.conversation.context import Context
 from handlers.desk import member_views as views
@@ -128,3 +130,13 @@ def _short(name: str) -> str:
     """`钻石卡` is said `钻石`; `金卡` stays whole (`金` is in 金额)."""
     name = answers.folded(name)
     return name.removesuffix("卡") if len(name) > 2 else name
+
+
+# How many points a tier takes: `白金要多少分`, `鑽石卡要幾多分` listed the member's rewards.
+_ASKS_POINTS_FOR = re.compile(
+    r"多少分|多少积分|几多分|几多积分|\bhow many points\b|\bpoints (?:for|to)\b"
+)
+
+
+def asks_what_a_tier_takes(ctx: Context) -> bool:
+    return _ASKS_POINTS_FOR.search(answers.folded(ctx.text)) is not None and bool(_named_tier(ctx))

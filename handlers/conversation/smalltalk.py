@@ -56,6 +56,9 @@ def out_of_scope(ctx: Context) -> None:
     if answers.asks_who_answers(ctx.text):
         ctx.say("smalltalk.who_answers")
         return
+    if answers.asks_where_an_order_is(ctx.text) and not ctx.state.flow:
+        ctx.say("smalltalk.no_tracking", *menu_buttons(ctx))
+        return
     ctx.state.misses += 1
     if ctx.state.misses >= ctx.config.dialogue.fallback_misses:
         ctx.state.misses = 0
