@@ -19,6 +19,26 @@ from handlers.conversation.context import Context
 # What an action would do comes first: "删除后积分还在吗" and "if i unsubscribe, will i lose my
 # points" ask about the action, not about points expiring.
 TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # `投诉一般多久处理？` got the whole summary.
+    (
+        "handling",
+        (
+            "多久处理",
+            "多久回复",
+            "多久能处理",
+            "多久会处理",
+            "处理要多久",
+            "处理时间",
+            "回复时间",
+            "幾時處理",
+            "几时处理",
+            "response time",
+            "how long does a complaint",
+            "how long do complaints",
+            "how long will my complaint",
+            "how long does it take to handle",
+        ),
+    ),
     ("erasure", ("删除", "删掉", "注销", "erase", "delete", "deleted", "wipe")),
     ("unsubscribing", ("退订", "取消订阅", "不接收", "unsubscrib", "opt out", "opting out")),
     ("unlinking", ("解绑", "解除绑定", "取消绑定", "unlink", "unbind")),
@@ -117,6 +137,15 @@ def ask_rules(ctx: Context) -> None:
         )
     elif chosen == "expiry":
         ctx.say("rules.answer", text=_expiry(ctx))
+    elif chosen == "handling":
+        levels = ctx.config.service_levels
+        ctx.say(
+            "rules.handling",
+            normal=f"{levels.first_response.normal:g}",
+            vip=f"{levels.first_response.vip:g}",
+            urgent=f"{levels.first_response.urgent:g}",
+            resolution=f"{levels.resolution:g}",
+        )
     elif chosen == "vouchers":
         ctx.say("rules.vouchers", validity=ctx.config.benefits.voucher_validity_days)
     elif chosen == "birthday":
