@@ -438,7 +438,12 @@ _PRAISE = re.compile(
 
 
 def praises(text: str | None) -> bool:
-    return _PRAISE.search(folded(text)) is not None and not says_something_is_wrong(text)
+    """Praise, and no trouble or request to complain (`我要投诉，谢谢` complains)."""
+    return (
+        _PRAISE.search(folded(text)) is not None
+        and not says_something_is_wrong(text)
+        and not names_a_complaint(text)
+    )
 
 
 # Where an order is, or when it comes: `订单A20261101到哪里了？`, `when will my online order be

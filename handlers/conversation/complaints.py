@@ -85,10 +85,11 @@ def _take(ctx: Context, asked: str | None = None) -> None:
 _REQUEST_WORDS = (
     "i i'd id i'm im want wanna would like to a an the please pls plz can could may let me need"
     " make file lodge raise submit open start put in have got complaint complaints complain"
-    " complaining about something you your guys how do formal"
+    " complaining about something you your guys how do formal thanks thank thx ty"
 )
 _ASKING_TO_COMPLAIN = re.compile(
     r"我们|我|你们|你|要|想|请|帮忙|帮|一下|一个|个|吧|啊|呀|哦|了|的|能|可以|怎么|点样|给|投诉|提交|发起"
+    r"|谢谢|多谢|唔该"  # `我要投诉，谢谢` read as thanks
     rf"|\b(?:{'|'.join(sorted(_REQUEST_WORDS.split(), key=len, reverse=True))})\b"  # i'd before i
 )
 
