@@ -59,7 +59,10 @@ def hears(ctx: Context, new_task: bool, since: datetime | None = None) -> bool:
         if score is not None and not (new_task and ctx.understood.intent != "rate_service"):
             _rate(ctx, to_rate, score)
             return True
-        if ctx.understood.intent == "rate_service" and new_task:
+        if score is None and (
+            (ctx.understood.intent == "rate_service" and new_task)
+            or _OUT_OF_RANGE.match(answers.folded(ctx.text))
+        ):
             ctx.handler, ctx.outcome = "ticket.rating", "reask"
             ctx.say("ticket.rate_typed", number=to_rate.number)
             return True
@@ -92,6 +95,10 @@ def staff_spoke_since(ctx: Context, since: datetime) -> bool:
     may answer them, not a confirmation the bot asked before."""
     expecting = tickets.talking(ctx.session, ctx.member, ctx.identity)
     return bool(expecting and tickets.staff_spoke_since(ctx.session, expecting, since))
+
+
+# A score out of 1 to 5 (`10分`, `0`, `6`): was "there is no ticket waiting for your rating".
+_OUT_OF_RANGE = re.compile(r"^\s*(?:0|[6-9]|\d{2,})\s*(?:分|stars?|/\s*(?:5|10))?\s*$")
 
 
 # What comes next for the open ticket: `so what happens now?`, `然后呢`, `大概多久能处理`.
