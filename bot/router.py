@@ -73,6 +73,7 @@ REFINED: dict[str, tuple[tuple[Callable[[str | None], bool], str], ...]] = {
         (answers.praises, "thanks"),
     ),
     "bind_account": ((answers.tells_of_an_order_gone_wrong, "file_complaint"),),
+    "human_handoff": ((answers.asks_if_staff_answered, "ticket_status"),),
 }
 
 FORMS: dict[str, Form] = {

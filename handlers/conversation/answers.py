@@ -462,6 +462,18 @@ def asks_where_an_order_is(text: str | None) -> bool:
     return bool(_ORDER_WORDS.search(said) and _WHERE_OR_WHEN.search(said))
 
 
+# Whether staff have answered: `did customer service reply?` opened a second hand-off.
+_ASKS_IF_ANSWERED = re.compile(
+    r"(?:回复|回|答复|处理)了?(?:吗|没有?)|有(?:没有)?(?:回复|答复)"
+    r"|\b(?:did|has|have)\b(?:\s+\w+){0,3}\s+(?:reply|replied|respond|responded|answer|answered"
+    r"|get back|got back)\b|\breply yet\b|\bany (?:reply|answer|response)\b"
+)
+
+
+def asks_if_staff_answered(text: str | None) -> bool:
+    return _ASKS_IF_ANSWERED.search(folded(text)) is not None
+
+
 # `are you a bot?`, `你是机器人吗`: who is answering (it was "I can't help with that").
 _ASKS_WHO_ANSWERS = re.compile(
     r"你是(?:机器人|真人|人工|ai|谁)|是机器人吗|是不是机器人|是真人吗"
