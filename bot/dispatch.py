@@ -86,7 +86,7 @@ def understand(text: str | None, button: str | None, form: Form | None, parser) 
         understood = replace(understood, intent=complaints.COMPLAINT_INTENT, confidence=1.0)
     elif form is None and rules.asks_to_return(text):
         understood = replace(understood, intent="ask_rules", confidence=1.0)
-    elif form is None and rest is None and understood.intent in ANSWERED_AT_ONCE | STARTED_LAST:
+    elif form is None and rest is None and understood.intent in SEVERAL_REQUESTS:
         understood = _every_request(text, understood, parser)
     if form is complaints.COMPLAINT and not understood.entity("complaint_category"):
         # Inside the complaint form a message is read as a complaint: `my coffee was cold`
@@ -112,6 +112,8 @@ _CLAUSE_CONFIDENCE = 0.9
 # A request that starts something, asked last after questions answered first: `券有几张？
 # 另外我想投诉`, `积分多少，然后帮我转人工`.
 STARTED_LAST = frozenset({"human_handoff", "file_complaint"})
+# What a message that asks several things may read as, whole.
+SEVERAL_REQUESTS = ANSWERED_AT_ONCE | STARTED_LAST | DONE_AT_ONCE
 
 
 def _every_request(text: str, understood: Understanding, parser) -> Understanding:
@@ -123,11 +125,11 @@ def _every_request(text: str, understood: Understanding, parser) -> Understandin
     parts = clauses(text)
     if len(parts) < 2:
         return understood
-    if done := _done_at_once(parts, parser):
+    readings = [Understanding.from_parse(parser.parse(part)) for part in parts]
+    if done := _done_at_once(parts, readings, parser):
         return done
     found: list[Understanding] = []
-    for number, part in enumerate(parts):
-        clause = Understanding.from_parse(parser.parse(part))
+    for number, (part, clause) in enumerate(zip(parts, readings, strict=True)):
         if complaints.asks_to_complain(part):
             clause = replace(clause, intent=complaints.COMPLAINT_INTENT, confidence=1.0)
         started_last = (
@@ -157,10 +159,9 @@ def _every_request(text: str, understood: Understanding, parser) -> Understandin
 _SUPPOSES = re.compile(r"如果|要是|假如|假设|万一|的话|\b(?:if|suppose|what happens|when)\b")
 
 
-def _done_at_once(parts: list[str], parser) -> Understanding | None:
+def _done_at_once(parts: list[str], readings: list[Understanding], parser) -> Understanding | None:
     """The clause done at once, then the rest of the message read as a message of its own."""
-    for number, part in enumerate(parts):
-        clause = Understanding.from_parse(parser.parse(part))
+    for number, (part, clause) in enumerate(zip(parts, readings, strict=True)):
         if (
             clause.intent in DONE_AT_ONCE
             and (clause.confidence or 0.0) >= _CLAUSE_CONFIDENCE
@@ -498,6 +499,9 @@ def step(ctx: Context) -> None:
         ctx.outcome = "reask"
 
 
+_GREETING_WORDS = 3  # `hi there`, `hello again`; longer is more than a greeting
+
+
 def _greets(ctx: Context) -> bool:
     """A bare greeting (`hi`, `你好呀`), not an answer with a greeting in front of it."""
     text = ctx.text or ""
@@ -508,9 +512,6 @@ def _greets(ctx: Context) -> bool:
         and not answers.long_text(text)
         and len(text.split()) <= _GREETING_WORDS
     )
-
-
-_GREETING_WORDS = 3
 
 
 def _stale_yes(ctx: Context) -> bool:

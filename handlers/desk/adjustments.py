@@ -1,8 +1,9 @@
 """Corrections: a supervisor or admin adds or takes away points by hand, with a reason,
 through the ledger (an `adjust` entry with who and why, shown in the member's history).
-Agents are refused, so is a correction to an erased member's account, and so is one beyond `points.max_adjustment` either way (a
-typing mistake, which the ledger's sums could not hold) or one that takes away more than
-the balance. The request key makes a repeated submission post once."""
+Agents are refused, so is a correction to an erased member's account, and so is one
+beyond `points.max_adjustment` either way (a typing mistake, which the ledger's sums could
+not hold) or one that takes away more than the balance. The request key makes a repeated
+submission post once."""
 
 from __future__ import annotations
 
